@@ -1,0 +1,101 @@
+"""PNG figures of a sweep report, drawn with matplotlib's Agg canvas.
+
+Figures are built on ``matplotlib.figure.Figure`` directly (no pyplot), so nothing touches the
+global backend or leaks figures, and each function returns the PNG bytes for an atomic write.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+#: Colours of the six cost components, stable across figures.
+COST_COLOURS: dict[str, str] = {
+    "cost_liquidity": "#1f77b4",
+    "cost_delay": "#ff7f0e",
+    "cost_collateral": "#2ca02c",
+    "cost_split": "#9467bd",
+    "cost_deadline": "#d62728",
+    "cost_eod": "#8c564b",
+}
+
+
+class Interval(Protocol):
+    """What a plotted point needs: a mean and an optional confidence interval."""
+
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def cost_breakdown_png(cells: Sequence[str], components: Mapping[str, Sequence[float]]) -> bytes:
+    """Horizontal stacked bars: each cell's mean cost per run split into its components."""
+    height = 1.6 + 0.42 * max(len(cells), 1)
+    fig = Figure(figsize=(9.0, height), layout="constrained")
+    ax = fig.add_subplot()
+    positions = list(range(len(cells)))
+    left = [0.0] * len(cells)
+    for name, values in components.items():
+        ax.barh(positions, values, left=left, color=COST_COLOURS.get(name), label=name.removeprefix("cost_"))
+        left = [a + b for a, b in zip(left, values)]
+    ax.set_yticks(positions, labels=list(cells), fontsize=8)
+    ax.invert_yaxis()  # first cell on top, as in the tables
+    ax.set_xlabel("mean cost per run (cents)")
+    ax.set_title("Cost breakdown by cell")
+    ax.legend(loc="lower right", fontsize=8, ncols=3)
+    ax.grid(axis="x", alpha=0.3)
+    return _png(fig)
+
+
+def _errorbar(ax, points: Sequence[tuple[float, Interval | None]], label: str, marker: str) -> None:  # noqa: ANN001
+    xs, ys, below, above = [], [], [], []
+    for x, e in points:
+        if e is None or e.mean is None:
+            continue
+        xs.append(x)
+        ys.append(e.mean)
+        below.append(0.0 if e.ci_low is None else e.mean - e.ci_low)
+        above.append(0.0 if e.ci_high is None else e.ci_high - e.mean)
+    ax.errorbar(xs, ys, yerr=[below, above], label=label, marker=marker, capsize=3, linewidth=1.4)
+
+
+_MARKERS = "osD^vP*X"
+
+
+def liquidity_delay_png(
+    series: Mapping[str, Sequence[tuple[float, Interval | None, Interval | None]]],
+    xlabel: str,
+    title: str = "Liquidity–delay trade-off",
+) -> bytes:
+    """Two panels against the liquidity level: the delay indicator and the value settlement rate,
+    one line per series (e.g. LSM on / off), with 95% CI bars.
+
+    Each point is (liquidity level, delay indicator estimate, value settlement rate estimate).
+    """
+    fig = Figure(figsize=(10.0, 4.2), layout="constrained")
+    delay_ax, settled_ax = fig.subplots(1, 2)
+    for i, (name, points) in enumerate(series.items()):
+        marker = _MARKERS[i % len(_MARKERS)]
+        _errorbar(delay_ax, [(x, d) for x, d, _ in points], name, marker)
+        _errorbar(settled_ax, [(x, v) for x, _, v in points], name, marker)
+    delay_ax.set_ylabel("delay indicator (0 = none, 1 = all to end of day)")
+    delay_ax.set_ylim(bottom=0.0)
+    settled_ax.set_ylabel("value settlement rate")
+    settled_ax.set_ylim(top=1.02)
+    for ax in (delay_ax, settled_ax):
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    return _png(fig)
