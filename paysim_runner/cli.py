@@ -1,0 +1,423 @@
+"""The ``paysim`` command: step a simulation by hand between shell commands, and query sweep results.
+
+State lives in a file between commands (engine ``save_state``/``load_state`` behind a small header),
+so ``paysim create`` then three ``paysim tick 10`` ends byte for byte where one ``paysim tick 30``
+would. Every command prints a rich table for people or, with ``--json``, one JSON document for
+scripts; bad input gives a one-line ``error:`` on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import hashlib
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from paysim_runner.config import ConfigError, load_config
+
+#: First bytes of every state file: lets a foreign or truncated file be told from a paysim one.
+STATE_MAGIC = b"paysim-state"
+STATE_FORMAT_VERSION = 1
+_HEADER_MAX = 512
+#: Ticks from which `paysim tick` shows a progress bar (on a terminal, without --json).
+_PROGRESS_FROM = 10_000
+
+app = typer.Typer(
+    name="paysim",
+    help="Step RTGS payment simulations by hand, serve them over HTTP, and query sweep results.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+StateOpt = Annotated[Path, typer.Option("--state", help="State file (written atomically).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line, exit status 1."""
+
+
+# -- state file --------------------------------------------------------------------------------
+
+
+def write_state(path: Path, engine: Any) -> None:
+    """Save an engine: header line (magic, format, engine version, length, sha256), then its bytes.
+
+    Written to a temporary file in the same folder, flushed, then renamed over ``path``, so a crash
+    leaves either the old file or the new one, never half of one.
+    """
+    from paysim_runner._core import ENGINE_VERSION
+
+    payload = engine.save_state()
+    header = (
+        f"{STATE_MAGIC.decode()} format={STATE_FORMAT_VERSION} engine={ENGINE_VERSION}"
+        f" bytes={len(payload)} sha256={hashlib.sha256(payload).hexdigest()}\n"
+    ).encode()
+    path = path.absolute()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(header)
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_state(path: Path) -> Any:
+    """Restore the engine saved in ``path``; a missing, foreign or damaged file is a CliError."""
+    from paysim_runner._core import ENGINE_VERSION, Orchestrator
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such state file (make one with `paysim create --config FILE --state {path}`)")
+    except IsADirectoryError:
+        raise CliError(f"{path}: is a directory, not a state file")
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read ({exc.strerror})")
+    newline = data.find(b"\n", 0, _HEADER_MAX)
+    if not data.startswith(STATE_MAGIC + b" ") or newline < 0:
+        raise CliError(f"{path}: not a paysim state file")
+    try:
+        fields = dict(item.split("=", 1) for item in data[len(STATE_MAGIC) + 1 : newline].decode().split())
+        version, size, digest = int(fields["format"]), int(fields["bytes"]), fields["sha256"]
+    except (ValueError, KeyError, UnicodeDecodeError):
+        raise CliError(f"{path}: corrupt state file (unreadable header)")
+    if version != STATE_FORMAT_VERSION:
+        raise CliError(f"{path}: state file format {version}, this paysim reads format {STATE_FORMAT_VERSION}")
+    payload = data[newline + 1 :]
+    if len(payload) != size or hashlib.sha256(payload).hexdigest() != digest:
+        raise CliError(f"{path}: corrupt state file (expected {size} bytes with its checksum, found {len(payload)})")
+    try:
+        return Orchestrator.load_state(payload)
+    except Exception as exc:  # the engine's own decoder; any failure means this file cannot be used
+        saved_by = fields.get("engine", "?")
+        hint = f" (saved by engine {saved_by}, this is {ENGINE_VERSION})" if saved_by != ENGINE_VERSION else ""
+        raise CliError(f"{path}: cannot restore the engine{hint}: {_one_line(str(exc))}")
+
+
+@contextmanager
+def locked(path: Path, *, shared: bool = False) -> Iterator[None]:
+    """Lock ``<state>.lock`` so two commands on one state file cannot interleave a read and a write
+    and lose an update; readers share the lock, writers hold it alone."""
+    lock_path = path.absolute().with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise CliError(f"{lock_path}: cannot create lock file ({exc.strerror})")
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+# -- output -------------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON with nulls for NaN/inf (undefined ratios) and strings for paths and other odd types."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(dataclasses.asdict(value))
+    return str(value)
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(_jsonable(value), indent=2) + "\n")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "–" if value is None else str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return "–" if not math.isfinite(value) else f"{value:,.4f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _key_value_table(title: str, rows: dict[str, Any]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in rows.items():
+        table.add_row(key, _fmt(value))
+    return table
+
+
+def _banks_table(title: str, agents: list[dict[str, Any]]) -> Table:
+    columns = ["id", "balance", "credit_limit", "credit_used", "queue1_size", "queue1_value", "queue2_size",
+               "queue2_value", "cost_total"]
+    table = Table(title=title, title_justify="left")
+    for name in columns:
+        table.add_column(name, justify="left" if name == "id" else "right")
+    for agent in agents:
+        table.add_row(*(_fmt(agent[name]) for name in columns))
+    return table
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+# -- simulation commands ------------------------------------------------------------------------
+
+
+@app.command()
+def create(
+    config: Annotated[Path, typer.Option("--config", help="Scenario YAML (the SPEC §6 schema).")],
+    state: StateOpt,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build a simulation at tick 0 from a scenario file and save it to the state file."""
+    from paysim_runner._core import Orchestrator
+    from paysim_runner.manager import engine_state
+
+    scenario = load_config(config)
+    try:
+        engine = Orchestrator.new(scenario.to_rust_dict())
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise CliError(f"{config}: engine rejected the scenario: {_one_line(str(exc))}")
+    with locked(state):
+        write_state(state, engine)
+    snapshot = engine_state(engine)
+    if as_json:
+        emit_json({"state_file": str(state), **snapshot})
+        return
+    out.print(
+        f"Created {state}: {len(snapshot['agents'])} banks, {snapshot['total_ticks']} ticks"
+        f" ({snapshot['ticks_per_day']} per day), seed {scenario.simulation.seed}"
+    )
+    out.print(_banks_table("Opening positions", snapshot["agents"]))
+
+
+@app.command()
+def tick(
+    n: Annotated[int, typer.Argument(min=1, help="Ticks to run.")],
+    state: StateOpt,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run N ticks and save; flows are summed over them, positions are after the last one."""
+    from paysim_runner.manager import run_ticks, too_few_ticks_left
+
+    with locked(state):
+        engine = read_state(state)
+        remaining = engine.total_ticks() - engine.current_tick()
+        if n > remaining:
+            raise CliError(too_few_ticks_left(n, remaining, engine.total_ticks()))
+        if n >= _PROGRESS_FROM and not as_json and err.is_terminal:
+            from rich.progress import Progress
+
+            with Progress(console=err, transient=True) as progress:
+                task = progress.add_task("ticking", total=n)
+                result = run_ticks(engine, n, on_tick=lambda: progress.advance(task))
+        else:
+            result = run_ticks(engine, n)
+        write_state(state, engine)
+    if as_json:
+        emit_json(result)
+        return
+    title = f"Ticks {result['first_tick']}–{result['tick']} (next tick {result['current_tick']})"
+    if result["is_finished"]:
+        title += " — run finished"
+    out.print(_key_value_table(title, {k: v for k, v in result.items() if k not in ("first_tick", "current_tick")}))
+
+
+@app.command()
+def submit(
+    state: StateOpt,
+    sender: Annotated[str, typer.Option("--sender", help="Paying bank id.")],
+    receiver: Annotated[str, typer.Option("--receiver", help="Receiving bank id.")],
+    amount: Annotated[int, typer.Option("--amount", min=1, help="Minor units (cents).")],
+    deadline: Annotated[int, typer.Option("--deadline", min=0, help="Ticks from now to the deadline.")] = 50,
+    priority: Annotated[int, typer.Option("--priority", min=0, max=10, help="0-10; 8+ is urgent.")] = 5,
+    divisible: Annotated[bool, typer.Option("--divisible", help="A Splitting policy may split it.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Enter a payment in the sender's Queue 1 now (the next tick processes it) and save."""
+    with locked(state):
+        engine = read_state(state)
+        banks = engine.get_agent_ids()
+        for flag, bank in (("--sender", sender), ("--receiver", receiver)):
+            if bank not in banks:
+                raise CliError(f"{flag}: unknown bank {bank!r} (banks: {', '.join(banks[:10])}"
+                               f"{', ...' if len(banks) > 10 else ''})")
+        if sender == receiver:
+            raise CliError("--receiver: must differ from --sender")
+        if engine.is_finished():
+            raise CliError(f"{state}: the run has ended (tick {engine.total_ticks()}); no payment can enter it")
+        payment = {"sender": sender, "receiver": receiver, "amount": amount, "deadline_offset": deadline,
+                   "priority": priority, "divisible": divisible}
+        try:
+            tx_id = engine.submit_transaction(payment)
+        except (KeyError, ValueError, OverflowError) as exc:
+            raise CliError(f"payment rejected: {_one_line(str(exc))}")
+        arrival = engine.current_tick()
+        write_state(state, engine)
+    accepted = {"tx_id": tx_id, "arrival_tick": arrival, "deadline_tick": arrival + deadline, **payment}
+    if as_json:
+        emit_json(accepted)
+        return
+    out.print(f"Payment {tx_id} entered {sender}'s Queue 1 at tick {arrival}: {amount:,} to {receiver},"
+              f" deadline tick {arrival + deadline}, priority {priority}")
+
+
+@app.command("state")
+def show_state(state: StateOpt, as_json: JsonOpt = False) -> None:
+    """Show the next tick to run and every bank's balance, credit used and queues."""
+    from paysim_runner.manager import engine_state
+
+    with locked(state, shared=True):
+        engine = read_state(state)
+    snapshot = engine_state(engine)
+    if as_json:
+        emit_json(snapshot)
+        return
+    status = "finished" if snapshot["is_finished"] else f"next tick {snapshot['tick']}"
+    out.print(f"{state}: day {snapshot['day']}, {status} of {snapshot['total_ticks']};"
+              f" Queue 2 holds {snapshot['queue2_size']} payments")
+    out.print(_banks_table("Banks", snapshot["agents"]))
+
+
+@app.command()
+def stats(state: StateOpt, as_json: JsonOpt = False) -> None:
+    """Show the run-level figures so far: settlement, delay, liquidity, costs (SPEC §4 runs)."""
+    with locked(state, shared=True):
+        engine = read_state(state)
+    figures = dict(engine.metrics())
+    if as_json:
+        emit_json(figures)
+        return
+    out.print(_key_value_table(f"{state}: run figures after {engine.current_tick()} ticks", figures))
+
+
+# -- serving and results -------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to bind; keep 127.0.0.1 unless you mean it.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Serve the REST API (paysim_runner.api:app) with uvicorn; docs at /docs."""
+    import uvicorn
+
+    url = f"http://{host}:{port}"
+    if as_json:
+        emit_json({"url": url, "docs": f"{url}/docs"})
+        sys.stdout.flush()
+    uvicorn.run("paysim_runner.api:app", host=host, port=port, log_level="warning" if as_json else "info")
+
+
+@app.command()
+def report(
+    results_dir: Annotated[Path, typer.Argument(help="A sweep's output folder (holds manifest.json).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Build a sweep's report (per-cell means, 95% CIs, paired differences) and write its files."""
+    from paysim_runner.report import ReportError, build_report
+
+    try:
+        built = build_report(results_dir, console=Console(quiet=True) if as_json else out)
+    except ReportError as exc:
+        raise CliError(str(exc))
+    if as_json:
+        emit_json(built)
+        return
+    out.print("Wrote:")
+    for path in built.files:
+        out.print(f"  {path}")
+
+
+@app.command()
+def sql(
+    results_dir: Annotated[Path, typer.Argument(help="A sweep's output folder.")],
+    query: Annotated[str, typer.Argument(help="DuckDB SQL over the views runs, ticks, transactions.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Run DuckDB SQL with the views runs, ticks and transactions defined over a sweep's Parquet."""
+    import duckdb
+
+    from paysim_runner.report import ReportError, open_views
+
+    try:
+        views = open_views(results_dir)
+    except ReportError as exc:
+        raise CliError(str(exc))
+    with views as con:
+        try:
+            cursor = con.execute(query)
+        except duckdb.Error as exc:
+            raise CliError(f"query failed: {_one_line(str(exc))}")
+        if cursor.description is None:  # a statement without a result set
+            names, rows = [], []
+        else:
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+    if as_json:
+        emit_json([dict(zip(names, row, strict=True)) for row in rows])
+        return
+    table = Table(caption=f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
+    for name in names:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*(_fmt(v) for v in row))
+    out.print(table)
+
+
+# -- entry point --------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry: run the command, turning every user error into one line on stderr."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="paysim", standalone_mode=False)
+    except click.ClickException as exc:  # usage errors: unknown option, bad value, missing argument
+        _fail(exc.format_message(), exc.exit_code)
+    except click.exceptions.Abort:
+        _fail("aborted", 130)
+    except (CliError, ConfigError) as exc:
+        _fail(str(exc), 1)
+    except OSError as exc:
+        _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), 1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    err.print(f"error: {_one_line(message)}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
