@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 __all__ = [
+    "CONF_DIR",
     "AgentConfig",
     "AgentGroup",
     "ArrivalConfig",
@@ -33,6 +34,9 @@ __all__ = [
     "load_config",
 ]
 
+#: The Hydra config folder shipped with the repo (scenario/, policy/, sweep/); an editable install
+#: (the supported one) keeps it beside the package.
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 PRIORITY_MAX = 10
 SEED_MAX = 2**63 - 1  # runs.seed is int64
 
