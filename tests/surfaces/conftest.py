@@ -1,0 +1,152 @@
+"""Fixtures for the interactive surfaces: a real uvicorn server over HTTP, scenarios, the real CLI."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+PAYSIM = Path(sys.executable).with_name("paysim")  # the console script pip installed beside python
+
+
+def two_banks(
+    ticks_per_day: int = 100,
+    num_days: int = 1,
+    balance: int = 1_000_000,
+    arrivals: bool = False,
+    seed: int = 7,
+) -> dict[str, Any]:
+    """A two-bank scenario (the seeds' BANK_A/BANK_B), optionally with random arrivals both ways."""
+
+    def bank(bank_id: str, other: str) -> dict[str, Any]:
+        agent: dict[str, Any] = {"id": bank_id, "balance": balance, "credit_limit": 0, "policy": {"type": "Fifo"}}
+        if arrivals:
+            agent["arrival_config"] = {
+                "rate_per_tick": 0.5,
+                "distribution": {"type": "Uniform", "min": 1_000, "max": 50_000},
+                "counterparty_weights": {other: 1.0},
+                "deadline_offset": 20,
+            }
+        return agent
+
+    return {
+        "simulation": {"ticks_per_day": ticks_per_day, "num_days": num_days, "seed": seed},
+        "agents": [bank("BANK_A", "BANK_B"), bank("BANK_B", "BANK_A")],
+    }
+
+
+class LiveServer:
+    """uvicorn serving paysim_runner.api:app in its own process, on a socket bound to a free port."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(128)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        fd = self._sock.fileno()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "paysim_runner.api:app", "--fd", str(fd), "--log-level", "warning"],
+            pass_fds=(fd,),
+            env={**os.environ, **(env or {})},
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with status {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"uvicorn did not answer on {self.url} within {timeout} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._sock.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LiveServer]:
+    live = LiveServer()
+    yield live
+    live.stop()
+    assert live.process.returncode == 0, "uvicorn did not shut down cleanly"
+
+
+@pytest.fixture
+def client(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=60.0) as http:
+        yield http
+
+
+@pytest.fixture
+def create_sim(client: httpx.Client) -> Iterator[Callable[..., str]]:
+    """POST a scenario and return its id; every simulation made is deleted afterwards."""
+    made: list[str] = []
+
+    def create(scenario: dict[str, Any] | None = None) -> str:
+        response = client.post("/simulations", json=scenario or two_banks())
+        assert response.status_code == 201, response.text
+        made.append(response.json()["simulation_id"])
+        return made[-1]
+
+    yield create
+    for sim_id in made:
+        client.delete(f"/simulations/{sim_id}")
+
+
+@pytest.fixture(name="two_banks")
+def two_banks_fixture() -> Callable[..., dict[str, Any]]:
+    return two_banks
+
+
+@pytest.fixture
+def paysim_script() -> Path:
+    assert PAYSIM.exists(), f"console script {PAYSIM} missing: install the project (make install)"
+    return PAYSIM
+
+
+@pytest.fixture
+def paysim(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the installed ``paysim`` console script in tmp_path and capture its output."""
+    assert PAYSIM.exists(), f"console script {PAYSIM} missing: install the project (make install)"
+
+    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(PAYSIM), *map(str, args)], capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False
+        )
+
+    return run
+
+
+@pytest.fixture
+def scenario_file(tmp_path: Path) -> Callable[..., Path]:
+    """Write a scenario dict as YAML (default: two banks, random arrivals) and return its path."""
+
+    def write(scenario: dict[str, Any] | None = None, name: str = "scenario.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(scenario or two_banks(arrivals=True), sort_keys=False))
+        return path
+
+    return write

@@ -1,0 +1,193 @@
+"""The ``paysim`` console script, run as a real subprocess on a real state file."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from paysim_runner._core import METRIC_NAMES
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+ScenarioFile = Callable[..., Path]
+Scenario = Callable[..., dict[str, Any]]
+
+
+def ok_json(result: subprocess.CompletedProcess[str]) -> Any:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    """Non-zero exit, nothing on stdout, exactly one line on stderr starting with 'error:'."""
+    assert result.returncode != 0
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+def test_round_trip_with_json(paysim: Run, scenario_file: ScenarioFile, two_banks: Scenario, tmp_path: Path) -> None:
+    config = scenario_file(two_banks(ticks_per_day=50))
+    created = ok_json(paysim("create", "--config", config, "--state", "sim.state", "--json"))
+    assert (created["tick"], created["total_ticks"], created["ticks_per_day"]) == (0, 50, 50)
+    assert [a["id"] for a in created["agents"]] == ["BANK_A", "BANK_B"]
+    assert (tmp_path / "sim.state").read_bytes().startswith(b"paysim-state format=1 ")
+
+    ticked = ok_json(paysim("tick", "5", "--state", "sim.state", "--json"))
+    assert (ticked["first_tick"], ticked["tick"], ticked["current_tick"], ticked["ticks_run"]) == (0, 4, 5, 5)
+
+    accepted = ok_json(paysim("submit", "--state", "sim.state", "--sender", "BANK_B", "--receiver", "BANK_A",
+                              "--amount", "300000", "--deadline", "10", "--priority", "8", "--json"))
+    assert (accepted["arrival_tick"], accepted["deadline_tick"], accepted["priority"]) == (5, 15, 8)
+    assert accepted["tx_id"]
+
+    settled = ok_json(paysim("tick", "1", "--state", "sim.state", "--json"))
+    assert (settled["num_arrivals"], settled["num_settlements"], settled["value_settled"]) == (1, 1, 300_000)
+
+    state = ok_json(paysim("state", "--state", "sim.state", "--json"))
+    assert state["tick"] == 6 and not state["is_finished"]
+    assert {a["id"]: a["balance"] for a in state["agents"]} == {"BANK_A": 1_300_000, "BANK_B": 700_000}
+
+    stats = ok_json(paysim("stats", "--state", "sim.state", "--json"))
+    assert set(stats) == set(METRIC_NAMES)
+    assert (stats["n_payments"], stats["n_settled"], stats["value_settled"], stats["ticks_run"]) == (1, 1, 300_000, 6)
+    assert stats["settlement_rate"] == 1.0
+
+
+def test_tables_for_people(paysim: Run, scenario_file: ScenarioFile) -> None:
+    created = paysim("create", "--config", scenario_file(), "--state", "s")
+    assert created.returncode == 0 and "BANK_A" in created.stdout and "Created" in created.stdout
+    ticked = paysim("tick", "3", "--state", "s")
+    assert ticked.returncode == 0 and "num_settlements" in ticked.stdout and "next tick 3" in ticked.stdout
+    state = paysim("state", "--state", "s")
+    assert state.returncode == 0 and "next tick 3" in state.stdout and "BANK_B" in state.stdout
+    stats = paysim("stats", "--state", "s")
+    assert stats.returncode == 0 and "settlement_rate" in stats.stdout
+    assert "create" in paysim("--help").stdout
+
+
+def test_three_ticks_of_ten_equal_one_of_thirty(paysim: Run, scenario_file: ScenarioFile, tmp_path: Path) -> None:
+    config = scenario_file()
+    for name in ("stepped", "whole"):
+        assert paysim("create", "--config", config, "--state", name).returncode == 0
+    for _ in range(3):
+        assert paysim("tick", "10", "--state", "stepped").returncode == 0
+    assert paysim("tick", "30", "--state", "whole").returncode == 0
+    stepped, whole = (tmp_path / "stepped").read_bytes(), (tmp_path / "whole").read_bytes()
+    assert stepped == whole
+    assert ok_json(paysim("stats", "--state", "whole", "--json"))["n_payments"] > 0  # the run did something
+
+
+def test_bad_config(paysim: Run, scenario_file: ScenarioFile, two_banks: Scenario, tmp_path: Path) -> None:
+    scenario = two_banks()
+    scenario["simulation"]["ticks_per_day"] = 0
+    assert_one_line_error(paysim("create", "--config", scenario_file(scenario), "--state", "s"),
+                          "simulation.ticks_per_day")
+    assert_one_line_error(paysim("create", "--config", "missing.yaml", "--state", "s"), "missing.yaml",
+                          "not found")
+    (tmp_path / "broken.yaml").write_text("simulation: [unclosed\n")
+    assert_one_line_error(paysim("create", "--config", "broken.yaml", "--state", "s"), "invalid YAML")
+    assert not (tmp_path / "s").exists()
+
+
+def test_missing_and_corrupt_state(paysim: Run, scenario_file: ScenarioFile, tmp_path: Path) -> None:
+    for command in (["tick", "1"], ["state"], ["stats"],
+                    ["submit", "--sender", "BANK_A", "--receiver", "BANK_B", "--amount", "1"]):
+        assert_one_line_error(paysim(*command, "--state", "nowhere.state"), "nowhere.state", "no such state file")
+
+    assert paysim("create", "--config", scenario_file(), "--state", "good").returncode == 0
+    good = (tmp_path / "good").read_bytes()
+    damaged = {
+        "foreign": b"PK\x03\x04 this is a zip file, not a simulation",
+        "truncated": good[: len(good) // 2],
+        "flipped": good[:-1] + bytes([good[-1] ^ 0xFF]),
+        "empty": b"",
+        "future": good.replace(b"format=1", b"format=9", 1),
+    }
+    expected = {
+        "foreign": "not a paysim state file",
+        "truncated": "corrupt state file",
+        "flipped": "corrupt state file",
+        "empty": "not a paysim state file",
+        "future": "format 9",
+    }
+    for name, data in damaged.items():
+        (tmp_path / name).write_bytes(data)
+        assert_one_line_error(paysim("tick", "1", "--state", name), name, expected[name])
+        assert (tmp_path / name).read_bytes() == data  # a failed command leaves the file alone
+
+
+def test_unknown_bank_and_bad_payment(paysim: Run, scenario_file: ScenarioFile, tmp_path: Path) -> None:
+    assert paysim("create", "--config", scenario_file(), "--state", "s").returncode == 0
+    before = (tmp_path / "s").read_bytes()
+    assert_one_line_error(
+        paysim("submit", "--state", "s", "--sender", "BANK_A", "--receiver", "BANK_Q", "--amount", "10"),
+        "--receiver", "BANK_Q",
+    )
+    assert_one_line_error(
+        paysim("submit", "--state", "s", "--sender", "BANK_A", "--receiver", "BANK_A", "--amount", "10"),
+        "--receiver",
+    )
+    assert_one_line_error(
+        paysim("submit", "--state", "s", "--sender", "BANK_A", "--receiver", "BANK_B", "--amount", "0"),
+        "--amount",
+    )
+    assert_one_line_error(
+        paysim("submit", "--state", "s", "--sender", "BANK_A", "--receiver", "BANK_B", "--amount", "5",
+               "--priority", "11"),
+        "--priority",
+    )
+    assert (tmp_path / "s").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s", "s.lock", "scenario.yaml"]  # no temp files
+
+
+def test_tick_errors(paysim: Run, scenario_file: ScenarioFile, two_banks: Scenario, tmp_path: Path) -> None:
+    assert paysim("create", "--config", scenario_file(two_banks(ticks_per_day=8)), "--state", "s").returncode == 0
+    assert_one_line_error(paysim("tick", "0", "--state", "s"), "N")
+    assert_one_line_error(paysim("tick", "ten", "--state", "s"), "N")
+    assert_one_line_error(paysim("tick", "9", "--state", "s"), "only 8 of the run's 8 ticks remain")
+    assert ok_json(paysim("tick", "8", "--state", "s", "--json"))["is_finished"] is True
+    assert_one_line_error(paysim("tick", "1", "--state", "s"), "only 0")
+    assert_one_line_error(paysim("tick", "1"), "--state")  # required option missing
+
+
+def test_results_commands_report_bad_directories(paysim: Run, tmp_path: Path) -> None:
+    assert_one_line_error(paysim("sql", "no_such_sweep", "SELECT 1"), "no_such_sweep")
+    assert_one_line_error(paysim("report", "no_such_sweep"), "no_such_sweep")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_answers_on_localhost(paysim_script: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen([str(paysim_script), "serve", "--port", str(port), "--json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1.0)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "paysim serve did not answer"
+                time.sleep(0.2)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=15)
+    assert json.loads(out[: out.index("}") + 1]) == {  # the first document printed, before uvicorn runs
+        "url": f"http://127.0.0.1:{port}", "docs": f"http://127.0.0.1:{port}/docs"}
