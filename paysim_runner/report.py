@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from duckdb.func import FunctionNullHandling
 from rich.console import Console
 from rich.table import Table
 
@@ -200,6 +201,17 @@ def _table_source(results_dir: Path, table: str, complete: set[str]) -> str | No
     return f"read_parquet([{', '.join(_sql_str(f) for f in kept)}], hive_partitioning = true)"
 
 
+def register_sql_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """Define ``t_quantile(p, dof)`` in ``con``: Student t quantile, NULL when dof < 1 or NULL."""
+    con.create_function(
+        "t_quantile",
+        t_quantile_or_null,
+        ["DOUBLE", "BIGINT"],
+        "DOUBLE",
+        null_handling=FunctionNullHandling.SPECIAL,
+    )
+
+
 def open_views(results_dir: Path | str) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with views ``runs``, ``ticks`` and ``transactions`` over a
     sweep's Parquet files, and the scalar function ``t_quantile(p, dof)`` (NULL when dof < 1).
@@ -212,7 +224,7 @@ def open_views(results_dir: Path | str) -> duckdb.DuckDBPyConnection:
     complete = set(_batch_files(results_dir, "runs"))
     con = duckdb.connect()
     try:
-        con.create_function("t_quantile", t_quantile_or_null, ["DOUBLE", "BIGINT"], "DOUBLE")
+        register_sql_functions(con)
         for table in TABLES:
             source = _table_source(results_dir, table, complete)
             if source is not None:
@@ -624,14 +636,15 @@ def liquidity_delay_series(report: Report) -> tuple[str, dict[str, list[CurvePoi
 # ---------------------------------------------------------------------------------------------
 
 
-def fmt_number(x: float | None) -> str:
+def fmt_number(x: float | None, digits: int = 4) -> str:
+    """Significant digits for small figures, whole cents with separators for large ones."""
     if x is None:
         return "–"
     if math.isnan(x):
         return "NaN"
-    if abs(x) >= 1e4:
+    if abs(x) >= 10**digits:
         return f"{x:,.0f}"
-    return f"{x:.4g}"
+    return f"{x:.{digits}g}"
 
 
 def fmt_estimate(e: Estimate | None, style: str = "ci") -> str:
@@ -645,45 +658,69 @@ def fmt_estimate(e: Estimate | None, style: str = "ci") -> str:
     return f"{fmt_number(e.mean)} [{fmt_number(e.ci_low)}, {fmt_number(e.ci_high)}]"
 
 
+#: Short column headers for the terminal, where width is scarce.
+SHORT_NAMES: dict[str, str] = {
+    "settlement_rate": "settled",
+    "value_settlement_rate": "value settled",
+    "delay_indicator": "delay ind.",
+    "liquidity_used": "liquidity used",
+    "cost_total": "cost total",
+}
+
+
+def _terminal_estimate(e: Estimate | None, bold_if_nonzero: bool = False) -> str:
+    if e is None:
+        return "–"
+    if e.half_width is None:
+        return fmt_number(e.mean, 3)
+    text = f"{fmt_number(e.mean, 3)} ±{fmt_number(e.half_width, 3)}"
+    return f"[bold]{text}[/bold]" if bold_if_nonzero and e.excludes_zero else text
+
+
+def _axis_columns(report: Report, table: Table, skip: str | None = None) -> list[str]:
+    axes = [a for a in report.grid_axes if a != skip]
+    for a in axes:
+        table.add_column(a, overflow="fold")
+    return axes
+
+
 def print_report(report: Report, console: Console) -> None:
-    """The terminal view: headline metrics per cell, cost components, paired differences."""
-    title = f"{report.sweep}: mean ± 95% CI half-width per cell"
-    t = Table(title=title, title_justify="left")
-    t.add_column("cell")
+    """The terminal view: headline metrics and cost components per cell (one column per grid axis),
+    then paired differences against the baseline."""
+    t = Table(title=f"{report.sweep}: mean ±95% CI half-width per cell", title_justify="left",
+              caption="no ± : one run, no interval", caption_justify="left")
+    axes = _axis_columns(report, t)
     t.add_column("n", justify="right")
     for m in HEADLINE_METRICS:
-        t.add_column(m, justify="right")
+        t.add_column(SHORT_NAMES[m], justify="right")
     for c in report.cells:
         n = f"{c.n_runs}" if c.n_runs == c.n_planned else f"{c.n_runs}/{c.n_planned}"
-        t.add_row(c.cell, n, *(fmt_estimate(c.stats.get(m), "pm") for m in HEADLINE_METRICS))
+        t.add_row(*(str(c.params.get(a)) for a in axes), n,
+                  *(_terminal_estimate(c.stats.get(m)) for m in HEADLINE_METRICS))
     console.print(t)
 
-    t = Table(title="cost components (mean per run, cents)", title_justify="left")
-    t.add_column("cell")
+    t = Table(title="cost components: mean ±95% CI per run (cents)", title_justify="left")
+    axes = _axis_columns(report, t)
     for m in COST_COMPONENTS:
         t.add_column(m.removeprefix("cost_"), justify="right")
     for c in report.cells:
-        t.add_row(c.cell, *(fmt_estimate(c.stats.get(m), "pm") for m in COST_COMPONENTS))
+        t.add_row(*(str(c.params.get(a)) for a in axes), *(_terminal_estimate(c.stats.get(m)) for m in COST_COMPONENTS))
     console.print(t)
 
     if report.paired:
         assert report.compare is not None
-        t = Table(
-            title=f"paired differences vs {report.compare['axis']}={report.compare['baseline']} "
-            "(same seeds; bold: 95% CI excludes 0)",
-            title_justify="left",
-        )
-        t.add_column("cell − baseline")
+        axis, baseline = report.compare["axis"], report.compare["baseline"]
+        t = Table(title=f"paired differences vs {axis}={baseline}, same seeds (bold: 95% CI excludes 0)",
+                  title_justify="left")
+        axes = _axis_columns(report, t, skip=axis)
+        t.add_column(f"{axis} − {baseline}", overflow="fold")
         t.add_column("pairs", justify="right")
         for m in HEADLINE_METRICS:
-            t.add_column(f"Δ {m}", justify="right")
+            t.add_column(f"Δ {SHORT_NAMES[m]}", justify="right")
         for p in report.paired:
-            cells = []
-            for m in HEADLINE_METRICS:
-                e = p.diffs.get(m)
-                text = fmt_estimate(e, "pm")
-                cells.append(f"[bold]{text}[/bold]" if e is not None and e.excludes_zero else text)
-            t.add_row(f"{p.cell} − {p.baseline_cell}", str(p.n_pairs), *cells)
+            params = report.cell(p.cell_id).params
+            t.add_row(*(str(params.get(a)) for a in axes), f"{params.get(axis)} − {baseline}", str(p.n_pairs),
+                      *(_terminal_estimate(p.diffs.get(m), bold_if_nonzero=True) for m in HEADLINE_METRICS))
         console.print(t)
     console.print(f"report written to {report.results_dir / REPORT_MD} ({report.seconds:.2f} s)")
 
