@@ -17,7 +17,7 @@ import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +113,10 @@ class Axis:
     def column(self) -> str:
         return axis_column(self.key)
 
+    @property
+    def kind(self) -> str:
+        return axis_kind(self.values)
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -156,8 +160,24 @@ def parse_axes(axes: Mapping[str, Sequence[Scalar]]) -> list[Axis]:
         if column in RESERVED_COLUMNS:
             raise ConfigError(where, f"column {column!r} clashes with a runs-table column")
         columns[column] = key
-        out.append(Axis(key, tuple(values)))
+        out.append(Axis(key, _uniform(values)))
     return out
+
+
+def _uniform(values: Sequence[Scalar]) -> tuple[Scalar, ...]:
+    """One type per column: ints mixed with floats become floats, any other mix becomes strings."""
+    kinds = {axis_kind([v]) for v in values}
+    if kinds <= {"int", "float"} and "float" in kinds:
+        return tuple(float(v) for v in values)
+    if len(kinds) > 1:
+        return tuple(format_value(v) for v in values)
+    return tuple(values)
+
+
+def axis_kind(values: Sequence[Scalar]) -> str:
+    """``bool``, ``int``, ``float`` or ``str``: the runs-table type of an axis column."""
+    kinds = {"bool" if isinstance(v, bool) else type(v).__name__ for v in values}
+    return kinds.pop() if len(kinds) == 1 else "str"
 
 
 def _value_key(v: Scalar) -> tuple[str, Scalar]:
@@ -289,7 +309,8 @@ class SweepPlan:
     runs: list[RunSpec]
     engine_configs: dict[int, dict[str, Any]]  # cell_id -> engine dict (rng_seed set per run)
     liquidity_fractions: dict[int, float | None]
-    bank_ids: dict[int, list[str]] = field(default_factory=dict)
+    batch_size: int
+    logs: LogOptions
 
     @property
     def grid_columns(self) -> list[str]:
@@ -374,7 +395,6 @@ def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR, *, check_engi
     cells = expand_grid(axes)
     engine_configs: dict[int, dict[str, Any]] = {}
     fractions: dict[int, float | None] = {}
-    bank_ids: dict[int, list[str]] = {}
     for cell in cells:
         settings = fixed + [(k, v, f"sweep.axes.{k}") for k, v in cell.settings]
         sim = cell_scenario(base_dict, settings, conf_dir)
@@ -387,9 +407,20 @@ def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR, *, check_engi
             _check_engine(engine, cell)
         engine_configs[cell.cell_id] = engine
         fractions[cell.cell_id] = fraction
-        bank_ids[cell.cell_id] = sim.bank_ids
     runs = plan_runs(cells, cfg.seeds, cfg.root_seed, cfg.batch_size)
-    return SweepPlan(cfg.sweep.name, cfg.root_seed, cfg.seeds, axes, compare, cells, runs, engine_configs, fractions, bank_ids)
+    return SweepPlan(
+        name=cfg.sweep.name,
+        root_seed=cfg.root_seed,
+        replications=cfg.seeds,
+        axes=axes,
+        compare=compare,
+        cells=cells,
+        runs=runs,
+        engine_configs=engine_configs,
+        liquidity_fractions=fractions,
+        batch_size=cfg.batch_size,
+        logs=cfg.logs,
+    )
 
 
 def _check_engine(engine: dict[str, Any], cell: Cell) -> None:

@@ -1,0 +1,41 @@
+"""``python -m paysim_runner [+sweep=NAME] [key=value ...]``: the Hydra app running a sweep (SPEC §5).
+
+The config folder is the repo's ``conf/`` (found beside the package, which is installed editable).
+Hydra writes nothing of its own: no ``outputs/`` folder and no log file; ``manifest.json`` records
+the resolved config instead.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from paysim_runner.config import CONF_DIR, ConfigError
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    from rich.console import Console
+
+    from paysim_runner.execute import RunFailed, install_sigterm_handler, run_sweep
+
+    console = Console()
+    err = Console(stderr=True)
+    install_sigterm_handler()
+    config = OmegaConf.to_container(cfg, resolve=True)
+    try:
+        run_sweep(config, console=console)
+    except ConfigError as exc:
+        err.print(f"[red]error[/]: {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except RunFailed as exc:
+        err.print(f"[red]run failed[/]: {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

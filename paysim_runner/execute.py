@@ -1,0 +1,468 @@
+"""Running a sweep: plain run/batch functions, their Ray task wrapper, and the driver.
+
+``run_one`` and ``run_batch`` are ordinary functions (unit-tested without Ray); a Ray task is just
+``run_batch`` executed remotely. A batch writes its own Parquet files and returns a few numbers,
+so results never travel through the driver. Files have deterministic names and are replaced
+atomically, so a retried task (Ray retries tasks whose worker died) rewrites identical bytes
+instead of duplicating runs, and a re-run of the same sweep skips every batch already complete.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from paysim_runner import storage
+from paysim_runner.config import CONF_DIR, ConfigError
+from paysim_runner.sweep import Axis, Cell, RunSpec, SweepPlan, build_plan
+
+#: Metrics stored as float64 / string in ``runs``; every other metric is an int64 count or amount.
+FLOAT_METRICS = frozenset(
+    {"settlement_rate", "value_settlement_rate", "mean_delay_ticks", "delay_indicator", "engine_seconds"}
+)
+STRING_METRICS = frozenset({"engine_version", "schema_version"})
+_ARROW_KIND = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string()}
+
+
+# --- schemas ---------------------------------------------------------------------------------------
+
+def metric_type(name: str) -> pa.DataType:
+    if name in STRING_METRICS:
+        return pa.string()
+    if name in FLOAT_METRICS or name.startswith("cost_"):
+        return pa.float64()
+    return pa.int64()
+
+
+def runs_schema(axes: Sequence[Axis]) -> pa.Schema:
+    """The ``runs`` columns of common.md, identical in every batch so one glob reads them all."""
+    from paysim_runner import _core
+
+    fields = [
+        pa.field("run_id", pa.string()),
+        pa.field("sweep", pa.string()),
+        pa.field("cell_id", pa.int32()),
+        pa.field("cell", pa.string()),
+        *(pa.field(a.column, _ARROW_KIND[a.kind]) for a in axes),
+        pa.field("seed", pa.int64()),
+        pa.field("rep", pa.int32()),
+        *(pa.field(m, metric_type(m)) for m in _core.METRIC_NAMES),
+    ]
+    return pa.schema(fields)
+
+
+# --- one run ---------------------------------------------------------------------------------------
+
+@dataclass
+class RunOutput:
+    row: dict[str, Any]
+    ticks: pa.Table | None
+    transactions: pa.Table | None
+
+
+def liquidity_bounds(engine_config: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
+    """Per-bank (lower, upper) liquidity bounds of the payment stream ``engine_config`` generates.
+
+    Lower: max(0, net debit over the run). Upper: max(0, peak cumulative net debit if every payment
+    settled on arrival, in arrival order). The stream is replayed with every bank on Fifo and no
+    LSM: arrivals do not depend on policies, LSM or balances (SPEC §3 Random numbers), and Fifo never
+    splits or drops a payment, so every arrival appears once in the log.
+    """
+    from paysim_runner import _core
+
+    config = copy.deepcopy(dict(engine_config))
+    for agent in config["agent_configs"]:
+        agent["policy"] = {"type": "Fifo"}
+    config["lsm"] = {**config.get("lsm", {}), "mode": "none"}
+    orch = _core.Orchestrator.new(config)
+    orch.run()
+    ids = orch.get_agent_ids()
+    log = orch.transaction_log()
+    original = np.asarray(log["parent_id"]) == -1
+    order = np.lexsort((np.asarray(log["tx_id"])[original], np.asarray(log["arrival_tick"])[original]))
+    sender = np.asarray(log["sender"], dtype=np.int64)[original][order]
+    receiver = np.asarray(log["receiver"], dtype=np.int64)[original][order]
+    amount = np.asarray(log["amount"], dtype=np.int64)[original][order]
+    lower: dict[str, int] = {}
+    upper: dict[str, int] = {}
+    for i, bank in enumerate(ids):
+        flow = np.where(sender == i, amount, 0) - np.where(receiver == i, amount, 0)
+        flow = flow[(sender == i) | (receiver == i)]
+        cumulative = np.cumsum(flow)
+        lower[bank] = max(0, int(cumulative[-1])) if cumulative.size else 0
+        upper[bank] = max(0, int(cumulative.max())) if cumulative.size else 0
+    return lower, upper
+
+
+def with_liquidity(engine_config: Mapping[str, Any], fraction: float) -> dict[str, Any]:
+    """Open every bank at lower + fraction x (upper - lower) of its own bounds, with no credit."""
+    lower, upper = liquidity_bounds(engine_config)
+    config = dict(engine_config)
+    config["agent_configs"] = [
+        {
+            **agent,
+            "opening_balance": lower[agent["id"]] + int(round(fraction * (upper[agent["id"]] - lower[agent["id"]]))),
+            "credit_limit": 0,
+        }
+        for agent in engine_config["agent_configs"]
+    ]
+    return config
+
+
+def run_one(
+    engine_config: Mapping[str, Any],
+    run: RunSpec,
+    cell: Cell,
+    *,
+    sweep: str,
+    liquidity_fraction: float | None = None,
+    ticks: bool = True,
+    transactions: bool = True,
+) -> RunOutput:
+    """Build the engine for ``run`` (the cell's config with the run's seed), run it to the end,
+    and return its ``runs`` row with its tick and transaction logs as Arrow tables."""
+    from paysim_runner import _core
+
+    config = {**engine_config, "rng_seed": run.seed}
+    if liquidity_fraction is not None:
+        config = with_liquidity(config, liquidity_fraction)
+    orch = _core.Orchestrator.new(config)
+    orch.run()
+    metrics = orch.metrics()
+    row: dict[str, Any] = {
+        "run_id": run.run_id,
+        "sweep": sweep,
+        "cell_id": cell.cell_id,
+        "cell": cell.label,
+        **cell.params,
+        "seed": run.seed,
+        "rep": run.rep,
+    }
+    for name in _core.METRIC_NAMES:
+        value = metrics[name]
+        row[name] = str(value) if name in STRING_METRICS else value
+    ids = orch.get_agent_ids()
+    return RunOutput(
+        row=row,
+        ticks=_ticks_table(orch.tick_log(), ids, run) if ticks else None,
+        transactions=_transactions_table(orch.transaction_log(), ids, run) if transactions else None,
+    )
+
+
+def _identity(run: RunSpec, n: int) -> dict[str, pa.Array]:
+    return {
+        "run_id": pa.array([run.run_id] * n, pa.string()),
+        "cell_id": pa.array(np.full(n, run.cell_id, dtype=np.int32)),
+        "rep": pa.array(np.full(n, run.rep, dtype=np.int32)),
+    }
+
+
+def _ticks_table(log: Mapping[str, np.ndarray], bank_ids: Sequence[str], run: RunSpec) -> pa.Table:
+    n = len(log["tick"])
+    columns: dict[str, pa.Array] = _identity(run, n)
+    for name, values in log.items():
+        columns[name] = storage.bank_names(values, bank_ids) if name == "bank" else pa.array(values)
+    return pa.table(columns)
+
+
+_NULLABLE_TX = frozenset({"parent_id", "release_tick", "settle_tick", "drop_tick"})
+
+
+def _transactions_table(log: Mapping[str, np.ndarray], bank_ids: Sequence[str], run: RunSpec) -> pa.Table:
+    from paysim_runner import _core
+
+    n = len(log["tx_id"])
+    columns: dict[str, pa.Array] = _identity(run, n)
+    for name, values in log.items():
+        if name in ("sender", "receiver"):
+            columns[name] = storage.bank_names(values, bank_ids)
+        elif name == "status":
+            columns[name] = storage.code_names(values, _core.STATUS_NAMES)
+        elif name == "settled_via":
+            columns[name] = storage.code_names(values, _core.SETTLED_VIA_NAMES, none_code=0)
+        elif name == "drop_reason":
+            columns[name] = storage.code_names(values, _core.DROP_REASON_NAMES, none_code=0)
+        elif name in _NULLABLE_TX:
+            columns[name] = storage.minus_one_as_null(values)
+        else:
+            columns[name] = pa.array(values)
+    return pa.table(columns)
+
+
+# --- one batch (the Ray task body) -----------------------------------------------------------------
+
+@dataclass
+class BatchContext:
+    """What every batch of a sweep shares; put in the Ray object store once."""
+
+    sweep: str
+    sweep_dir: str  # absolute: Ray workers do not share the driver's working directory
+    cells: dict[int, Cell]
+    engine_configs: dict[int, dict[str, Any]]
+    liquidity_fractions: dict[int, float | None]
+    axes: list[Axis]
+    ticks: bool = True
+    transactions: bool = True
+
+    @classmethod
+    def from_plan(cls, plan: SweepPlan, sweep_dir: Path) -> BatchContext:
+        return cls(
+            sweep=plan.name,
+            sweep_dir=str(sweep_dir.resolve()),
+            cells={c.cell_id: c for c in plan.cells},
+            engine_configs=plan.engine_configs,
+            liquidity_fractions=plan.liquidity_fractions,
+            axes=plan.axes,
+            ticks=plan.logs.ticks,
+            transactions=plan.logs.transactions,
+        )
+
+
+class RunFailed(RuntimeError):
+    """A run raised; the message names the run, its cell and seed so it can be replayed alone."""
+
+
+def run_batch(ctx: BatchContext, batch: int, runs: Sequence[RunSpec]) -> dict[str, Any]:
+    """Run ``runs`` and write the batch's ticks, transactions and (last) runs files.
+
+    Returns only a summary (batch, runs, engine and wall seconds).
+    """
+    start = time.perf_counter()
+    outputs: list[RunOutput] = []
+    for run in runs:
+        cell = ctx.cells[run.cell_id]
+        try:
+            outputs.append(
+                run_one(
+                    ctx.engine_configs[run.cell_id],
+                    run,
+                    cell,
+                    sweep=ctx.sweep,
+                    liquidity_fraction=ctx.liquidity_fractions.get(run.cell_id),
+                    ticks=ctx.ticks,
+                    transactions=ctx.transactions,
+                )
+            )
+        except Exception as exc:
+            raise RunFailed(f"run {run.run_id} [{cell.label}] seed={run.seed}: {type(exc).__name__}: {exc}") from exc
+    sweep_dir = Path(ctx.sweep_dir)
+    if ctx.ticks:
+        storage.write_parquet_atomic(
+            pa.concat_tables([o.ticks for o in outputs]), storage.batch_file(sweep_dir, "ticks", batch)
+        )
+    if ctx.transactions:
+        storage.write_parquet_atomic(
+            pa.concat_tables([o.transactions for o in outputs]), storage.batch_file(sweep_dir, "transactions", batch)
+        )
+    runs_table = pa.Table.from_pylist([o.row for o in outputs], schema=runs_schema(ctx.axes))
+    storage.write_parquet_atomic(runs_table, storage.batch_file(sweep_dir, "runs", batch))
+    return {
+        "batch": batch,
+        "runs": len(outputs),
+        "engine_seconds": float(sum(o.row["engine_seconds"] for o in outputs)),
+        "wall_seconds": time.perf_counter() - start,
+    }
+
+
+# --- Ray ---------------------------------------------------------------------------------------
+
+def _remote_run_batch() -> Any:
+    import ray
+
+    # max_retries: a worker that dies (OOM, node loss) is retried; the rewrite is idempotent.
+    return ray.remote(num_cpus=1, max_retries=3)(run_batch)
+
+
+def connect_ray(address: str | None, num_cpus: int) -> bool:
+    """Join Ray: the already-initialised instance, a cluster (address / RAY_ADDRESS, incl. "auto"),
+    or a new embedded local one. Returns True when this call started Ray (and should stop it)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
+    else:
+        ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING)
+    return True
+
+
+# --- driver ----------------------------------------------------------------------------------------
+
+@dataclass
+class SweepResult:
+    sweep_dir: Path
+    total_runs: int
+    skipped_runs: int
+    executed_runs: int
+    wall_seconds: float
+    engine_seconds: float
+    report: Any = None
+    written: list[Path] = field(default_factory=list)
+
+
+def prepare(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> tuple[SweepPlan, Path, dict[str, Any]]:
+    """Validate everything and decide the output folder; writes nothing (ConfigError on any problem)."""
+    plan = build_plan(config, conf_dir)
+    sweep_dir = Path(str(config["output_dir"])).expanduser().resolve() / plan.name
+    manifest = storage.build_manifest(plan, config, conf_dir.parent)
+    old = storage.read_manifest(sweep_dir / storage.MANIFEST)
+    if old is not None:
+        diffs = storage.fingerprint_differences(old, manifest) if old else ["manifest.json unreadable"]
+        if diffs:
+            raise ConfigError(
+                "output_dir",
+                f"{sweep_dir} holds a different sweep (differs in {', '.join(diffs[:5])}); "
+                "use another output_dir or sweep.name, or delete that folder",
+            )
+    elif sweep_dir.exists() and any(sweep_dir.iterdir()):
+        raise ConfigError("output_dir", f"{sweep_dir} exists, is not empty and has no manifest.json")
+    return plan, sweep_dir, manifest
+
+
+def run_sweep(
+    config: Mapping[str, Any],
+    *,
+    conf_dir: Path = CONF_DIR,
+    console: Console | None = None,
+) -> SweepResult:
+    """The main job: validate, write the manifest, run missing batches on Ray, report."""
+    console = console or Console()
+    started = time.perf_counter()
+    plan, sweep_dir, manifest = prepare(config, conf_dir)
+
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    storage.remove_stale_temp_files(sweep_dir)
+    storage.write_json_atomic(manifest, sweep_dir / storage.MANIFEST)
+
+    all_batches = plan.batches()
+    done = storage.completed_batches(sweep_dir) & set(all_batches)
+    todo = {b: runs for b, runs in all_batches.items() if b not in done}
+    skipped = sum(len(all_batches[b]) for b in done)
+    total = len(plan.runs)
+    console.print(
+        f"[bold]{plan.name}[/]: {len(plan.cells)} cells x {plan.replications} seeds = {total} runs "
+        f"in {len(all_batches)} batches -> {sweep_dir}"
+        + (f" (resuming: {skipped} runs already done)" if skipped else "")
+    )
+    engine_seconds = 0.0
+    if todo:
+        engine_seconds = _execute(plan, sweep_dir, todo, skipped, bool(config.get("progress", True)), config, console)
+    wall = time.perf_counter() - started
+    result = SweepResult(sweep_dir, total, skipped, total - skipped, wall, engine_seconds)
+    if todo:
+        console.print(
+            f"ran {total - skipped} runs in {wall:.1f} s wall; engine time {engine_seconds:.1f} s "
+            f"({100 * engine_seconds / wall:.0f}% of wall)"
+        )
+    if config.get("report", True):
+        result.report = _report(sweep_dir, console)
+    result.written = _print_written(sweep_dir, result.report, console)
+    return result
+
+
+def _execute(
+    plan: SweepPlan,
+    sweep_dir: Path,
+    todo: dict[int, list[RunSpec]],
+    skipped: int,
+    show_progress: bool,
+    config: Mapping[str, Any],
+    console: Console,
+) -> float:
+    import ray
+
+    ray_cfg = config.get("ray") or {}
+    owned = connect_ray(ray_cfg.get("address"), int(ray_cfg.get("num_cpus", 2)))
+    engine_seconds = 0.0
+    pending: dict[Any, int] = {}
+    try:
+        remote = _remote_run_batch()
+        ctx_ref = ray.put(BatchContext.from_plan(plan, sweep_dir))
+        pending = {remote.remote(ctx_ref, b, runs): b for b, runs in sorted(todo.items())}
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("runs"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not show_progress,
+            transient=False,
+        ) as progress:
+            task = progress.add_task(plan.name, total=len(plan.runs), completed=skipped)
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+                for ref in ready:
+                    pending.pop(ref)
+                    summary = ray.get(ref)
+                    engine_seconds += summary["engine_seconds"]
+                    progress.advance(task, summary["runs"])
+    except BaseException as exc:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        if owned:
+            ray.shutdown()
+            owned = False
+        storage.remove_stale_temp_files(sweep_dir)
+        if isinstance(exc, KeyboardInterrupt):
+            done = len(storage.completed_batches(sweep_dir))
+            console.print(
+                f"[yellow]interrupted[/]: {done} of {len(plan.batches())} batches complete in {sweep_dir}; "
+                "run the same command again to resume"
+            )
+        if isinstance(exc, ray.exceptions.RayTaskError) and isinstance(exc.cause, RunFailed):
+            raise exc.cause from None
+        raise
+    finally:
+        if owned:
+            ray.shutdown()
+    return engine_seconds
+
+
+def _report(sweep_dir: Path, console: Console) -> Any:
+    """REPORT's DuckDB report, imported late so the runner works without it."""
+    try:
+        from paysim_runner.report import build_report
+    except ImportError as exc:
+        console.print(f"[yellow]report skipped[/]: {exc}")
+        return None
+    return build_report(sweep_dir, console)
+
+
+def _print_written(sweep_dir: Path, report: Any, console: Console) -> list[Path]:
+    written = [sweep_dir / storage.MANIFEST]
+    console.print("[bold]written:[/]")
+    console.print(f"  {sweep_dir / storage.MANIFEST}")
+    for table, count in storage.list_outputs(sweep_dir).items():
+        if count:
+            console.print(f"  {sweep_dir / table}/batch=*/{storage.PART_FILE}  ({count} files)")
+            written.append(sweep_dir / table)
+    for path in getattr(report, "files", None) or []:
+        console.print(f"  {path}")
+        written.append(Path(path))
+    return written
+
+
+def install_sigterm_handler() -> None:
+    """Treat SIGTERM like Ctrl-C so a terminated driver cancels its tasks and cleans up."""
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _raise)

@@ -1,0 +1,224 @@
+"""Sweep storage (SPEC §4): zstd Parquet per batch and table, manifest.json, resume scan.
+
+Layout under ``<output_dir>/<sweep>/``::
+
+    manifest.json
+    ticks/batch=00000/part.parquet
+    transactions/batch=00000/part.parquet
+    runs/batch=00000/part.parquet        # written last: its presence marks the batch complete
+
+Every file is written to a hidden temporary name in its final folder and then renamed
+(``os.replace`` is atomic on POSIX), so a reader or a killed writer never leaves or sees a partial
+file, and a retried Ray task just replaces a file with identical bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from paysim_runner.sweep import SweepPlan
+
+#: Write order within a batch; ``runs`` last because it marks completion.
+TABLES = ("ticks", "transactions", "runs")
+PART_FILE = "part.parquet"
+MANIFEST = "manifest.json"
+COMPRESSION = "zstd"
+_TMP_SUFFIX = ".tmp"
+
+#: Config keys that only say *where/how* to run, not *what*: they may change between a sweep and
+#: its resumption without changing a single output row.
+EXECUTION_KEYS = frozenset({"ray", "output_dir", "progress", "report"})
+
+
+# --- paths -----------------------------------------------------------------------------------------
+
+def batch_name(batch: int) -> str:
+    return f"batch={batch:05d}"
+
+
+def batch_file(sweep_dir: Path, table: str, batch: int) -> Path:
+    return sweep_dir / table / batch_name(batch) / PART_FILE
+
+
+def completed_batches(sweep_dir: Path) -> set[int]:
+    """Batches whose ``runs`` file exists (their ticks and transactions were written before it)."""
+    done: set[int] = set()
+    for path in (sweep_dir / "runs").glob(f"batch=*/{PART_FILE}"):
+        try:
+            done.add(int(path.parent.name.split("=", 1)[1]))
+        except ValueError:
+            continue
+    return done
+
+
+def remove_stale_temp_files(sweep_dir: Path) -> list[Path]:
+    """Delete temporaries left by a killed writer (a SIGKILL skips every cleanup handler)."""
+    removed = []
+    if sweep_dir.is_dir():
+        for path in sweep_dir.rglob(f".*{_TMP_SUFFIX}"):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+# --- atomic writes ---------------------------------------------------------------------------------
+
+def _temp_path(path: Path) -> Path:
+    return path.parent / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}{_TMP_SUFFIX}"
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    """Write ``table`` as zstd Parquet at ``path`` via a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_path(path)
+    try:
+        pq.write_table(table, tmp, compression=COMPRESSION)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomic(data: bytes, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_path(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(obj: Any, path: Path) -> None:
+    write_bytes_atomic((json.dumps(obj, indent=2, sort_keys=False) + "\n").encode(), path)
+
+
+# --- engine log columns -> tidy Arrow columns ------------------------------------------------------
+
+def bank_names(codes: np.ndarray, bank_ids: Sequence[str]) -> pa.Array:
+    """Integer bank indexes (engine logs) -> bank id strings."""
+    return pa.array(list(bank_ids), pa.string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
+
+
+def code_names(codes: np.ndarray, names: Sequence[str], *, none_code: int | None = None) -> pa.Array:
+    """uint8 category codes -> strings; ``none_code`` (e.g. 0 = "not settled") becomes null."""
+    labels = [None if i == none_code else name for i, name in enumerate(names)]
+    return pa.array(labels, pa.string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
+
+
+def minus_one_as_null(values: np.ndarray) -> pa.Array:
+    """Tick and parent columns use -1 for "never"/"none"; in Parquet that is a null."""
+    values = np.asarray(values)
+    return pa.array(values, mask=values == -1)
+
+
+# --- manifest --------------------------------------------------------------------------------------
+
+def versions() -> dict[str, str]:
+    """Versions of everything that can change a number in the outputs."""
+    import duckdb
+    import ray
+
+    from paysim_runner import _core
+
+    return {
+        "paysim": package_version(),
+        "engine": str(_core.ENGINE_VERSION),
+        "schema": str(_core.SCHEMA_VERSION),
+        "python": platform.python_version(),
+        "ray": ray.__version__,
+        "pyarrow": pa.__version__,
+        "duckdb": duckdb.__version__,
+    }
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("paysim-runner")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def git_commit(repo: Path) -> str | None:
+    """HEAD of the repo the runner runs from, or None outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() or None
+
+
+def build_manifest(plan: SweepPlan, config: Mapping[str, Any], repo: Path) -> dict[str, Any]:
+    """manifest.json (keys of common.md): what was run, with which code, and every run's seed."""
+    return {
+        "sweep": plan.name,
+        "created_by": f"paysim_runner {package_version()}",
+        "git_commit": git_commit(repo),
+        "versions": versions(),
+        "root_seed": plan.root_seed,
+        "replications": plan.replications,
+        "grid_axes": plan.grid_columns,
+        "axes": {a.column: list(a.values) for a in plan.axes},
+        "axis_keys": {a.column: a.key for a in plan.axes},
+        "compare": plan.compare,
+        "batch_size": plan.batch_size,
+        "cells": [{"cell_id": c.cell_id, "cell": c.label, "params": c.params} for c in plan.cells],
+        "runs": [
+            {"run_id": r.run_id, "cell_id": r.cell_id, "rep": r.rep, "seed": r.seed, "batch": r.batch}
+            for r in plan.runs
+        ],
+        "config": dict(config),
+    }
+
+
+def plan_fingerprint(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest parts that decide the output rows; a resume must match them exactly."""
+    keys = ("sweep", "root_seed", "replications", "grid_axes", "axes", "compare", "cells", "runs")
+    out = {k: manifest.get(k) for k in keys}
+    vers = manifest.get("versions") or {}
+    out["engine"] = (vers.get("engine"), vers.get("schema"))
+    config = manifest.get("config") or {}
+    out["config"] = {k: v for k, v in config.items() if k not in EXECUTION_KEYS}
+    return out
+
+
+def fingerprint_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    a, b = plan_fingerprint(old), plan_fingerprint(new)
+    diffs = [k for k in a if k != "config" and a[k] != b[k]]
+    ca, cb = a["config"], b["config"]
+    diffs += [f"config.{k}" for k in sorted(set(ca) | set(cb)) if ca.get(k) != cb.get(k)]
+    return diffs
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def list_outputs(sweep_dir: Path, tables: Iterable[str] = TABLES) -> dict[str, int]:
+    """Parquet file count per table folder, for the closing summary."""
+    return {t: len(list((sweep_dir / t).glob(f"batch=*/{PART_FILE}"))) for t in tables}
