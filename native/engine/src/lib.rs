@@ -1,0 +1,29 @@
+//! paysim-engine: a tick-based simulator of an RTGS (real-time gross settlement) payment system.
+//!
+//! Banks receive payment orders ([`arrivals`]), their cash managers decide when to release them
+//! ([`policy`]), the central bank settles them gross against balance plus intraday credit
+//! ([`settlement::rtgs`]), queues what cannot settle, and liquidity-saving mechanisms offset queued
+//! payments ([`settlement::lsm`]). [`costs`] prices liquidity, delay and collateral; [`log`] records
+//! every tick and payment; [`orchestrator`] runs the nine steps of SPEC §3 in order.
+//!
+//! Money is integer minor units (cents, `i64`); costs are `f64` cents.
+
+pub mod arrivals;
+pub mod config;
+pub mod costs;
+pub mod error;
+pub mod log;
+pub mod metrics;
+pub mod model;
+pub mod orchestrator;
+pub mod policy;
+pub mod settlement;
+
+pub use config::EngineConfig;
+pub use error::{EngineError, Result};
+pub use orchestrator::{Orchestrator, TickResult};
+
+/// Version of the engine, recorded in every run's metrics.
+pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Version of the log and metrics schema; bump when a column changes meaning.
+pub const SCHEMA_VERSION: u32 = 1;

@@ -1,0 +1,163 @@
+//! The domain: banks (settlement accounts at the central bank) and payments.
+
+use serde::{Deserialize, Serialize};
+
+/// Index of a bank in configuration order.
+pub type BankIdx = u32;
+/// Index of a payment in creation order; this *is* its `tx_id`.
+pub type TxIdx = u32;
+/// "No value" for optional ticks and parents, kept as a sentinel so a payment stays small.
+pub const NONE: u32 = u32::MAX;
+/// Priority at or above which a payment is urgent (served first in Queue 2, as in T2).
+pub const URGENT_PRIORITY: u8 = 8;
+/// Largest payment amount accepted, so sums over a run can never overflow `i64`.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum Status {
+    /// In the sender's internal queue; its cash-manager policy decides when to release it.
+    Queue1 = 0,
+    /// Released to the central RTGS queue, waiting for liquidity or an LSM offset.
+    Queue2 = 1,
+    Settled = 2,
+    Dropped = 3,
+    /// Replaced by its parts (see `parent`); not itself settled or dropped.
+    Split = 4,
+}
+pub const STATUS_NAMES: [&str; 5] = ["queue1", "queue2", "settled", "dropped", "split"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum SettledVia {
+    NotSettled = 0,
+    /// Gross, on release.
+    Rtgs = 1,
+    /// Gross, from Queue 2.
+    Queue = 2,
+    /// Bilateral offsetting.
+    Bilateral = 3,
+    /// Cycles or multilateral offsetting.
+    Multilateral = 4,
+}
+pub const SETTLED_VIA_NAMES: [&str; 5] = ["", "rtgs", "queue", "bilateral", "multilateral"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum DropReason {
+    NotDropped = 0,
+    Deadline = 1,
+    Eod = 2,
+    Policy = 3,
+}
+pub const DROP_REASON_NAMES: [&str; 4] = ["", "deadline", "eod", "policy"];
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Payment {
+    pub sender: BankIdx,
+    pub receiver: BankIdx,
+    pub amount: i64,
+    pub arrival_tick: u32,
+    /// Last tick at which it may settle.
+    pub deadline_tick: u32,
+    pub priority: u8,
+    pub divisible: bool,
+    pub parent: TxIdx,
+    pub status: Status,
+    pub release_tick: u32,
+    pub settle_tick: u32,
+    pub drop_tick: u32,
+    pub settled_via: SettledVia,
+    pub drop_reason: DropReason,
+    /// Past its deadline and still queued (only with `drop_expired: false`); penalty already charged.
+    pub late: bool,
+}
+
+impl Payment {
+    pub fn new(sender: BankIdx, receiver: BankIdx, amount: i64, arrival_tick: u32, deadline_tick: u32) -> Self {
+        Payment {
+            sender,
+            receiver,
+            amount,
+            arrival_tick,
+            deadline_tick,
+            priority: 5,
+            divisible: false,
+            parent: NONE,
+            status: Status::Queue1,
+            release_tick: NONE,
+            settle_tick: NONE,
+            drop_tick: NONE,
+            settled_via: SettledVia::NotSettled,
+            drop_reason: DropReason::NotDropped,
+            late: false,
+        }
+    }
+
+    pub fn is_urgent(&self) -> bool {
+        self.priority >= URGENT_PRIORITY
+    }
+
+    pub fn is_queued(&self) -> bool {
+        matches!(self.status, Status::Queue1 | Status::Queue2)
+    }
+
+    /// Queue 1 order: priority descending, then arrival tick, then tx_id.
+    pub fn queue1_key(&self, tx: TxIdx) -> (std::cmp::Reverse<u8>, u32, TxIdx) {
+        (std::cmp::Reverse(self.priority), self.arrival_tick, tx)
+    }
+}
+
+/// A bank's settlement account and what the engine tracks about it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Bank {
+    pub id: String,
+    pub opening_balance: i64,
+    /// Intraday credit: the balance may go down to `-credit_limit`.
+    pub credit_limit: i64,
+    pub balance: i64,
+    /// Lowest balance ever reached (after each gross debit and each LSM batch).
+    pub min_balance: i64,
+    /// Queue 1 in policy order (see [`Payment::queue1_key`]).
+    pub queue1: Vec<TxIdx>,
+    pub queue1_value: i64,
+    pub queue2_count: u32,
+    pub queue2_value: i64,
+    /// Queue 2 entries per class (0 = urgent, 1 = normal); strict FIFO needs them.
+    pub queue2_class_count: [u32; 2],
+}
+
+impl Bank {
+    pub fn new(id: String, opening_balance: i64, credit_limit: i64) -> Self {
+        Bank {
+            id,
+            opening_balance,
+            credit_limit,
+            balance: opening_balance,
+            min_balance: opening_balance,
+            queue1: Vec::new(),
+            queue1_value: 0,
+            queue2_count: 0,
+            queue2_value: 0,
+            queue2_class_count: [0, 0],
+        }
+    }
+
+    /// Whether the bank can pay `outflow` now without going below its credit limit.
+    pub fn covers(&self, outflow: i64) -> bool {
+        self.balance - outflow >= -self.credit_limit
+    }
+
+    pub fn credit_used(&self) -> i64 {
+        (-self.balance).max(0)
+    }
+}
+
+/// Queue 2 class of a payment: urgent payments are served before normal ones.
+pub fn queue2_class(p: &Payment) -> usize {
+    if p.is_urgent() {
+        0
+    } else {
+        1
+    }
+}

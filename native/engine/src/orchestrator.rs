@@ -1,0 +1,509 @@
+//! The tick loop: the nine steps of SPEC §3, in order, every tick.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use bincode::Options as _;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::arrivals::{bank_stream, ArrivalSampler, Draw};
+use crate::config::{EngineConfig, EodUnsettled};
+use crate::costs;
+use crate::error::{EngineError, Result};
+use crate::log::{TickLog, COST_NAMES, DEADLINE, EOD, SPLIT};
+use crate::model::{Bank, BankIdx, DropReason, Payment, Status, TxIdx, MAX_AMOUNT};
+use crate::policy::{build_policy, split_amounts, BankView, CashManagerPolicy, Decision};
+use crate::settlement::{lsm, rtgs, Ledger};
+
+/// What one tick did (the dict `tick()` returns in Python).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TickResult {
+    pub tick: u32,
+    pub day: u32,
+    pub num_arrivals: u32,
+    pub num_settlements: u32,
+    pub num_drops: u32,
+    pub lsm_bilateral_releases: u32,
+    pub lsm_cycle_releases: u32,
+    pub queue1_size: u64,
+    pub queue2_size: u64,
+    pub total_liquidity_cost: f64,
+    pub total_delay_cost: f64,
+    pub total_cost: f64,
+    pub value_arrived: i64,
+    pub value_settled: i64,
+    pub value_dropped: i64,
+    pub queue1_value: i64,
+    pub queue2_value: i64,
+}
+
+/// A payment entered by hand (REST API, CLI) rather than drawn or scheduled.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub sender: String,
+    pub receiver: String,
+    pub amount: i64,
+    pub deadline_offset: u32,
+    pub priority: u8,
+    pub divisible: bool,
+}
+
+/// Everything that changes during a run; with the config, it is the whole saved state.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SimState {
+    ledger: Ledger,
+    /// The next tick to run.
+    now: u32,
+    rngs: Vec<ChaCha8Rng>,
+    /// Position in `Orchestrator::schedule` of the next scheduled payment to arrive.
+    next_scheduled: usize,
+    /// Queued payments by deadline tick, so expiry touches only what expires.
+    deadlines: BTreeMap<u32, Vec<TxIdx>>,
+    tick_log: TickLog,
+    /// Cumulative costs per bank, by component.
+    bank_costs: Vec<[f64; 6]>,
+    gridlock_ticks: u64,
+    value_settled_total: i64,
+    engine_nanos: u128,
+}
+
+pub struct Orchestrator {
+    config: EngineConfig,
+    state: SimState,
+    policies: Vec<Box<dyn CashManagerPolicy>>,
+    samplers: Vec<Option<ArrivalSampler>>,
+    /// Indexes of scheduled payments in arrival order (stable, so list order breaks ties).
+    schedule: Vec<usize>,
+    /// Rank of each bank id in sorted order: LSM ties are broken by id.
+    bank_rank: Vec<u32>,
+    initial_money: i64,
+    draws: Vec<Draw>,
+    releases: Vec<TxIdx>,
+}
+
+const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x01";
+
+/// Fixed-width encoding with a size limit, so a forged length in a corrupt file is an error,
+/// never a huge allocation.
+fn state_codec() -> impl bincode::Options {
+    use bincode::Options;
+    bincode::DefaultOptions::new().with_fixint_encoding().with_limit(1 << 34)
+}
+
+impl Orchestrator {
+    pub fn new(config: EngineConfig) -> Result<Self> {
+        let banks: Vec<Bank> =
+            config.agents.iter().map(|a| Bank::new(a.id.clone(), a.opening_balance, a.credit_limit)).collect();
+        let n = banks.len();
+        let state = SimState {
+            ledger: Ledger::new(banks),
+            now: 0,
+            rngs: config.agents.iter().map(|a| bank_stream(config.rng_seed, &a.id)).collect(),
+            next_scheduled: 0,
+            deadlines: BTreeMap::new(),
+            tick_log: TickLog::default(),
+            bank_costs: vec![[0.0; 6]; n],
+            gridlock_ticks: 0,
+            value_settled_total: 0,
+            engine_nanos: 0,
+        };
+        Ok(Self::assemble(config, state))
+    }
+
+    /// Rebuild what derives from the config (policies, samplers, orderings) around a state.
+    fn assemble(config: EngineConfig, state: SimState) -> Self {
+        let ids: Vec<String> = config.agents.iter().map(|a| a.id.clone()).collect();
+        let policies = config.agents.iter().map(|a| build_policy(&a.policy)).collect();
+        let samplers =
+            config.agents.iter().enumerate().map(|(i, a)| a.arrival_config.as_ref().map(|c| ArrivalSampler::new(c, i, &ids))).collect();
+        let mut schedule: Vec<usize> = (0..config.scheduled_payments.len()).collect();
+        schedule.sort_by_key(|&i| config.scheduled_payments[i].arrival_tick);
+        let mut by_id: Vec<usize> = (0..ids.len()).collect();
+        by_id.sort_by(|&a, &b| ids[a].cmp(&ids[b]));
+        let mut bank_rank = vec![0u32; ids.len()];
+        for (rank, &b) in by_id.iter().enumerate() {
+            bank_rank[b] = rank as u32;
+        }
+        let initial_money = config.agents.iter().map(|a| a.opening_balance).sum();
+        Orchestrator {
+            config,
+            state,
+            policies,
+            samplers,
+            schedule,
+            bank_rank,
+            initial_money,
+            draws: Vec::new(),
+            releases: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+    pub fn current_tick(&self) -> u32 {
+        self.state.now
+    }
+    pub fn current_day(&self) -> u32 {
+        self.state.now / self.config.ticks_per_day
+    }
+    pub fn total_ticks(&self) -> u64 {
+        self.config.total_ticks()
+    }
+    pub fn is_finished(&self) -> bool {
+        self.state.now as u64 >= self.total_ticks()
+    }
+    pub fn banks(&self) -> &[Bank] {
+        &self.state.ledger.banks
+    }
+    pub fn payments(&self) -> &[Payment] {
+        &self.state.ledger.payments
+    }
+    pub fn tick_log(&self) -> &TickLog {
+        &self.state.tick_log
+    }
+    pub fn bank_costs(&self) -> &[[f64; 6]] {
+        &self.state.bank_costs
+    }
+    pub fn queue2_size(&self) -> usize {
+        self.state.ledger.queue2.len
+    }
+    pub fn gridlock_ticks(&self) -> u64 {
+        self.state.gridlock_ticks
+    }
+    pub fn engine_seconds(&self) -> f64 {
+        self.state.engine_nanos as f64 / 1e9
+    }
+
+    pub fn bank_index(&self, id: &str) -> Result<usize> {
+        self.config.bank_index(id).ok_or_else(|| EngineError::UnknownBank(id.to_string()))
+    }
+
+    /// Run one tick: the nine steps in order.
+    pub fn tick(&mut self) -> Result<TickResult> {
+        if self.is_finished() {
+            return Err(EngineError::Finished(self.total_ticks()));
+        }
+        let started = Instant::now();
+        let now = self.state.now;
+        self.arrivals(now); // 1
+        self.policies(now); // 2
+        let discipline = self.config.queue_discipline;
+        let releases = std::mem::take(&mut self.releases);
+        for &tx in &releases {
+            rtgs::release(&mut self.state.ledger, tx, discipline, now); // 3
+        }
+        self.releases = releases;
+        self.releases.clear();
+        rtgs::process_queue(&mut self.state.ledger, discipline, now); // 4
+        let lsm = &self.config.lsm;
+        if lsm::run(&mut self.state.ledger, lsm.mode, lsm.max_cycle_length, &self.bank_rank, now) > 0 {
+            rtgs::process_queue(&mut self.state.ledger, discipline, now); // 5, then 4 once more
+        }
+        costs::accrue(&self.state.ledger.banks, &self.config.cost_rates, &mut self.state.ledger.acc); // 6
+        let acc = &self.state.ledger.acc;
+        if self.state.ledger.queue2.len > 0 && acc.num_settlements == 0 {
+            self.state.gridlock_ticks += 1;
+        }
+        self.expire(now); // 7
+        self.end_of_day(now); // 8
+        let result = self.close_tick(now);
+        self.state.now += 1; // 9
+        self.state.engine_nanos += started.elapsed().as_nanos();
+        if self.is_finished() {
+            self.check_invariants()?;
+        }
+        Ok(result)
+    }
+
+    /// Run every remaining tick. `keep_going` is asked between ticks (every few hundred) and
+    /// stops the run with [`EngineError::Interrupted`] when it returns false.
+    pub fn run(&mut self, mut keep_going: impl FnMut() -> bool) -> Result<()> {
+        let mut since_check = 0u32;
+        while !self.is_finished() {
+            self.tick()?;
+            since_check += 1;
+            if since_check == 256 {
+                since_check = 0;
+                if !keep_going() {
+                    return Err(EngineError::Interrupted);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Step 1: scheduled payments for this tick in list order, then each bank's random arrivals.
+    fn arrivals(&mut self, now: u32) {
+        while let Some(&i) = self.schedule.get(self.state.next_scheduled) {
+            let s = &self.config.scheduled_payments[i];
+            if s.arrival_tick > now {
+                break;
+            }
+            self.state.next_scheduled += 1;
+            let sender = self.config.bank_index(&s.sender).expect("validated") as BankIdx;
+            let receiver = self.config.bank_index(&s.receiver).expect("validated") as BankIdx;
+            let day_end = self.last_tick_of_day(now);
+            let mut p = Payment::new(sender, receiver, s.amount, now, s.deadline_tick.unwrap_or(day_end));
+            p.priority = s.priority;
+            p.divisible = s.divisible;
+            self.arrive(p);
+        }
+        for b in 0..self.samplers.len() {
+            let Some(sampler) = &self.samplers[b] else { continue };
+            let cfg = self.config.agents[b].arrival_config.as_ref().expect("sampler has config");
+            let (offset, priority, divisible) = (cfg.deadline_offset, cfg.priority, cfg.divisible);
+            let mut draws = std::mem::take(&mut self.draws);
+            draws.clear();
+            sampler.draw(&mut self.state.rngs[b], &mut draws);
+            for d in &draws {
+                let mut p = Payment::new(b as BankIdx, d.receiver, d.amount, now, now.saturating_add(offset));
+                p.priority = priority;
+                p.divisible = divisible;
+                self.arrive(p);
+            }
+            self.draws = draws;
+        }
+    }
+
+    fn last_tick_of_day(&self, tick: u32) -> u32 {
+        let tpd = self.config.ticks_per_day;
+        (tick / tpd) * tpd + tpd - 1
+    }
+
+    fn arrive(&mut self, p: Payment) -> TxIdx {
+        let (amount, deadline) = (p.amount, p.deadline_tick);
+        let tx = self.state.ledger.create(p);
+        self.state.ledger.enqueue1(tx);
+        self.state.ledger.acc.record_arrival(amount);
+        self.watch_deadline(tx, deadline);
+        tx
+    }
+
+    fn watch_deadline(&mut self, tx: TxIdx, deadline: u32) {
+        if (deadline as u64) < self.total_ticks() {
+            self.state.deadlines.entry(deadline).or_default().push(tx);
+        }
+    }
+
+    /// Step 2: each bank's policy walks its Queue 1 in order and decides per payment.
+    fn policies(&mut self, now: u32) {
+        let split_cost = self.config.cost_rates.split_friction_cost;
+        for b in 0..self.state.ledger.banks.len() {
+            let bank = &mut self.state.ledger.banks[b];
+            let queue = std::mem::take(&mut bank.queue1);
+            let mut view = BankView { now, balance: bank.balance, credit_limit: bank.credit_limit, projected_balance: bank.balance };
+            let mut kept = Vec::with_capacity(queue.len());
+            for tx in queue {
+                let decision = self.policies[b].decide(&self.state.ledger.payments[tx as usize], &view);
+                let ledger = &mut self.state.ledger;
+                let amount = ledger.payments[tx as usize].amount;
+                match decision {
+                    Decision::Hold => {
+                        kept.push(tx);
+                        continue;
+                    }
+                    Decision::Release => {
+                        ledger.payments[tx as usize].release_tick = now;
+                        self.releases.push(tx);
+                    }
+                    Decision::Split(parts) => {
+                        let parent = ledger.payments[tx as usize].clone();
+                        ledger.payments[tx as usize].status = Status::Split;
+                        ledger.payments[tx as usize].release_tick = now;
+                        for part in split_amounts(amount, parts) {
+                            let mut p = parent.clone();
+                            p.amount = part;
+                            p.divisible = false;
+                            p.parent = tx;
+                            p.release_tick = now;
+                            let child = self.state.ledger.create(p);
+                            self.releases.push(child);
+                            if !parent.late {
+                                self.watch_deadline(child, parent.deadline_tick);
+                            }
+                        }
+                        self.state.ledger.acc.costs[b][SPLIT] += split_cost * (parts - 1) as f64;
+                    }
+                    Decision::Drop => {
+                        let p = &mut ledger.payments[tx as usize];
+                        p.status = Status::Dropped;
+                        p.drop_reason = DropReason::Policy;
+                        p.drop_tick = now;
+                        ledger.acc.record_drop(amount);
+                    }
+                }
+                // Released, split or dropped: it leaves Queue 1.
+                self.state.ledger.banks[b].queue1_value -= amount;
+                if decision != Decision::Drop {
+                    view.projected_balance -= amount;
+                }
+            }
+            self.state.ledger.banks[b].queue1 = kept;
+        }
+    }
+
+    /// Step 7: payments still unsettled at the end of their deadline tick pay the deadline
+    /// penalty once, and are dropped unless `drop_expired` is false.
+    fn expire(&mut self, now: u32) {
+        let Some(due) = self.state.deadlines.remove(&now) else { return };
+        let penalty = self.config.cost_rates.deadline_penalty;
+        for tx in due {
+            let p = &self.state.ledger.payments[tx as usize];
+            if !p.is_queued() || p.late {
+                continue;
+            }
+            let sender = p.sender as usize;
+            self.state.ledger.acc.costs[sender][DEADLINE] += penalty;
+            if self.config.drop_expired {
+                self.state.ledger.drop_payment(tx, DropReason::Deadline, now);
+            } else {
+                self.state.ledger.payments[tx as usize].late = true;
+            }
+        }
+        self.state.ledger.compact_queue1();
+    }
+
+    /// Step 8: at the last tick of a day every unsettled payment pays the EOD penalty, then is
+    /// dropped (RTGS systems reject at close) or carried to the next day.
+    fn end_of_day(&mut self, now: u32) {
+        if now != self.last_tick_of_day(now) {
+            return;
+        }
+        let ledger = &mut self.state.ledger;
+        let mut unsettled: Vec<TxIdx> = ledger.banks.iter().flat_map(|b| b.queue1.iter().copied()).collect();
+        unsettled.extend(ledger.queue2.in_order(&ledger.payments));
+        let penalty = self.config.cost_rates.eod_penalty;
+        for &tx in &unsettled {
+            let sender = ledger.payments[tx as usize].sender as usize;
+            ledger.acc.costs[sender][EOD] += penalty;
+        }
+        if self.config.eod_unsettled == EodUnsettled::Drop {
+            for tx in unsettled {
+                ledger.drop_payment(tx, DropReason::Eod, now);
+            }
+            ledger.compact_queue1();
+        }
+    }
+
+    /// Log the tick, fold its accounts into the run totals, and start fresh accounts.
+    fn close_tick(&mut self, now: u32) -> TickResult {
+        let st = &mut self.state;
+        st.tick_log.append(now, &st.ledger.banks, &st.ledger.acc);
+        let acc = &st.ledger.acc;
+        for (total, tick) in st.bank_costs.iter_mut().zip(&acc.costs) {
+            for c in 0..COST_NAMES.len() {
+                total[c] += tick[c];
+            }
+        }
+        st.value_settled_total += acc.value_settled;
+        let banks = &st.ledger.banks;
+        let result = TickResult {
+            tick: now,
+            day: now / self.config.ticks_per_day,
+            num_arrivals: acc.num_arrivals,
+            num_settlements: acc.num_settlements,
+            num_drops: acc.num_drops,
+            lsm_bilateral_releases: acc.lsm_bilateral_releases,
+            lsm_cycle_releases: acc.lsm_cycle_releases,
+            queue1_size: banks.iter().map(|b| b.queue1.len() as u64).sum(),
+            queue2_size: st.ledger.queue2.len as u64,
+            total_liquidity_cost: acc.total_cost(crate::log::LIQUIDITY),
+            total_delay_cost: acc.total_cost(crate::log::DELAY),
+            total_cost: (0..COST_NAMES.len()).map(|c| acc.total_cost(c)).sum(),
+            value_arrived: acc.value_arrived,
+            value_settled: acc.value_settled,
+            value_dropped: acc.value_dropped,
+            queue1_value: banks.iter().map(|b| b.queue1_value).sum(),
+            queue2_value: banks.iter().map(|b| b.queue2_value).sum(),
+        };
+        st.ledger.acc.reset();
+        result
+    }
+
+    /// Enter a payment in the sender's Queue 1 now; it is decided on in the next tick.
+    pub fn submit(&mut self, s: &Submission) -> Result<TxIdx> {
+        if self.is_finished() {
+            return Err(EngineError::Finished(self.total_ticks()));
+        }
+        let sender = self.bank_index(&s.sender)?;
+        let receiver = self.bank_index(&s.receiver)?;
+        let bad = |field: &str, message: String| EngineError::InvalidPayment { field: field.into(), message };
+        if sender == receiver {
+            return Err(bad("receiver", "must differ from sender".into()));
+        }
+        if s.amount < 1 || s.amount > MAX_AMOUNT {
+            return Err(bad("amount", format!("must be between 1 and {MAX_AMOUNT}, got {}", s.amount)));
+        }
+        if s.priority > 10 {
+            return Err(bad("priority", format!("must be between 0 and 10, got {}", s.priority)));
+        }
+        let now = self.state.now;
+        let mut p = Payment::new(sender as BankIdx, receiver as BankIdx, s.amount, now, now.saturating_add(s.deadline_offset));
+        p.priority = s.priority;
+        p.divisible = s.divisible;
+        Ok(self.arrive(p))
+    }
+
+    /// Cheap checks of the invariants of SPEC §3; a breach is a bug and becomes an error.
+    pub fn check_invariants(&self) -> Result<()> {
+        let ledger = &self.state.ledger;
+        let money: i64 = ledger.banks.iter().map(|b| b.balance).sum();
+        if money != self.initial_money {
+            return Err(EngineError::Invariant(format!("balances sum to {money}, not {}", self.initial_money)));
+        }
+        for b in &ledger.banks {
+            if b.min_balance < -b.credit_limit {
+                return Err(EngineError::Invariant(format!(
+                    "bank '{}' reached {} below its credit limit {}",
+                    b.id, b.min_balance, b.credit_limit
+                )));
+            }
+        }
+        let (mut settled_value, mut queued) = (0i64, 0usize);
+        for p in &ledger.payments {
+            match p.status {
+                Status::Settled => settled_value += p.amount,
+                Status::Queue1 | Status::Queue2 => queued += 1,
+                _ => {}
+            }
+        }
+        if settled_value != self.state.value_settled_total {
+            return Err(EngineError::Invariant(format!(
+                "settled payments sum to {settled_value} but settlements moved {}",
+                self.state.value_settled_total
+            )));
+        }
+        let in_queues = ledger.banks.iter().map(|b| b.queue1.len()).sum::<usize>() + ledger.queue2.len;
+        if in_queues != queued {
+            return Err(EngineError::Invariant(format!("{queued} payments are queued but the queues hold {in_queues}")));
+        }
+        Ok(())
+    }
+
+    pub fn save_state(&self) -> Result<Vec<u8>> {
+        let mut out = STATE_MAGIC.to_vec();
+        state_codec().serialize_into(&mut out, &(&self.config, &self.state)).map_err(|e| EngineError::State(e.to_string()))?;
+        Ok(out)
+    }
+
+    pub fn load_state(bytes: &[u8]) -> Result<Self> {
+        let body = bytes
+            .strip_prefix(STATE_MAGIC.as_slice())
+            .ok_or_else(|| EngineError::State("not a paysim engine state (bad header or version)".into()))?;
+        let (config, state): (EngineConfig, SimState) =
+            state_codec().deserialize(body).map_err(|e| EngineError::State(format!("corrupt state: {e}")))?;
+        if state.ledger.banks.len() != config.agents.len() || state.rngs.len() != config.agents.len() {
+            return Err(EngineError::State("corrupt state: bank count mismatch".into()));
+        }
+        let o = Self::assemble(config, state);
+        o.check_invariants().map_err(|e| EngineError::State(format!("corrupt state: {e}")))?;
+        Ok(o)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn set_policy(&mut self, bank: usize, policy: Box<dyn CashManagerPolicy>) {
+        self.policies[bank] = policy;
+    }
+}

@@ -1,0 +1,171 @@
+//! Settlement: the central bank's ledger, gross settlement with Queue 2 ([`rtgs`]) and the
+//! liquidity-saving mechanisms ([`lsm`]).
+
+pub mod lsm;
+pub mod rtgs;
+
+use serde::{Deserialize, Serialize};
+
+use crate::log::TickAccounts;
+use crate::model::{queue2_class, Bank, BankIdx, DropReason, Payment, SettledVia, Status, TxIdx};
+
+/// Queue 2: the central RTGS queue, urgent class first, each class in the order payments joined.
+///
+/// Entries of payments that left the queue (settled, dropped) are removed lazily, on the next pass.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CentralQueue {
+    pub classes: [Vec<TxIdx>; 2],
+    pub len: usize,
+}
+
+impl CentralQueue {
+    /// Live entries in queue order (urgent, then normal; each by join order).
+    pub fn in_order<'a>(&'a self, payments: &'a [Payment]) -> impl Iterator<Item = TxIdx> + 'a {
+        self.classes.iter().flatten().copied().filter(move |t| payments[*t as usize].status == Status::Queue2)
+    }
+}
+
+/// Balances, payments and queues: everything settlement reads and changes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Ledger {
+    pub banks: Vec<Bank>,
+    pub payments: Vec<Payment>,
+    pub queue2: CentralQueue,
+    /// This tick's per-bank counters and costs, appended to the tick log at the end of the tick.
+    pub acc: TickAccounts,
+    /// Banks whose Queue 1 holds dropped entries; [`Ledger::compact_queue1`] removes them in one pass.
+    q1_dirty: Vec<BankIdx>,
+}
+
+impl Ledger {
+    pub fn new(banks: Vec<Bank>) -> Self {
+        let n = banks.len();
+        Ledger { banks, payments: Vec::new(), queue2: CentralQueue::default(), acc: TickAccounts::new(n), q1_dirty: Vec::new() }
+    }
+
+    /// Create a payment; its index is its tx_id, so ids follow creation order.
+    pub fn create(&mut self, p: Payment) -> TxIdx {
+        let tx = self.payments.len() as TxIdx;
+        self.payments.push(p);
+        tx
+    }
+
+    /// Put a payment into its sender's Queue 1, keeping policy order.
+    pub fn enqueue1(&mut self, tx: TxIdx) {
+        let p = &self.payments[tx as usize];
+        let key = p.queue1_key(tx);
+        let bank = &mut self.banks[p.sender as usize];
+        let payments = &self.payments;
+        let pos = bank.queue1.partition_point(|t| payments[*t as usize].queue1_key(*t) < key);
+        bank.queue1.insert(pos, tx);
+        bank.queue1_value += p.amount;
+        self.payments[tx as usize].status = Status::Queue1;
+    }
+
+    /// Put a released payment at the back of its class in Queue 2.
+    pub fn enqueue2(&mut self, tx: TxIdx) {
+        let p = &mut self.payments[tx as usize];
+        p.status = Status::Queue2;
+        let class = queue2_class(p);
+        let bank = &mut self.banks[p.sender as usize];
+        bank.queue2_count += 1;
+        bank.queue2_value += p.amount;
+        bank.queue2_class_count[class] += 1;
+        self.queue2.classes[class].push(tx);
+        self.queue2.len += 1;
+    }
+
+    /// Take a payment out of Queue 2's per-bank accounting (its queue entry goes lazily).
+    fn leave_queue2(&mut self, tx: TxIdx) {
+        let p = &self.payments[tx as usize];
+        let class = queue2_class(p);
+        let bank = &mut self.banks[p.sender as usize];
+        bank.queue2_count -= 1;
+        bank.queue2_value -= p.amount;
+        bank.queue2_class_count[class] -= 1;
+        self.queue2.len -= 1;
+    }
+
+    /// Move value and record the settlement. Callers have checked coverage.
+    fn transfer(&mut self, tx: TxIdx, via: SettledVia, now: u32) {
+        if self.payments[tx as usize].status == Status::Queue2 {
+            self.leave_queue2(tx);
+        }
+        let p = &mut self.payments[tx as usize];
+        p.status = Status::Settled;
+        p.settle_tick = now;
+        p.settled_via = via;
+        let (s, r, amount) = (p.sender as usize, p.receiver as usize, p.amount);
+        self.banks[s].balance -= amount;
+        self.banks[r].balance += amount;
+        self.acc.record_settlement(s, r, amount, via);
+    }
+
+    /// Gross settlement of one payment if the sender covers it.
+    pub fn try_settle_gross(&mut self, tx: TxIdx, via: SettledVia, now: u32) -> bool {
+        let p = &self.payments[tx as usize];
+        let s = p.sender as usize;
+        if !self.banks[s].covers(p.amount) {
+            return false;
+        }
+        self.transfer(tx, via, now);
+        let b = &mut self.banks[s];
+        b.min_balance = b.min_balance.min(b.balance);
+        true
+    }
+
+    /// Simultaneous settlement (LSM): the caller checked that every net position is covered, so
+    /// only final balances matter; intermediate ones never exist in the real system.
+    pub fn settle_batch(&mut self, txs: &[TxIdx], via: SettledVia, now: u32) {
+        for &tx in txs {
+            self.transfer(tx, via, now);
+        }
+        for &tx in txs {
+            let b = &mut self.banks[self.payments[tx as usize].sender as usize];
+            b.min_balance = b.min_balance.min(b.balance);
+        }
+        self.acc.lsm_released(via, txs.len() as u32);
+    }
+
+    /// Drop a queued payment (from either queue) for `reason`. Call [`Ledger::compact_queue1`]
+    /// after a batch of drops so Queue 1 loses the entries.
+    pub fn drop_payment(&mut self, tx: TxIdx, reason: DropReason, now: u32) {
+        match self.payments[tx as usize].status {
+            Status::Queue2 => self.leave_queue2(tx),
+            Status::Queue1 => {
+                let p = &self.payments[tx as usize];
+                self.banks[p.sender as usize].queue1_value -= p.amount;
+                self.q1_dirty.push(p.sender);
+            }
+            _ => return,
+        }
+        let p = &mut self.payments[tx as usize];
+        p.status = Status::Dropped;
+        p.drop_reason = reason;
+        p.drop_tick = now;
+        self.acc.record_drop(p.amount);
+    }
+
+    pub fn compact_queue1(&mut self) {
+        let payments = &self.payments;
+        for b in self.q1_dirty.drain(..) {
+            self.banks[b as usize].queue1.retain(|t| payments[*t as usize].status == Status::Queue1);
+        }
+    }
+
+    /// Net position of each bank if `txs` settled together (received minus paid).
+    pub fn net_positions(&self, txs: impl Iterator<Item = TxIdx>, net: &mut [i64]) {
+        net.iter_mut().for_each(|x| *x = 0);
+        for tx in txs {
+            let p = &self.payments[tx as usize];
+            net[p.sender as usize] -= p.amount;
+            net[p.receiver as usize] += p.amount;
+        }
+    }
+
+    /// How far `bank` would fall below its credit limit with net position `net` (0 if covered).
+    pub fn shortfall(&self, bank: BankIdx, net: i64) -> i64 {
+        let b = &self.banks[bank as usize];
+        (-(b.balance + net) - b.credit_limit).max(0)
+    }
+}

@@ -1,0 +1,11 @@
+"""paysim: a Monte Carlo experiment runner for RTGS payment systems on a Rust engine.
+
+The engine is :mod:`paysim_runner._core`; the runner modules are ``config`` (scenario schema),
+``sweep`` (grids and seeds), ``execute`` (Ray), ``storage`` (Parquet), ``report`` (DuckDB),
+``cli`` and ``api``.
+"""
+
+from paysim_runner._core import ENGINE_VERSION, Orchestrator
+
+__version__ = "0.1.0"
+__all__ = ["ENGINE_VERSION", "Orchestrator", "__version__"]
