@@ -73,11 +73,11 @@ def test_strict_fifo_is_per_class_so_urgent_is_not_blocked_by_normal() -> None:
 
 
 def urgent_after_normal(priority: int, queue: str) -> dict[str, Any]:
-    """A's normal 40 to B queues at tick 0, a 41 to C of the given priority at tick 1; D brings 41 at tick 2.
+    """A's normal 40 to B queues at tick 0, a 41 to C of the given priority at tick 1; D brings 42 at tick 2.
     Only one of them can be paid."""
     return scenario(
-        [bank("A", 0), bank("B", 0), bank("C", 0), bank("D", 41)],
-        [pay("A", "B", 40, 0), pay("A", "C", 41, 1, priority=priority), pay("D", "A", 41, 2)],
+        [bank("A", 0), bank("B", 0), bank("C", 0), bank("D", 42)],
+        [pay("A", "B", 40, 0), pay("A", "C", 41, 1, priority=priority), pay("D", "A", 42, 2)],
         ticks=5, rtgs={"queue": queue},
     )
 
@@ -87,7 +87,7 @@ def urgent_after_normal(priority: int, queue: str) -> dict[str, Any]:
 def test_urgent_payment_is_served_before_an_earlier_normal_one(priority: int, queue: str) -> None:
     orch = build(urgent_after_normal(priority, queue))
     run_ticks(orch, 3)
-    assert balances(orch) == {"A": 0, "B": 0, "C": 41, "D": 0}
+    assert balances(orch) == {"A": 1, "B": 0, "C": 41, "D": 0}
     rows = by_amount(transactions(orch))
     assert rows[41]["settled_via"] == "queue" and rows[40]["status"] == "queue2"
 
@@ -96,7 +96,7 @@ def test_urgent_payment_is_served_before_an_earlier_normal_one(priority: int, qu
 def test_priority_seven_is_normal_so_join_order_wins(queue: str) -> None:
     orch = build(urgent_after_normal(7, queue))
     run_ticks(orch, 3)
-    assert balances(orch) == {"A": 1, "B": 40, "C": 0, "D": 0}
+    assert balances(orch) == {"A": 2, "B": 40, "C": 0, "D": 0}
 
 
 def test_urgent_payment_is_released_first_within_a_tick() -> None:
