@@ -40,13 +40,16 @@ HERE = Path(__file__).resolve().parent
 
 # --- the synthetic day ---------------------------------------------------------------------------
 TICKS_PER_DAY = 200
-#: Payments arrive in the first 60% of the day, so whatever queues has the rest of the day to clear.
-ARRIVAL_WINDOW = 120
+#: Payments arrive in the first 80% of the day, so whatever queues has the rest of the day to clear.
+ARRIVAL_WINDOW = 160
 N_BANKS = 12
 N_CORE = 3
 CORE_SIZE, PERIPHERY_SIZE = 4.0, 1.0
-PAYMENTS_PER_DAY = 1_500
-AMOUNT_MEAN_LOG, AMOUNT_SD_LOG = 11.0, 1.2  # lognormal, cents: median ≈ 600.00
+PAYMENTS_PER_DAY = 600
+AMOUNT_MEAN_LOG, AMOUNT_SD_LOG = 11.0, 1.5  # lognormal, cents: median ≈ 600.00, heavy tail
+#: Share of payment orders drawn as a circle of 2–4 banks paying each other the same amount at
+#: unrelated times of day (flows that net out, as much interbank business does); the rest are one-off.
+CIRCLE_SHARE = 0.8
 
 LSM_MODES: tuple[str, ...] = ("none", "multilateral")
 FRACTIONS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(11))
@@ -58,22 +61,31 @@ def bank_ids() -> list[str]:
 
 
 def synthetic_day(seed: int) -> list[dict[str, Any]]:
-    """One day's payment orders: core/periphery activity (core banks send and receive more),
-    lognormal amounts, arrival ticks uniform over the arrival window, deadline at end of day."""
+    """One day's payment orders, sorted by arrival tick; each settles by end of day at the latest.
+
+    Core banks (3 of 12) are 4× as likely as periphery banks to send or receive. Amounts are lognormal.
+    A share of the orders come as circles that net out over the day, so a bank's net debit (the lower
+    bound) is well below its peak intraday need (the upper bound), as in real RTGS days.
+    """
     rng = np.random.Generator(np.random.PCG64(seed))
     ids = bank_ids()
     size = np.array([CORE_SIZE if i < N_CORE else PERIPHERY_SIZE for i in range(N_BANKS)])
-    senders = rng.choice(N_BANKS, size=PAYMENTS_PER_DAY, p=size / size.sum())
-    arrivals = np.sort(rng.integers(0, ARRIVAL_WINDOW, size=PAYMENTS_PER_DAY))
-    amounts = np.maximum(1, np.rint(rng.lognormal(AMOUNT_MEAN_LOG, AMOUNT_SD_LOG, size=PAYMENTS_PER_DAY)))
-    payments = []
-    for sender, tick, amount in zip(senders, arrivals, amounts):
-        weights = size.copy()
-        weights[sender] = 0.0
-        receiver = rng.choice(N_BANKS, p=weights / weights.sum())
-        payments.append({"sender": ids[sender], "receiver": ids[receiver], "amount": int(amount),
-                         "arrival_tick": int(tick)})
-    return payments
+    p_bank = size / size.sum()
+    orders: list[tuple[int, int, int, int]] = []  # (arrival tick, sender, receiver, amount)
+    while len(orders) < PAYMENTS_PER_DAY:
+        amount = max(1, round(rng.lognormal(AMOUNT_MEAN_LOG, AMOUNT_SD_LOG)))
+        if rng.random() < CIRCLE_SHARE:
+            members = rng.choice(N_BANKS, size=int(rng.integers(2, 5)), replace=False, p=p_bank)
+            pairs = [(members[j], members[(j + 1) % len(members)]) for j in range(len(members))]
+        else:
+            sender = rng.choice(N_BANKS, p=p_bank)
+            weights = size.copy()
+            weights[sender] = 0.0
+            pairs = [(sender, rng.choice(N_BANKS, p=weights / weights.sum()))]
+        for sender, receiver in pairs:
+            orders.append((int(rng.integers(0, ARRIVAL_WINDOW)), int(sender), int(receiver), amount))
+    orders = sorted(orders[:PAYMENTS_PER_DAY], key=lambda o: o[0])
+    return [{"sender": ids[s], "receiver": ids[r], "amount": a, "arrival_tick": t} for t, s, r, a in orders]
 
 
 def engine_config(payments: list[dict[str, Any]], balances: Sequence[int], lsm_mode: str, seed: int) -> dict[str, Any]:
@@ -103,20 +115,26 @@ class Bounds:
 
 
 def liquidity_bounds(payments: list[dict[str, Any]], seed: int) -> Bounds:
-    """Each bank's lower and upper bound liquidity, from an engine run where liquidity never binds."""
+    """Each bank's lower and upper bound liquidity (SPEC §4), from an engine run where liquidity
+    never binds: walking its transaction log in arrival order, UB_i is bank i's deepest cumulative
+    net debit and LB_i its net debit at the end of the day (both floored at 0)."""
     ample = sum(p["amount"] for p in payments)
     engine = _core.Orchestrator.new(engine_config(payments, [ample] * N_BANKS, "none", seed))
     engine.run()
     metrics = engine.metrics()
     if metrics["n_settled_rtgs"] != len(payments):
         raise RuntimeError("the ample-liquidity run did not settle every payment on arrival")
-    log = engine.tick_log()
-    lower, upper = [], []
-    for index in range(N_BANKS):
-        balance = log["balance"][log["bank"] == index]
-        upper.append(max(0, int(ample - balance.min())))
-        lower.append(max(0, int(ample - balance[-1])))
-    return Bounds(lower, upper, int(metrics["liquidity_lower_bound"]), int(metrics["liquidity_upper_bound"]))
+    log = engine.transaction_log()
+    order = np.argsort(log["tx_id"], kind="stable")
+    position = np.zeros(N_BANKS, dtype=np.int64)
+    deepest = np.zeros(N_BANKS, dtype=np.int64)
+    for sender, receiver, amount in zip(log["sender"][order], log["receiver"][order], log["amount"][order]):
+        position[sender] -= amount
+        position[receiver] += amount
+        deepest[sender] = max(deepest[sender], -position[sender])
+    lower = [int(x) for x in np.maximum(0, -position)]
+    return Bounds(lower, [int(x) for x in deepest], int(metrics["liquidity_lower_bound"]),
+                  int(metrics["liquidity_upper_bound"]))
 
 
 # --- the experiment ------------------------------------------------------------------------------
