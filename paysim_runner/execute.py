@@ -285,19 +285,22 @@ def _remote_run_batch() -> Any:
     return ray.remote(num_cpus=1, max_retries=3)(run_batch)
 
 
-def connect_ray(address: str | None, num_cpus: int) -> bool:
+def connect_ray(address: str | None, num_cpus: int) -> tuple[bool, str]:
     """Join Ray: the already-initialised instance, a cluster (address / RAY_ADDRESS, incl. "auto"),
-    or a new embedded local one. Returns True when this call started Ray (and should stop it)."""
+    or a new embedded local one. Returns (whether this call started the connection and should end
+    it, a one-line description for the user)."""
     import ray
 
     if ray.is_initialized():
-        return False
+        return False, "Ray: reusing this process's Ray"
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address:
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
-    else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING)
-    return True
+        cpus = ray.cluster_resources().get("CPU", 0)
+        return True, f"Ray: connected to cluster {address} ({cpus:g} CPUs)"
+    # "local": always a new embedded instance, never a stray `ray start` cluster on this machine.
+    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING)
+    return True, f"Ray: embedded local instance ({num_cpus} CPUs)"
 
 
 # --- driver ----------------------------------------------------------------------------------------
@@ -386,7 +389,8 @@ def _execute(
     import ray
 
     ray_cfg = config.get("ray") or {}
-    owned = connect_ray(ray_cfg.get("address"), int(ray_cfg.get("num_cpus", 2)))
+    owned, how = connect_ray(ray_cfg.get("address"), int(ray_cfg.get("num_cpus", 2)))
+    console.print(how, highlight=False)
     engine_seconds = 0.0
     pending: dict[Any, int] = {}
     try:

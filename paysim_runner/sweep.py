@@ -180,6 +180,23 @@ def axis_kind(values: Sequence[Scalar]) -> str:
     return kinds.pop() if len(kinds) == 1 else "str"
 
 
+def flatten(tree: Mapping[str, Any], keep: Any, prefix: str = "") -> dict[str, Any]:
+    """``{lsm: {mode: [..]}}`` -> ``{"lsm.mode": [..]}``, so an axis can be written nested (and then
+    overridden from the command line, ``sweep.axes.lsm.mode=[t2]``) or as one dotted key.
+
+    ``keep(value)`` says when a value is a leaf; dicts with a ``type`` key (a policy, an amount
+    distribution) are set whole rather than merged.
+    """
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if keep(value):
+            out[path] = value
+        else:
+            out.update(flatten(value, keep, f"{path}."))
+    return out
+
+
 def _value_key(v: Scalar) -> tuple[str, Scalar]:
     return (type(v).__name__ if isinstance(v, (bool, str)) else "num", v)
 
@@ -367,8 +384,9 @@ def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR, *, check_engi
     cfg = parse_runner_config(data)
     if not _NAME_RE.match(cfg.sweep.name):
         raise ConfigError("sweep.name", "use letters, digits, '_', '-' or '.' (it names the results folder)")
-    axes = parse_axes(cfg.sweep.axes)
-    for key in cfg.sweep.fixed:
+    axes = parse_axes(flatten(cfg.sweep.axes, keep=lambda v: not isinstance(v, dict)))
+    fixed_settings = flatten(cfg.sweep.fixed, keep=lambda v: not isinstance(v, dict) or "type" in v)
+    for key in fixed_settings:
         if not _PATH_RE.match(key):
             raise ConfigError(f"sweep.fixed.{key}", "key must be a dotted config path or a transform")
     compare = None
@@ -390,7 +408,7 @@ def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR, *, check_engi
     fixed: list[tuple[str, Any, str]] = []
     if cfg.policy is not None:
         fixed.append(("policy", cfg.policy, "policy"))
-    fixed += [(k, v, f"sweep.fixed.{k}") for k, v in cfg.sweep.fixed.items()]
+    fixed += [(k, v, f"sweep.fixed.{k}") for k, v in fixed_settings.items()]
 
     cells = expand_grid(axes)
     engine_configs: dict[int, dict[str, Any]] = {}

@@ -1,0 +1,68 @@
+"""Helpers for the runner tests: Hydra-composed configs exactly as ``python -m paysim_runner`` sees them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from paysim_runner.config import CONF_DIR
+
+REPO = CONF_DIR.parent
+
+
+def hydra_config(*overrides: str) -> dict[str, Any]:
+    """The resolved config of ``python -m paysim_runner <overrides>``."""
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=list(overrides))
+    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+
+
+def small_sweep(output_dir: Path, *extra: str) -> dict[str, Any]:
+    """lsm_vs_fifo cut down to 2 cells x 3 seeds in batches of 2 (3 batches)."""
+    return hydra_config(
+        "+sweep=lsm_vs_fifo",
+        "sweep.axes.policy=[fifo]",
+        "seeds=3",
+        "batch_size=2",
+        f"output_dir={output_dir}",
+        "progress=false",
+        *extra,
+    )
+
+
+def runner_cmd(*overrides: str) -> list[str]:
+    return [sys.executable, "-m", "paysim_runner", *overrides]
+
+
+def runner_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("RAY_ADDRESS", None)
+    env["COLUMNS"] = "200"
+    return env
+
+
+def run_runner(*overrides: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        runner_cmd(*overrides), cwd=REPO, env=runner_env(), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def read_table(sweep_dir: Path, table: str, drop: Sequence[str] = ()) -> Any:
+    """All batches of one table as one pyarrow table sorted like the run list."""
+    files = sorted((sweep_dir / table).glob("batch=*/part.parquet"))
+    t = pq.ParquetDataset(files).read() if files else None
+    if t is not None and drop:
+        t = t.drop_columns(list(drop))
+    return t
+
+
+def file_bytes(sweep_dir: Path, table: str) -> dict[str, bytes]:
+    return {p.parent.name: p.read_bytes() for p in sorted((sweep_dir / table).glob("batch=*/part.parquet"))}
