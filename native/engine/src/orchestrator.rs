@@ -507,3 +507,36 @@ impl Orchestrator {
         self.policies[bank] = policy;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NoFiles;
+    use crate::policy::BankView;
+    use serde_json::json;
+
+    /// A cash manager that cancels everything: exercises the policy-drop path.
+    #[derive(Debug)]
+    struct CancelAll;
+    impl CashManagerPolicy for CancelAll {
+        fn decide(&self, _: &Payment, _: &BankView) -> Decision {
+            Decision::Drop
+        }
+    }
+
+    #[test]
+    fn policy_drops_leave_queue1_with_reason_policy() {
+        let cfg = json!({"ticks_per_day": 3, "rng_seed": 0, "agent_configs": [
+            {"id": "A", "opening_balance": 10, "policy": {"type": "Fifo"}},
+            {"id": "B", "opening_balance": 10, "policy": {"type": "Fifo"}}],
+            "scheduled_payments": [{"sender": "A", "receiver": "B", "amount": 5, "arrival_tick": 0}]});
+        let mut o = Orchestrator::new(EngineConfig::from_value(&cfg, &NoFiles).unwrap()).unwrap();
+        o.set_policy(0, Box::new(CancelAll));
+        let r = o.tick().unwrap();
+        assert_eq!(r.num_drops, 1);
+        let p = &o.payments()[0];
+        assert_eq!((p.status, p.drop_reason), (Status::Dropped, DropReason::Policy));
+        assert_eq!((o.banks()[0].queue1.len(), o.banks()[0].queue1_value), (0, 0));
+        o.check_invariants().unwrap();
+    }
+}
