@@ -1,0 +1,253 @@
+"""Grid expansion, seed derivation (common random numbers), batching, and whole-sweep validation."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paysim_runner.config import ConfigError
+from paysim_runner.execute import prepare, run_one, run_sweep
+from paysim_runner.sweep import (
+    Axis,
+    apply_setting,
+    build_plan,
+    derive_seed,
+    expand_grid,
+    flatten,
+    parse_axes,
+    plan_runs,
+)
+
+from .conftest import hydra_config, small_sweep
+
+# --- grid expansion --------------------------------------------------------------------------------
+
+axis_values = st.lists(st.integers(-50, 50), min_size=1, max_size=4, unique=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(axis_values, min_size=0, max_size=4))
+def test_grid_is_the_ordered_cartesian_product(value_lists: list[list[int]]) -> None:
+    axes = [Axis(f"k{i}", tuple(v)) for i, v in enumerate(value_lists)]
+    cells = expand_grid(axes)
+    combos = list(itertools.product(*value_lists))
+    assert [c.cell_id for c in cells] == list(range(len(combos)))
+    assert [tuple(c.params.values()) for c in cells] == combos  # first axis varies slowest
+    assert len({c.label for c in cells}) == len(cells)
+    assert expand_grid(axes) == cells  # deterministic
+
+
+def test_cell_labels_and_columns() -> None:
+    axes = parse_axes({"lsm.mode": ["none", "t2"], "policy": ["fifo"], "credit_scale": [0, 0.5]})
+    assert [a.column for a in axes] == ["lsm_mode", "policy", "credit_scale"]
+    assert axes[2].values == (0.0, 0.5) and axes[2].kind == "float"  # ints mixed with floats become floats
+    cells = expand_grid(axes)
+    assert [c.label for c in cells] == [
+        "lsm_mode=none,policy=fifo,credit_scale=0.0",
+        "lsm_mode=none,policy=fifo,credit_scale=0.5",
+        "lsm_mode=t2,policy=fifo,credit_scale=0.0",
+        "lsm_mode=t2,policy=fifo,credit_scale=0.5",
+    ]
+    assert expand_grid([])[0].label == "base"
+
+
+def test_nested_axes_flatten_to_dotted_keys() -> None:
+    assert flatten({"lsm": {"mode": [1]}, "policy": ["a"]}, keep=lambda v: not isinstance(v, dict)) == {
+        "lsm.mode": [1],
+        "policy": ["a"],
+    }
+
+
+# --- seeds -----------------------------------------------------------------------------------------
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**64 - 1), st.integers(0, 10**6))
+def test_seed_is_a_function_of_root_seed_and_rep_only(root: int, rep: int) -> None:
+    seed = derive_seed(root, rep)
+    assert 0 <= seed < 2**63  # fits runs.seed (int64) and the engine's rng_seed
+    assert seed == derive_seed(root, rep)
+
+
+def test_seeds_differ_across_reps_and_root_seeds() -> None:
+    seeds = {derive_seed(7, r) for r in range(2000)}
+    assert len(seeds) == 2000
+    assert derive_seed(7, 0) != derive_seed(8, 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(axis_values, min_size=1, max_size=3), st.integers(1, 6), st.integers(1, 7), st.integers(0, 2**32))
+def test_runs_share_seeds_across_cells_and_batch_contiguously(
+    value_lists: list[list[int]], reps: int, batch_size: int, root: int
+) -> None:
+    cells = expand_grid([Axis(f"k{i}", tuple(v)) for i, v in enumerate(value_lists)])
+    runs = plan_runs(cells, reps, root, batch_size)
+    assert len(runs) == len(cells) * reps
+    assert len({r.run_id for r in runs}) == len(runs)
+    # common random numbers: the seed depends on the replication, never on the cell
+    for rep in range(reps):
+        assert {r.seed for r in runs if r.rep == rep} == {derive_seed(root, rep)}
+    # batches: consecutive, full except maybe the last, deterministic
+    assert [r.batch for r in runs] == [i // batch_size for i in range(len(runs))]
+    assert plan_runs(cells, reps, root, batch_size) == runs
+
+
+def test_common_random_numbers_across_policies_and_lsm(tmp_path: Path) -> None:
+    """Same rep, any policy or LSM mode: every bank receives exactly the same payment orders."""
+    config = small_sweep(tmp_path, "sweep.axes.policy=[fifo,deadline,liquidity_aware,splitting]", "seeds=2")
+    config["sweep"]["fixed"] = {"agents.*.arrival_config.divisible": True}
+    plan = build_plan(config)
+    assert len(plan.cells) == 8
+    for rep in range(2):
+        streams = []
+        n_split = 0
+        for cell in plan.cells:
+            run = next(r for r in plan.runs if r.cell_id == cell.cell_id and r.rep == rep)
+            out = run_one(plan.engine_configs[cell.cell_id], run, cell, sweep=plan.name, ticks=False)
+            tx = out.transactions
+            n_split += out.row["n_split"]
+            originals = tx.filter(tx["parent_id"].is_null())
+            # tx_id is creation order, so split parts shift later ids; the orders themselves must match
+            streams.append(originals.select(["sender", "receiver", "amount", "arrival_tick", "deadline_tick"]))
+        assert all(s.equals(streams[0]) for s in streams[1:])
+        assert streams[0].num_rows > 100
+        assert n_split > 0  # the splitting cells really changed the released payments, not the orders
+    assert derive_seed(plan.root_seed, 0) != derive_seed(plan.root_seed, 1)
+
+
+# --- transforms ------------------------------------------------------------------------------------
+
+def test_transforms_edit_every_bank() -> None:
+    scenario = {"agents": [{"balance": 10, "credit_limit": 3, "policy": {"type": "Fifo"}},
+                           {"balance": 20, "credit_limit": 5, "policy": {"type": "Fifo"}}]}
+    apply_setting(scenario, "credit_scale", 2.5)
+    apply_setting(scenario, "balance_scale", 0.5)
+    apply_setting(scenario, "policy", "deadline")
+    apply_setting(scenario, "agents.1.balance", 99)
+    apply_setting(scenario, "agents.*.arrival_config.priority", 9)
+    apply_setting(scenario, "lsm.mode", "bilateral")
+    assert [a["credit_limit"] for a in scenario["agents"]] == [8, 12]
+    assert [a["balance"] for a in scenario["agents"]] == [5, 99]
+    assert all(a["policy"] == {"type": "Deadline", "urgency_threshold": 10} for a in scenario["agents"])
+    assert all(a["arrival_config"] == {"priority": 9} for a in scenario["agents"])
+    assert scenario["lsm"] == {"mode": "bilateral"}
+
+
+# --- shipped sweeps and Hydra overrides ------------------------------------------------------------
+
+def test_shipped_sweeps_validate_and_match_the_issue() -> None:
+    lsm = build_plan(hydra_config("+sweep=lsm_vs_fifo"))
+    assert lsm.replications >= 30
+    assert {a.column: a.values for a in lsm.axes} == {"lsm_mode": ("none", "t2"), "policy": ("fifo", "deadline", "liquidity_aware")}
+    assert lsm.compare == {"axis": "lsm_mode", "baseline": "none"}
+    assert {c["lsm"]["mode"] for c in lsm.engine_configs.values()} == {"none", "t2"}
+
+    credit = build_plan(hydra_config("+sweep=credit_limits"))
+    (axis,) = credit.axes
+    assert axis.column == "credit_scale" and min(axis.values) == 0 and max(axis.values) >= 2
+    limits = [sum(a["credit_limit"] for a in credit.engine_configs[c.cell_id]["agent_configs"]) for c in credit.cells]
+    assert limits == sorted(limits) and limits[0] == 0 < limits[-1]
+    assert all(c["cost_rates"]["collateral_cost_per_unit_per_tick"] > 0 for c in credit.engine_configs.values())
+
+    ld = build_plan(hydra_config("+sweep=liquidity_delay"))
+    fractions = [a for a in ld.axes if a.key == "liquidity_fraction"][0].values
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0 and list(fractions) == sorted(fractions)
+    assert {a.key for a in ld.axes} == {"liquidity_fraction", "lsm.mode"}
+    assert set(ld.liquidity_fractions.values()) == set(fractions)
+    assert all(a["arrival_config"]["deadline_offset"] >= 100 for a in ld.engine_configs[0]["agent_configs"])
+
+
+def test_hydra_overrides_reach_any_key() -> None:
+    cfg = hydra_config(
+        "+sweep=lsm_vs_fifo",
+        "seeds=100",
+        "ray.address=auto",
+        "output_dir=/tmp/elsewhere",
+        "root_seed=5",
+        "scenario=two_bank",
+        "scenario.simulation.ticks_per_day=50",
+        "sweep.axes.lsm.mode=[t2]",
+        "sweep.compare=null",
+        "policy=splitting",
+        "sweep.axes.policy=[]",
+    )
+    assert cfg["seeds"] == 100 and cfg["ray"]["address"] == "auto" and cfg["output_dir"] == "/tmp/elsewhere"
+    assert cfg["policy"] == {"type": "Splitting", "max_parts": 4, "min_part": 10000}
+    cfg["sweep"]["axes"].pop("policy")
+    plan = build_plan(cfg)
+    assert [c.label for c in plan.cells] == ["lsm_mode=t2"]
+    engine = plan.engine_configs[0]
+    assert engine["ticks_per_day"] == 50 and len(engine["agent_configs"]) == 2  # scenario override wins
+    assert all(a["policy"]["type"] == "Splitting" for a in engine["agent_configs"])
+    assert plan.runs[-1].seed == derive_seed(5, 99)
+
+
+# --- bad sweeps: clear error, nothing written -------------------------------------------------------
+
+def _set(path: str, value: Any) -> Any:
+    def patch(cfg: dict[str, Any]) -> None:
+        *parents, leaf = path.split("/")
+        node = cfg
+        for p in parents:
+            node = node[p]
+        node[leaf] = value
+
+    return patch
+
+
+@pytest.mark.parametrize(
+    ("patch", "where", "problem"),
+    [
+        (_set("sweep/axes/lsm/mode", ["none", "gross"]), "sweep.axes.lsm.mode", "value 'gross' makes lsm.mode invalid"),
+        (_set("sweep/axes/policy", ["fifo", "fifoo"]), "sweep.axes.policy", "unknown policy 'fifoo'"),
+        (_set("sweep/axes/credit_scale", [1, -2]), "sweep.axes.credit_scale", "must be a number >= 0"),
+        (_set("sweep/axes/policy", []), "sweep.axes.policy", "non-empty list"),
+        (_set("sweep/axes/simulation.ticks_per_day", [10, 0]), "sweep.axes.simulation.ticks_per_day", "greater than 0"),
+        (_set("sweep/axes/agents.*.balanse", [1]), "sweep.axes.agents.*.balanse", "unknown key"),
+        (_set("sweep/compare", {"axis": "policy", "baseline": "lifo"}), "sweep.compare.baseline", "'lifo' is not among"),
+        (_set("sweep/compare", {"axis": "credit", "baseline": 1}), "sweep.compare.axis", "not a grid axis"),
+        (_set("sweep/name", "../escape"), "sweep.name", "names the results folder"),
+        (_set("seeds", 0), "seeds", "greater than or equal to 1"),
+        (_set("batch_size", "many"), "batch_size", "valid integer"),
+        (_set("scenario/agent_groups", []), "scenario.agents", "at least one bank"),
+        (_set("scenario/scheduled_payments_file", "/nonexistent/day.csv"), "engine [", "scheduled_payments_file"),
+    ],
+)
+def test_bad_sweep_fails_before_any_output(tmp_path: Path, patch: Any, where: str, problem: str) -> None:
+    out = tmp_path / "results"
+    cfg = small_sweep(out)
+    patch(cfg)
+    with pytest.raises(ConfigError) as info:
+        run_sweep(cfg)
+    message = str(info.value)
+    assert message.startswith(where) and problem in message, message
+    assert "\n" not in message
+    assert not out.exists()
+
+
+def test_a_different_sweep_in_the_output_folder_is_refused(tmp_path: Path) -> None:
+    cfg = small_sweep(tmp_path)
+    plan, sweep_dir, manifest = prepare(cfg)
+    sweep_dir.mkdir(parents=True)
+    (sweep_dir / "manifest.json").write_text('{"sweep": "lsm_vs_fifo", "root_seed": 1}')
+    before = (sweep_dir / "manifest.json").read_bytes()
+    with pytest.raises(ConfigError, match=r"^output_dir: .* holds a different sweep \(differs in root_seed"):
+        run_sweep(cfg)
+    assert (sweep_dir / "manifest.json").read_bytes() == before
+    assert sorted(p.name for p in sweep_dir.iterdir()) == ["manifest.json"]
+
+
+def test_validation_builds_every_cell_engine() -> None:
+    """The plan's engine dicts are what the runs use: one per cell, seeds set per run."""
+    cfg = hydra_config("+sweep=lsm_vs_fifo", "seeds=2")
+    plan = build_plan(cfg)
+    assert sorted(plan.engine_configs) == [c.cell_id for c in plan.cells]
+    a, b = (copy.deepcopy(plan.engine_configs[i]) for i in (0, 1))
+    assert a["lsm"] == b["lsm"] and a["agent_configs"][0]["policy"] != b["agent_configs"][0]["policy"]
+    assert np.unique([r.seed for r in plan.runs]).size == 2
