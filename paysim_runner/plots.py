@@ -39,9 +39,14 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def cost_breakdown_png(cells: Sequence[str], components: Mapping[str, Sequence[float]]) -> bytes:
-    """Horizontal stacked bars: each cell's mean cost per run split into its components."""
-    height = 1.6 + 0.42 * max(len(cells), 1)
+def cost_breakdown_png(
+    cells: Sequence[str],
+    components: Mapping[str, Sequence[float]],
+    totals: Sequence[Interval | None] = (),
+) -> bytes:
+    """Horizontal stacked bars: each cell's mean cost per run split into its components, with the
+    95% CI of the total cost as a black bar where there is one."""
+    height = 1.9 + 0.42 * max(len(cells), 1)
     fig = Figure(figsize=(9.0, height), layout="constrained")
     ax = fig.add_subplot()
     positions = list(range(len(cells)))
@@ -49,12 +54,17 @@ def cost_breakdown_png(cells: Sequence[str], components: Mapping[str, Sequence[f
     for name, values in components.items():
         ax.barh(positions, values, left=left, color=COST_COLOURS.get(name), label=name.removeprefix("cost_"))
         left = [a + b for a, b in zip(left, values)]
+    for y, total in zip(positions, totals):
+        if total is not None and total.mean is not None and total.ci_low is not None and total.ci_high is not None:
+            ax.errorbar([total.mean], [y], xerr=[[total.mean - total.ci_low], [total.ci_high - total.mean]],
+                        color="black", capsize=3, linewidth=1.0)
     ax.set_yticks(positions, labels=list(cells), fontsize=8)
     ax.invert_yaxis()  # first cell on top, as in the tables
-    ax.set_xlabel("mean cost per run (cents)")
+    ax.set_xlabel("mean cost per run (cents); black: 95% CI of the total")
+    ax.set_xlim(left=0.0)
     ax.set_title("Cost breakdown by cell")
-    ax.legend(loc="lower right", fontsize=8, ncols=3)
     ax.grid(axis="x", alpha=0.3)
+    fig.legend(loc="outside lower center", ncols=len(components), fontsize=8, frameon=False)
     return _png(fig)
 
 

@@ -573,6 +573,7 @@ def _write_outputs(report: Report, manifest: dict[str, Any]) -> None:
     png = plots.cost_breakdown_png(
         [c.cell for c in report.cells],
         {m: [_mean(c, m) for c in report.cells] for m in COST_COMPONENTS},
+        [c.stats.get("cost_total") for c in report.cells],
     )
     atomic_write_bytes(out / COST_PNG, png)
     written.append(out / COST_PNG)
@@ -687,8 +688,9 @@ def _axis_columns(report: Report, table: Table, skip: str | None = None) -> list
 def print_report(report: Report, console: Console) -> None:
     """The terminal view: headline metrics and cost components per cell (one column per grid axis),
     then paired differences against the baseline."""
+    single = any(c.n_runs < 2 for c in report.cells)
     t = Table(title=f"{report.sweep}: mean ±95% CI half-width per cell", title_justify="left",
-              caption="no ± : one run, no interval", caption_justify="left")
+              caption="no ±: one run, no interval" if single else None, caption_justify="left")
     axes = _axis_columns(report, t)
     t.add_column("n", justify="right")
     for m in HEADLINE_METRICS:

@@ -21,3 +21,29 @@ def write_part(results_dir: Path, table: str, batch: int, data: pa.Table) -> Pat
 def write_manifest(results_dir: Path, manifest: dict[str, Any]) -> None:
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def run_real_sweep(output_dir: Path, name: str, scenario: dict[str, Any], axes: dict[str, Any], *,
+                   seeds: int, compare: dict[str, Any] | None = None, fixed: dict[str, Any] | None = None,
+                   batch_size: int = 3) -> Path:
+    """A real sweep through RUNNER's own planning, batch body and storage (no Ray: the task body is a
+    plain function), so the files are laid out exactly as `python -m paysim_runner` lays them out."""
+    from paysim_runner import storage
+    from paysim_runner.execute import BatchContext, prepare, run_batch
+
+    config = {
+        "scenario": scenario,
+        "output_dir": str(output_dir),
+        "seeds": seeds,
+        "root_seed": 20251121,
+        "batch_size": batch_size,
+        "progress": False,
+        "sweep": {"name": name, "axes": axes, "fixed": fixed or {}, "compare": compare},
+    }
+    plan, sweep_dir, manifest = prepare(config)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    storage.write_json_atomic(manifest, sweep_dir / storage.MANIFEST)
+    ctx = BatchContext.from_plan(plan, sweep_dir)
+    for batch, runs in sorted(plan.batches().items()):
+        run_batch(ctx, batch, runs)
+    return sweep_dir

@@ -1,0 +1,241 @@
+"""The report over real engine sweeps, checked against an independent recomputation from the
+``transactions`` and ``ticks`` tables (pyarrow + numpy, no DuckDB)."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib.image
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pytest
+from rich.console import Console
+
+from paysim_runner.report import COST_COMPONENTS, build_report, open_views
+
+from .conftest import run_real_sweep
+
+T_0975_4 = 2.776445  # Student t, 97.5% quantile, 4 dof: five seeds per cell
+SEEDS = 5
+TICKS_PER_DAY = 40
+BANKS = ["BANK_A", "BANK_B", "BANK_C", "BANK_D"]
+OPENING = {"BANK_A": 120_000, "BANK_B": 60_000, "BANK_C": 90_000, "BANK_D": 30_000}
+
+#: Four banks short of liquidity, divisible lognormal payments with deadlines inside the day, so
+#: runs have queueing, LSM settlements, splits, deadline drops and end-of-day drops to account for.
+SCENARIO: dict[str, Any] = {
+    "simulation": {"ticks_per_day": TICKS_PER_DAY, "num_days": 1, "seed": 1},
+    "agents": [
+        {
+            "id": bank,
+            "balance": OPENING[bank],
+            "credit_limit": 20_000,
+            "policy": {"type": "Fifo"},
+            "arrival_config": {
+                "rate_per_tick": 0.5,
+                "distribution": {"type": "LogNormal", "mean_log": 10.5, "std_dev_log": 0.7},
+                "deadline_offset": 12,
+                "divisible": True,
+            },
+        }
+        for bank in BANKS
+    ],
+    "costs": {
+        "liquidity_cost_per_unit_per_tick": 0.0001,
+        "delay_cost_per_tick": 0.00001,
+        "collateral_cost_per_unit_per_tick": 0.00001,
+        "split_friction_cost": 3.0,
+        "deadline_penalty": 500.0,
+        "eod_penalty": 1000.0,
+    },
+}
+AXES = {"lsm": {"mode": ["none", "t2"]}, "policy": ["fifo", "splitting"]}
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("results")
+    return run_real_sweep(out, "crn", SCENARIO, AXES, seeds=SEEDS, compare={"axis": "lsm.mode", "baseline": "none"})
+
+
+@pytest.fixture(scope="module")
+def report(sweep: Path):  # noqa: ANN201
+    return build_report(sweep, console=Console(quiet=True))
+
+
+def _read(sweep: Path, table: str) -> dict[str, np.ndarray]:
+    data = ds.dataset(sweep / table, format="parquet", partitioning="hive").to_table()
+    return {name: data.column(name).to_numpy(zero_copy_only=False) for name in data.column_names}
+
+
+def recompute_from_transactions(sweep: Path) -> dict[str, dict[str, float]]:
+    """Per run: settlement rate, value settlement rate and delay indicator by SPEC §4.
+
+    Payments that can settle exclude split parents (replaced by their parts). The delay indicator is
+    Σv·(settle − arrival) / Σv·(eod − arrival), eod the last tick of the arrival's day; a payment that
+    never settled counts as settling at that eod (maximal delay).
+    """
+    tx = ds.dataset(sweep / "transactions", format="parquet", partitioning="hive").to_table()
+    tx = tx.filter(pc.not_equal(tx["status"], "split"))
+    run_id = tx["run_id"].to_numpy(zero_copy_only=False)
+    status = tx["status"].to_numpy(zero_copy_only=False)
+    amount = tx["amount"].to_numpy().astype(np.float64)
+    arrival = tx["arrival_tick"].to_numpy().astype(np.float64)
+    settle_tick = tx["settle_tick"].fill_null(-1).to_numpy().astype(np.float64)
+    settled = status == "settled"
+    eod = (arrival // TICKS_PER_DAY + 1) * TICKS_PER_DAY - 1
+    settle = np.where(settled, settle_tick, eod)
+    out: dict[str, dict[str, float]] = {}
+    for rid in np.unique(run_id):
+        m = run_id == rid
+        out[str(rid)] = {
+            "settlement_rate": settled[m].sum() / m.sum(),
+            "value_settlement_rate": amount[m & settled].sum() / amount[m].sum(),
+            "delay_indicator": (amount[m] * (settle[m] - arrival[m])).sum() / (amount[m] * (eod[m] - arrival[m])).sum(),
+        }
+    return out
+
+
+def recompute_from_ticks(sweep: Path) -> dict[str, dict[str, float]]:
+    """Per run: liquidity used (Σ banks of max over ticks of opening − balance, floored at 0) and
+    each cost component (Σ over ticks and banks)."""
+    ticks = _read(sweep, "ticks")
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    for rid in np.unique(ticks["run_id"]):
+        m = ticks["run_id"] == rid
+        used = 0
+        for bank in BANKS:
+            b = m & (ticks["bank"] == bank)
+            used += max(0, int((OPENING[bank] - ticks["balance"][b]).max()))
+        out[str(rid)]["liquidity_used"] = used
+        for c in COST_COMPONENTS:
+            out[str(rid)][c] = float(ticks[c][m].sum())
+        out[str(rid)]["cost_total"] = sum(out[str(rid)][c] for c in COST_COMPONENTS)
+    return out
+
+
+def _runs(sweep: Path) -> dict[str, tuple[int, int]]:
+    runs = _read(sweep, "runs")
+    return {str(r): (int(c), int(p)) for r, c, p in zip(runs["run_id"], runs["cell_id"], runs["rep"])}
+
+
+def _check_estimate(estimate, values: list[float]) -> None:  # noqa: ANN001
+    values_arr = np.asarray(values, dtype=np.float64)
+    assert estimate.n == len(values_arr)
+    assert estimate.mean == pytest.approx(values_arr.mean(), rel=1e-9, abs=1e-12)
+    half = T_0975_4 * values_arr.std(ddof=1) / math.sqrt(len(values_arr))  # t from the tables, 7 digits
+    assert estimate.ci_high - estimate.mean == pytest.approx(half, rel=1e-6, abs=1e-12)
+    assert estimate.mean - estimate.ci_low == pytest.approx(half, rel=1e-6, abs=1e-12)
+
+
+def test_the_sweep_exercises_what_the_recomputation_must_get_right(sweep: Path) -> None:
+    tx = _read(sweep, "transactions")
+    statuses = set(tx["status"])
+    assert {"settled", "dropped", "split"} <= statuses
+    assert {"deadline", "eod"} <= set(r for r in tx["drop_reason"] if r is not None)
+    assert {"rtgs", "queue"} <= set(v for v in tx["settled_via"] if v is not None)
+    assert set(v for v in tx["settled_via"] if v is not None) & {"bilateral", "multilateral"}
+
+
+def test_cell_statistics_equal_the_recomputation_from_transactions(sweep: Path, report) -> None:  # noqa: ANN001
+    per_run = recompute_from_transactions(sweep)
+    runs = _runs(sweep)
+    assert set(per_run) == set(runs)
+    for cell in report.cells:
+        assert cell.n_runs == SEEDS
+        ids = [r for r, (c, _) in runs.items() if c == cell.cell_id]
+        for metric in ("settlement_rate", "value_settlement_rate", "delay_indicator"):
+            _check_estimate(cell.stats[metric], [per_run[r][metric] for r in ids])
+
+
+def test_costs_equal_the_recomputation_from_ticks(sweep: Path, report) -> None:  # noqa: ANN001
+    per_run = recompute_from_ticks(sweep)
+    runs = _runs(sweep)
+    for cell in report.cells:
+        ids = [r for r, (c, _) in runs.items() if c == cell.cell_id]
+        for metric in ("cost_total", *COST_COMPONENTS):
+            _check_estimate(cell.stats[metric], [per_run[r][metric] for r in ids])
+
+
+def test_liquidity_used_equals_the_runs_table_and_bounds_the_tick_balances(sweep: Path, report) -> None:  # noqa: ANN001
+    """The engine tracks each bank's lowest balance within a tick too, which the end-of-tick balances
+    of ``ticks`` cannot show: they give a lower bound of the run's liquidity used."""
+    per_run = recompute_from_ticks(sweep)
+    runs = _read(sweep, "runs")
+    used = dict(zip(runs["run_id"], runs["liquidity_used"]))
+    for rid, figures in per_run.items():
+        assert used[rid] >= figures["liquidity_used"]
+    for cell in report.cells:
+        _check_estimate(cell.stats["liquidity_used"],
+                        [used[r] for r, c in zip(runs["run_id"], runs["cell_id"]) if c == cell.cell_id])
+
+
+def test_paired_differences_equal_the_recomputation_by_replication(sweep: Path, report) -> None:  # noqa: ANN001
+    per_run = recompute_from_transactions(sweep)
+    runs = _runs(sweep)
+    by_cell_rep = {(c, p): r for r, (c, p) in runs.items()}
+    assert len(report.paired) == 2  # t2 against none, for fifo and for splitting
+    for pair in report.paired:
+        treated, base = report.cell(pair.cell_id), report.cell(pair.baseline_cell_id)
+        assert (treated.params["lsm_mode"], base.params["lsm_mode"]) == ("t2", "none")
+        assert treated.params["policy"] == base.params["policy"]
+        assert pair.n_pairs == SEEDS
+        for metric in ("settlement_rate", "value_settlement_rate", "delay_indicator"):
+            diffs = [per_run[by_cell_rep[(pair.cell_id, rep)]][metric] - per_run[by_cell_rep[(pair.baseline_cell_id, rep)]][metric]
+                     for rep in range(SEEDS)]
+            _check_estimate(pair.diffs[metric], diffs)
+
+
+def test_common_random_numbers_same_arrivals_in_every_cell(sweep: Path) -> None:
+    """What makes the pairing meaningful: replication r sees the same payment orders everywhere."""
+    with open_views(sweep) as con:
+        distinct = con.execute(
+            """SELECT rep, count(DISTINCT fingerprint) FROM (
+                 SELECT rep, cell_id, string_agg(sender || receiver || arrival_tick || ':' || amount, ',' ORDER BY tx_id)
+                        AS fingerprint
+                 FROM transactions WHERE parent_id IS NULL GROUP BY rep, cell_id)
+               GROUP BY rep ORDER BY rep"""
+        ).fetchall()
+    assert distinct == [(rep, 1) for rep in range(SEEDS)]
+
+
+def test_views_answer_the_readme_queries(sweep: Path) -> None:
+    with open_views(sweep) as con:
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (4 * SEEDS,)
+        by_means = con.execute(
+            "SELECT settled_via, count(*) FROM transactions WHERE status = 'settled' GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+        assert sum(n for _, n in by_means) > 0
+        peak = con.execute(
+            "SELECT bank, max(credit_used) FROM ticks GROUP BY bank ORDER BY bank"
+        ).fetchall()
+        assert [b for b, _ in peak] == BANKS
+        assert all(0 <= used <= 20_000 for _, used in peak)
+
+
+def test_report_files_over_a_real_sweep(sweep: Path, report) -> None:  # noqa: ANN001
+    names = {p.name for p in report.files}
+    assert names == {"report_cells.csv", "report_paired.csv", "cost_breakdown.png", "report.md"}
+    image = matplotlib.image.imread(sweep / "cost_breakdown.png")
+    assert image.shape[0] > 100 and image[..., :3].std() > 0
+    md = (sweep / "report.md").read_text()
+    assert "| lsm_mode=t2,policy=fifo − lsm_mode=none,policy=fifo | 5 |" in md
+    assert "liquidity_delay.png" not in md  # no liquidity axis in this sweep
+
+
+def test_liquidity_sweep_gets_the_liquidity_delay_curve(tmp_path: Path) -> None:
+    scenario = {**SCENARIO, "agents": [{**a, "arrival_config": {**a["arrival_config"], "deadline_offset": 100}}
+                                        for a in SCENARIO["agents"]]}
+    sweep = run_real_sweep(tmp_path, "ld", scenario, {"liquidity_fraction": [0.0, 0.5, 1.0], "lsm": {"mode": ["none", "t2"]}},
+                           seeds=3, compare={"axis": "lsm.mode", "baseline": "none"}, fixed={"policy": "fifo"})
+    report = build_report(sweep, console=Console(quiet=True))
+    assert (sweep / "liquidity_delay.png") in report.files
+    image = matplotlib.image.imread(sweep / "liquidity_delay.png")
+    assert image.shape[1] > 500 and image[..., :3].std() > 0
+    at_upper = [c for c in report.cells if c.params["liquidity_fraction"] == 1.0]
+    assert all(c.stats["delay_indicator"].mean == 0.0 for c in at_upper)
+    assert "![Liquidity–delay curve over `liquidity_fraction`](liquidity_delay.png)" in (sweep / "report.md").read_text()
