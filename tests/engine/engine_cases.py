@@ -178,10 +178,13 @@ def assert_invariants(orch: _core.Orchestrator, cfg: dict[str, Any], *, costs_no
     ``costs_nonnegative`` is dropped only when a fuzzed config carries negative cost rates.
     """
     ids = orch.get_agent_ids()
-    agents = {a["id"]: a for a in cfg["agent_configs"]}
-    assert ids == [a["id"] for a in cfg["agent_configs"]]
-    opening = np.array([agents[i]["opening_balance"] for i in ids], dtype=np.int64)
-    credit = np.array([agents[i]["credit_limit"] for i in ids], dtype=np.int64)
+    states = orch.agent_states()
+    assert [a["id"] for a in states] == ids == [a["id"] for a in cfg["agent_configs"]]
+    for state, agent in zip(states, cfg["agent_configs"], strict=True):
+        assert state["opening_balance"] == agent["opening_balance"]
+        assert state["credit_limit"] == agent["credit_limit"]
+    opening = np.array([a["opening_balance"] for a in states], dtype=np.int64)
+    credit = np.array([a["credit_limit"] for a in states], dtype=np.int64)
 
     tl = orch.tick_log()
     assert TICK_LOG_COLUMNS <= set(tl), f"tick_log lacks {TICK_LOG_COLUMNS - set(tl)}"
@@ -201,7 +204,10 @@ def assert_invariants(orch: _core.Orchestrator, cfg: dict[str, Any], *, costs_no
         sent = tl["value_sent"].astype(np.int64).sum()
         received = tl["value_received"].astype(np.int64).sum()
         assert sent == received
+    assert sum(a["queue2_size"] for a in states) == orch.get_queue2_size()
+    assert all(a["queue1_size"] == orch.get_queue1_size(a["id"]) for a in states)
     final = np.array([orch.get_agent_balance(i) for i in ids], dtype=np.int64)
+    assert final.tolist() == [a["balance"] for a in states]
     assert final.sum() == opening.sum()
     assert (final >= -credit).all()
 
@@ -218,6 +224,8 @@ def assert_invariants(orch: _core.Orchestrator, cfg: dict[str, Any], *, costs_no
     split = status == "split"
     live = ~split
     assert (settled | dropped | queued | split).all()
+    assert (status == "queue1").sum() == sum(a["queue1_size"] for a in states)
+    assert (status == "queue2").sum() == orch.get_queue2_size()
     assert (tx["settle_tick"][settled] >= tx["arrival_tick"][settled]).all()
     assert (tx["settle_tick"][~settled] == -1).all()
     assert (tx["settled_via"][settled] > 0).all() and (tx["settled_via"][~settled] == 0).all()
