@@ -212,9 +212,9 @@ def register_sql_functions(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def open_views(results_dir: Path | str) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with views ``runs``, ``ticks`` and ``transactions`` over a
-    sweep's Parquet files, and the scalar function ``t_quantile(p, dof)`` (NULL when dof < 1).
+def open_views(results_dir: Path | str, tables: Sequence[str] = TABLES) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with views ``runs``, ``ticks`` and ``transactions`` (or just
+    ``tables``) over a sweep's Parquet files, and the function ``t_quantile(p, dof)`` (NULL when dof < 1).
 
     A table with no complete batch gets no view. Close the connection when done (it is a context
     manager): DuckDB warns at exit about connections with Python functions left open.
@@ -225,7 +225,7 @@ def open_views(results_dir: Path | str) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     try:
         register_sql_functions(con)
-        for table in TABLES:
+        for table in tables:
             source = _table_source(results_dir, table, complete)
             if source is not None:
                 con.execute(f"CREATE VIEW {table} AS SELECT * FROM {source}")
@@ -437,7 +437,7 @@ def build_report(results_dir: Path | str, console: Console | None = None) -> Rep
     manifest = load_manifest(results_dir)
     pairing = _pairing(manifest, manifest_path)
 
-    with open_views(results_dir) as con:
+    with open_views(results_dir, tables=("runs",)) as con:  # binding the big tables' views costs time
         counts = _fetch_dicts(con, RUN_COUNTS_SQL)
         for c in counts:
             if c["n_runs"] != c["n_distinct"]:
