@@ -1,0 +1,171 @@
+"""The Ray task body as plain functions: run_one against the engine's own figures, run_batch's
+files, liquidity bounds, and atomic writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from paysim_runner import _core, storage
+from paysim_runner.execute import BatchContext, liquidity_bounds, run_batch, run_one, with_liquidity
+from paysim_runner.sweep import build_plan
+
+from .conftest import hydra_config, small_sweep
+
+
+def _plan(tmp_path: Path, *extra: str):
+    return build_plan(small_sweep(tmp_path, *extra))
+
+
+def test_run_one_reports_the_engines_own_metrics_and_logs(tmp_path: Path) -> None:
+    plan = _plan(tmp_path)
+    cell, run = plan.cells[1], plan.runs[4]
+    assert run.cell_id == cell.cell_id == 1
+    out = run_one(plan.engine_configs[1], run, cell, sweep=plan.name)
+
+    reference = _core.Orchestrator.new({**plan.engine_configs[1], "rng_seed": run.seed})
+    reference.run()
+    expected = reference.metrics()
+    for name in _core.METRIC_NAMES:
+        if name == "engine_seconds":
+            assert out.row[name] > 0
+        elif name in ("engine_version", "schema_version"):
+            assert out.row[name] == str(expected[name])
+        else:
+            assert out.row[name] == expected[name], name
+    assert {k: out.row[k] for k in ("run_id", "sweep", "cell_id", "cell", "lsm_mode", "policy", "seed", "rep")} == {
+        "run_id": run.run_id, "sweep": "lsm_vs_fifo", "cell_id": 1, "cell": "lsm_mode=t2,policy=fifo",
+        "lsm_mode": "t2", "policy": "fifo", "seed": run.seed, "rep": run.rep,
+    }
+
+    ids = reference.get_agent_ids()
+    tick_log = reference.tick_log()
+    ticks = out.ticks
+    assert ticks.column_names[:3] == ["run_id", "cell_id", "rep"]
+    assert ticks.num_rows == len(tick_log["tick"]) == 100 * len(ids)
+    assert ticks["bank"].to_pylist() == [ids[i] for i in tick_log["bank"]]
+    for name in ("tick", "balance", "queue2_value", "cost_delay"):
+        assert np.array_equal(ticks[name].to_numpy(), tick_log[name])
+
+    tx_log = reference.transaction_log()
+    tx = out.transactions
+    assert tx.num_rows == len(tx_log["tx_id"])
+    assert tx["sender"].to_pylist() == [ids[i] for i in tx_log["sender"]]
+    assert tx["status"].to_pylist() == [_core.STATUS_NAMES[c] for c in tx_log["status"]]
+    via = [None if c == 0 else _core.SETTLED_VIA_NAMES[c] for c in tx_log["settled_via"]]
+    assert tx["settled_via"].to_pylist() == via
+    assert tx["settle_tick"].to_pylist() == [None if t == -1 else t for t in tx_log["settle_tick"]]
+    assert tx["drop_reason"].null_count == int(np.sum(tx_log["drop_reason"] == 0))
+    # the row's counts agree with its own transaction log
+    settled = tx.filter(pc.equal(tx["status"], "settled"))
+    assert settled.num_rows == out.row["n_settled"]
+    assert pc.sum(settled["amount"]).as_py() == out.row["value_settled"]
+
+
+def test_run_one_can_skip_logs(tmp_path: Path) -> None:
+    plan = _plan(tmp_path)
+    out = run_one(plan.engine_configs[0], plan.runs[0], plan.cells[0], sweep=plan.name, ticks=False, transactions=False)
+    assert out.ticks is None and out.transactions is None and out.row["n_payments"] > 0
+
+
+@pytest.mark.parametrize("scenario", ["two_bank", "ten_bank", "fifty_bank_core_periphery", "gridlock_ring"])
+def test_per_bank_liquidity_bounds_add_up_to_the_engines(scenario: str) -> None:
+    plan = build_plan(hydra_config(f"scenario={scenario}", "seeds=3"))
+    for run in plan.runs:
+        config = {**plan.engine_configs[0], "rng_seed": run.seed}
+        lower, upper = liquidity_bounds(config)
+        orch = _core.Orchestrator.new(config)
+        orch.run()
+        m = orch.metrics()
+        assert sum(lower.values()) == m["liquidity_lower_bound"]
+        assert sum(upper.values()) == m["liquidity_upper_bound"]
+        assert all(0 <= lower[b] <= upper[b] for b in lower)
+
+
+def test_liquidity_fraction_spans_the_leinonen_soramaki_bounds(tmp_path: Path) -> None:
+    """At the upper bound nothing waits; at the lower bound the EOD multilateral LSM settles all."""
+    plan = build_plan(hydra_config("+sweep=liquidity_delay", "seeds=2", "sweep.axes.liquidity_fraction=[0.0,1.0]"))
+    by_label = {c.label: c for c in plan.cells}
+    for run_rep in range(2):
+        def metrics(label: str) -> dict:
+            cell = by_label[label]
+            run = next(r for r in plan.runs if r.cell_id == cell.cell_id and r.rep == run_rep)
+            return run_one(plan.engine_configs[cell.cell_id], run, cell, sweep=plan.name,
+                           liquidity_fraction=plan.liquidity_fractions[cell.cell_id], ticks=False,
+                           transactions=False).row
+
+        top = metrics("liquidity_fraction=1.0,lsm_mode=none")
+        assert top["delay_indicator"] == 0.0 and top["settlement_rate"] == 1.0
+        bottom = metrics("liquidity_fraction=0.0,lsm_mode=t2")
+        assert bottom["settlement_rate"] == 1.0 and bottom["delay_indicator"] > 0
+        gross = metrics("liquidity_fraction=0.0,lsm_mode=none")
+        assert gross["delay_indicator"] >= bottom["delay_indicator"]
+
+
+def test_with_liquidity_opens_banks_between_their_bounds(tmp_path: Path) -> None:
+    config = {**_plan(tmp_path).engine_configs[0], "rng_seed": 11}
+    lower, upper = liquidity_bounds(config)
+    half = with_liquidity(config, 0.5)
+    for agent in half["agent_configs"]:
+        assert agent["credit_limit"] == 0
+        assert lower[agent["id"]] <= agent["opening_balance"] <= upper[agent["id"]]
+        assert agent["opening_balance"] == lower[agent["id"]] + round(0.5 * (upper[agent["id"]] - lower[agent["id"]]))
+    assert config["agent_configs"][0]["credit_limit"] == 100000  # the input is untouched
+
+
+def test_run_batch_writes_three_files_and_returns_a_summary(tmp_path: Path) -> None:
+    plan = _plan(tmp_path)
+    sweep_dir = tmp_path / "out"
+    ctx = BatchContext.from_plan(plan, sweep_dir)
+    runs = plan.batches()[1]
+    summary = run_batch(ctx, 1, runs)
+    assert summary["batch"] == 1 and summary["runs"] == len(runs) == 2
+    assert set(summary) == {"batch", "runs", "engine_seconds", "wall_seconds"}
+    for table in storage.TABLES:
+        assert storage.batch_file(sweep_dir, table, 1).is_file()
+    assert storage.completed_batches(sweep_dir) == {1}
+    runs_table = pq.read_table(storage.batch_file(sweep_dir, "runs", 1))
+    assert runs_table.column("run_id").to_pylist() == [r.run_id for r in runs]
+    assert runs_table.schema.field("cell_id").type == pa.int32()
+    assert runs_table.schema.field("seed").type == pa.int64()
+    assert runs_table.schema.field("settlement_rate").type == pa.float64()
+    assert runs_table.schema.field("schema_version").type == pa.string()
+    assert pq.ParquetFile(storage.batch_file(sweep_dir, "runs", 1)).metadata.row_group(0).column(0).compression == "ZSTD"
+
+    # a retried task rewrites the same bytes (engine_seconds, a wall-time measure, aside)
+    before = {t: storage.batch_file(sweep_dir, t, 1).read_bytes() for t in ("ticks", "transactions")}
+    first = runs_table.drop_columns(["engine_seconds"])
+    run_batch(ctx, 1, runs)
+    assert before == {t: storage.batch_file(sweep_dir, t, 1).read_bytes() for t in ("ticks", "transactions")}
+    assert pq.read_table(storage.batch_file(sweep_dir, "runs", 1)).drop_columns(["engine_seconds"]).equals(first)
+    assert not [p for p in sweep_dir.rglob("*") if p.name.startswith(".")]
+
+
+def test_atomic_write_leaves_nothing_when_interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "runs" / "batch=00000" / "part.parquet"
+
+    def half_write(table: pa.Table, where: Path, **kwargs: object) -> None:
+        Path(where).write_bytes(b"PAR1 half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(storage.pq, "write_table", half_write)
+    with pytest.raises(KeyboardInterrupt):
+        storage.write_parquet_atomic(pa.table({"x": [1]}), target)
+    assert list(target.parent.iterdir()) == []
+
+
+def test_stale_temporaries_are_swept(tmp_path: Path) -> None:
+    folder = tmp_path / "ticks" / "batch=00003"
+    folder.mkdir(parents=True)
+    stale = folder / ".part.parquet.123-abc.tmp"
+    stale.write_bytes(b"junk")
+    keep = folder / "part.parquet"
+    keep.write_bytes(b"data")
+    assert storage.remove_stale_temp_files(tmp_path) == [stale]
+    assert sorted(os.listdir(folder)) == ["part.parquet"]
