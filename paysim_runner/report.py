@@ -681,7 +681,7 @@ def _terminal_estimate(e: Estimate | None, bold_if_nonzero: bool = False) -> str
 def _axis_columns(report: Report, table: Table, skip: str | None = None) -> list[str]:
     axes = [a for a in report.grid_axes if a != skip]
     for a in axes:
-        table.add_column(a, overflow="fold")
+        table.add_column(a, no_wrap=True)
     return axes
 
 
@@ -715,7 +715,7 @@ def print_report(report: Report, console: Console) -> None:
         t = Table(title=f"paired differences vs {axis}={baseline}, same seeds (bold: 95% CI excludes 0)",
                   title_justify="left")
         axes = _axis_columns(report, t, skip=axis)
-        t.add_column(f"{axis} − {baseline}", overflow="fold")
+        t.add_column(f"{axis} − {baseline}", no_wrap=True)
         t.add_column("pairs", justify="right")
         for m in HEADLINE_METRICS:
             t.add_column(f"Δ {SHORT_NAMES[m]}", justify="right")
