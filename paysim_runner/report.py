@@ -674,7 +674,7 @@ def _terminal_estimate(e: Estimate | None, bold_if_nonzero: bool = False) -> str
         return "–"
     if e.half_width is None:
         return fmt_number(e.mean, 3)
-    text = f"{fmt_number(e.mean, 3)} ±{fmt_number(e.half_width, 3)}"
+    text = f"{fmt_number(e.mean, 3)}\n±{fmt_number(e.half_width, 3)}"  # two lines keep columns narrow
     return f"[bold]{text}[/bold]" if bold_if_nonzero and e.excludes_zero else text
 
 
@@ -694,7 +694,7 @@ def print_report(report: Report, console: Console) -> None:
     axes = _axis_columns(report, t)
     t.add_column("n", justify="right")
     for m in HEADLINE_METRICS:
-        t.add_column(SHORT_NAMES[m], justify="right")
+        t.add_column(SHORT_NAMES[m], justify="right", overflow="fold")
     for c in report.cells:
         n = f"{c.n_runs}" if c.n_runs == c.n_planned else f"{c.n_runs}/{c.n_planned}"
         t.add_row(*(str(c.params.get(a)) for a in axes), n,
@@ -704,7 +704,7 @@ def print_report(report: Report, console: Console) -> None:
     t = Table(title="cost components: mean ±95% CI per run (cents)", title_justify="left")
     axes = _axis_columns(report, t)
     for m in COST_COMPONENTS:
-        t.add_column(m.removeprefix("cost_"), justify="right")
+        t.add_column(m.removeprefix("cost_"), justify="right", overflow="fold")
     for c in report.cells:
         t.add_row(*(str(c.params.get(a)) for a in axes), *(_terminal_estimate(c.stats.get(m)) for m in COST_COMPONENTS))
     console.print(t)
@@ -715,13 +715,13 @@ def print_report(report: Report, console: Console) -> None:
         t = Table(title=f"paired differences vs {axis}={baseline}, same seeds (bold: 95% CI excludes 0)",
                   title_justify="left")
         axes = _axis_columns(report, t, skip=axis)
-        t.add_column(f"{axis} − {baseline}", no_wrap=True)
+        t.add_column(axis, no_wrap=True)
         t.add_column("pairs", justify="right")
         for m in HEADLINE_METRICS:
-            t.add_column(f"Δ {SHORT_NAMES[m]}", justify="right")
+            t.add_column(f"Δ {SHORT_NAMES[m]}", justify="right", overflow="fold")
         for p in report.paired:
             params = report.cell(p.cell_id).params
-            t.add_row(*(str(params.get(a)) for a in axes), f"{params.get(axis)} − {baseline}", str(p.n_pairs),
+            t.add_row(*(str(params.get(a)) for a in axes), str(params.get(axis)), str(p.n_pairs),
                       *(_terminal_estimate(p.diffs.get(m), bold_if_nonzero=True) for m in HEADLINE_METRICS))
         console.print(t)
     console.print(f"report written to {report.results_dir / REPORT_MD} ({report.seconds:.2f} s)")

@@ -216,11 +216,16 @@ def test_terminal_table_shows_every_cell_and_the_paired_block(hand: Path) -> Non
     console = Console(record=True, width=200)
     build_report(hand, console=console)
     text = console.export_text()
-    assert "12.6 ±2.86" in text  # cell lsm_mode=none, policy=fifo: cost total
-    assert "-1.6 ±1.88" in text  # its paired difference
-    assert "1/2" in text  # runs done / planned in the interrupted cell
-    assert "paired differences vs lsm_mode=none" in text
-    assert "t2 − none" in text
+    cells, costs, paired = text.split("cost components")[0], *text.split("cost components")[1].split("paired differences")
+    lines = cells.splitlines()
+    row = next(i for i, line in enumerate(lines) if "│ none" in line and "fifo" in line)
+    assert "12.6" in lines[row] and "±2.86" in lines[row + 1]  # cost total: mean, then its CI half-width
+    assert "1/2" in cells  # runs done / planned in the interrupted cell
+    assert "0.952" in costs  # one-run cell: liquidity cost mean, no interval
+    assert paired.startswith(" vs lsm_mode=none")
+    lines = paired.splitlines()
+    row = next(i for i, line in enumerate(lines) if "│ fifo" in line)
+    assert "│ t2" in lines[row] and "-1.6" in lines[row] and "±1.88" in lines[row + 1]
     assert f"report written to {hand / 'report.md'}" in text
 
 
