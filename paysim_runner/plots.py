@@ -68,12 +68,13 @@ def cost_breakdown_png(
     return _png(fig)
 
 
-def _errorbar(ax, points: Sequence[tuple[float, Interval | None]], label: str, marker: str) -> None:  # noqa: ANN001
+def _errorbar(ax, points: Sequence[tuple[float, Interval | None]], label: str, marker: str,  # noqa: ANN001
+              dodge: float = 0.0) -> None:
     xs, ys, below, above = [], [], [], []
     for x, e in points:
         if e is None or e.mean is None:
             continue
-        xs.append(x)
+        xs.append(x + dodge)
         ys.append(e.mean)
         below.append(0.0 if e.ci_low is None else e.mean - e.ci_low)
         above.append(0.0 if e.ci_high is None else e.ci_high - e.mean)
@@ -95,10 +96,13 @@ def liquidity_delay_png(
     """
     fig = Figure(figsize=(10.0, 4.2), layout="constrained")
     delay_ax, settled_ax = fig.subplots(1, 2)
+    xs = [x for points in series.values() for x, _, _ in points]
+    step = 0.006 * (max(xs) - min(xs)) if xs else 0.0  # side-step the lines so CI bars stay apart
     for i, (name, points) in enumerate(series.items()):
         marker = _MARKERS[i % len(_MARKERS)]
-        _errorbar(delay_ax, [(x, d) for x, d, _ in points], name, marker)
-        _errorbar(settled_ax, [(x, v) for x, _, v in points], name, marker)
+        dodge = (i - (len(series) - 1) / 2) * step
+        _errorbar(delay_ax, [(x, d) for x, d, _ in points], name, marker, dodge)
+        _errorbar(settled_ax, [(x, v) for x, _, v in points], name, marker, dodge)
     delay_ax.set_ylabel("delay indicator (0 = none, 1 = all to end of day)")
     delay_ax.set_ylim(bottom=0.0)
     settled_ax.set_ylabel("value settlement rate")
