@@ -180,8 +180,10 @@ def _batch_files(results_dir: Path, table: str) -> dict[str, Path]:
 
 
 def _check_results_dir(results_dir: Path) -> None:
-    if not results_dir.is_dir():
+    if not results_dir.exists():
         raise ReportError(f"{results_dir}: no such results directory")
+    if not results_dir.is_dir():
+        raise ReportError(f"{results_dir}: not a directory (expected a sweep's results folder)")
     if not _batch_files(results_dir, "runs"):
         raise ReportError(f"{results_dir}: no runs found (expected {results_dir / 'runs'}/batch=*/*.parquet)")
 
@@ -244,9 +246,15 @@ def load_manifest(results_dir: Path) -> dict[str, Any]:
         raise ReportError(f"{path}: manifest not found") from None
     except (OSError, json.JSONDecodeError) as exc:
         raise ReportError(f"{path}: cannot read manifest ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise ReportError(f"{path}: not a JSON object")
     for key in ("sweep", "grid_axes", "cells"):
         if key not in manifest:
             raise ReportError(f"{path}: missing key '{key}'")
+    for i, cell in enumerate(manifest["cells"]):
+        if not (isinstance(cell, dict) and isinstance(cell.get("cell_id"), int) and isinstance(cell.get("params"), dict)
+                and "cell" in cell):
+            raise ReportError(f"{path}: cells[{i}] needs cell_id, cell and params")
     return manifest
 
 

@@ -262,6 +262,26 @@ def test_missing_manifest_is_a_report_error(hand: Path) -> None:
         build_report(hand, console=QUIET)
 
 
+@pytest.mark.parametrize(("text", "problem"), [
+    ("{not json", "cannot read manifest"),
+    ("[1, 2]", "not a JSON object"),
+    ('{"sweep": "x", "grid_axes": []}', "missing key 'cells'"),
+    ('{"sweep": "x", "grid_axes": [], "cells": [{"cell_id": 0}]}', r"cells\[0\] needs cell_id, cell and params"),
+])
+def test_a_broken_manifest_is_a_report_error_naming_the_problem(hand: Path, text: str, problem: str) -> None:
+    (hand / "manifest.json").write_text(text)
+    with pytest.raises(ReportError, match=rf"manifest.json: {problem}"):
+        build_report(hand, console=QUIET)
+    assert not (hand / "report.md").exists()
+
+
+def test_a_file_is_not_a_results_directory(tmp_path: Path) -> None:
+    path = tmp_path / "runs.parquet"
+    path.write_bytes(b"")
+    with pytest.raises(ReportError, match="not a directory"):
+        build_report(path, console=QUIET)
+
+
 def test_pairs_on_different_seeds_are_refused(tmp_path: Path) -> None:
     out = make_hand_sweep(tmp_path, seeds_differ=True)
     with pytest.raises(ReportError, match="c0001-r0003 .* different seeds"):

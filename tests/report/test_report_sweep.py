@@ -239,3 +239,20 @@ def test_liquidity_sweep_gets_the_liquidity_delay_curve(tmp_path: Path) -> None:
     at_upper = [c for c in report.cells if c.params["liquidity_fraction"] == 1.0]
     assert all(c.stats["delay_indicator"].mean == 0.0 for c in at_upper)
     assert "![Liquidity–delay curve over `liquidity_fraction`](liquidity_delay.png)" in (sweep / "report.md").read_text()
+
+
+def test_a_sweep_without_axes_and_one_seed_reports_means_without_intervals(tmp_path: Path) -> None:
+    sweep = run_real_sweep(tmp_path, "single", SCENARIO, {}, seeds=1)
+    console = Console(record=True, width=160)
+    report = build_report(sweep, console=console)
+    (cell,) = report.cells
+    assert (cell.cell, cell.n_runs, report.paired) == ("base", 1, [])
+    per_run = recompute_from_transactions(sweep)
+    (figures,) = per_run.values()
+    for metric in ("settlement_rate", "value_settlement_rate", "delay_indicator"):
+        e = cell.stats[metric]
+        assert (e.n, e.sd, e.ci_low, e.ci_high) == (1, None, None, None)
+        assert e.mean == pytest.approx(figures[metric])
+    assert "no ±: one run, no interval" in console.export_text()
+    assert not (sweep / "report_paired.csv").exists()
+    assert "(n=1, no CI)" in (sweep / "report.md").read_text()
