@@ -282,15 +282,19 @@ SELECT *,
 FROM stats ORDER BY {key_list}, metric"""
 
 
-def _as_double(prefix: str = "", minus: str | None = None) -> str:
+def _as_double(prefix: str = "", minus: str | None = None, indent: str = "    ") -> str:
+    """One line per metric: ``CAST(x AS DOUBLE) AS x`` or the paired ``t.x − b.x``."""
+    sep = ",\n" + indent
     if minus is None:
-        return ", ".join(f"CAST({prefix}{m} AS DOUBLE) AS {m}" for m in REPORT_METRICS)
-    return ", ".join(f"CAST({prefix}{m} AS DOUBLE) - CAST({minus}{m} AS DOUBLE) AS {m}" for m in REPORT_METRICS)
+        return sep.join(f"CAST({prefix}{m} AS DOUBLE) AS {m}" for m in REPORT_METRICS)
+    return sep.join(f"CAST({prefix}{m} AS DOUBLE) - CAST({minus}{m} AS DOUBLE) AS {m}" for m in REPORT_METRICS)
 
 
 #: Per cell: n runs, mean, sample sd and t-based 95% CI of every report metric.
 CELL_STATS_SQL = f"""WITH run_metrics AS (
-  SELECT cell_id, {_as_double()} FROM runs
+  SELECT cell_id,
+    {_as_double()}
+  FROM runs
 ),
 {_unpivot_stats("run_metrics", ["cell_id"])}"""
 
@@ -301,7 +305,7 @@ def _pairs_cte(pairing: Sequence[tuple[int, int]]) -> str:
 pairs AS (
   SELECT t.cell_id, p.baseline_cell_id, t.rep, t.run_id, b.run_id AS baseline_run_id,
          t.seed, b.seed AS baseline_seed,
-         {_as_double("t.", minus="b.")}
+         {_as_double("t.", minus="b.", indent="         ")}
   FROM runs t
   JOIN pairing p ON p.cell_id = t.cell_id
   JOIN runs b ON b.cell_id = p.baseline_cell_id AND b.rep = t.rep
