@@ -295,7 +295,13 @@ def connect_ray(address: str | None, num_cpus: int) -> tuple[bool, str]:
         return False, "Ray: reusing this process's Ray"
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address:
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
+        try:
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
+        except ConnectionError as exc:
+            hint = "" if os.environ.get("RAY_AUTH_MODE") else (
+                "; a cluster with token authentication (the default of `ray start`) needs RAY_AUTH_MODE=token"
+            )
+            raise ConfigError("ray.address", f"cannot connect to Ray at {address!r} ({exc}){hint}") from None
         cpus = ray.cluster_resources().get("CPU", 0)
         return True, f"Ray: connected to cluster {address} ({cpus:g} CPUs)"
     # "local": always a new embedded instance, never a stray `ray start` cluster on this machine.

@@ -49,9 +49,13 @@ def runner_env() -> dict[str, str]:
     return env
 
 
-def run_runner(*overrides: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def run_runner(
+    *overrides: str, env: dict[str, str] | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    """``python -m paysim_runner <overrides>`` in a subprocess (its own Ray), from the repo root."""
     return subprocess.run(
-        runner_cmd(*overrides), cwd=REPO, env=runner_env(), capture_output=True, text=True, timeout=timeout
+        runner_cmd(*overrides), cwd=REPO, env={**runner_env(), **(env or {})}, capture_output=True, text=True,
+        timeout=timeout,
     )
 
 

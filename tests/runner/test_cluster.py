@@ -1,0 +1,97 @@
+"""A real local Ray cluster (``ray start --head`` on 127.0.0.1) runs a sweep driven by
+``python -m paysim_runner ray.address=127.0.0.1:PORT``.
+
+The driver runs as a subprocess: a process already connected to the session's Ray cannot join a
+second cluster. The head runs with ``--block`` in its own process group and its own ``--temp-dir``,
+so stopping it ends exactly the processes this test started (``ray stop`` would end every Ray on
+the machine) and no other ``ray.init()`` on the machine mistakes it for "the current cluster".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from .conftest import REPO, run_runner, runner_env
+
+RAY = Path(shutil.which("ray", path=str(Path(os.sys.executable).parent)) or "ray")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"ray start exited with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.25)
+    raise TimeoutError(f"Ray head did not listen on {port}")
+
+
+@pytest.fixture
+def ray_head() -> Iterator[str]:
+    port = _free_port()
+    temp_dir = tempfile.mkdtemp(prefix="psr", dir="/tmp")  # short: Ray's socket paths have a length limit
+    proc = subprocess.Popen(
+        [str(RAY), "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=1",
+         "--include-dashboard=false", f"--temp-dir={temp_dir}", "--block", "--disable-usage-stats"],
+        cwd=REPO, env=runner_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        _wait_for_port(port, proc)
+        yield f"127.0.0.1:{port}"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)  # --block: the launcher stops the head's processes
+            proc.wait(timeout=3)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # anything of this head that outlived the launcher
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def test_sweep_on_a_ray_cluster(tmp_path: Path, ray_head: str) -> None:
+    # `ray start` enables token authentication; Ray only sends the token to an explicit address
+    # when told to (RAY_AUTH_MODE=token), as a user of such a cluster must do too.
+    proc = run_runner(
+        "+sweep=lsm_vs_fifo",
+        "sweep.axes.policy=[fifo,deadline]",
+        "seeds=2",
+        "batch_size=3",
+        f"ray.address={ray_head}",
+        f"output_dir={tmp_path}",
+        env={"RAY_AUTH_MODE": "token"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"Ray: connected to cluster {ray_head} (1 CPUs)" in proc.stdout
+    sweep_dir = tmp_path / "lsm_vs_fifo"
+    with duckdb.connect() as con:
+        n, cells = con.execute(
+            f"SELECT count(*), count(DISTINCT cell) FROM read_parquet('{sweep_dir}/runs/**/*.parquet')"
+        ).fetchone()
+    assert (n, cells) == (8, 4)
+    assert json.loads((sweep_dir / "manifest.json").read_text())["config"]["ray"]["address"] == ray_head
+    assert (sweep_dir / "report.md").is_file()
+    assert str(sweep_dir / "report.md") in proc.stdout
