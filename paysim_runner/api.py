@@ -13,7 +13,9 @@ import os
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Path, Query, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from paysim_runner._core import DROP_REASON_NAMES, ENGINE_VERSION, SETTLED_VIA_NAMES, STATUS_NAMES
@@ -347,6 +349,13 @@ def _add_error_handlers(app: FastAPI) -> None:
     def field_error(loc: list[str | int], msg: str) -> JSONResponse:
         body = {"detail": [{"loc": loc, "msg": msg, "type": "value_error"}]}
         return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content=body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def unreadable_body(request: Request, exc: StarletteHTTPException) -> Response:
+        """FastAPI answers a body it cannot decode (not UTF-8, say) with 400; every invalid body is a 422 here."""
+        if exc.status_code == status.HTTP_400_BAD_REQUEST:
+            return field_error(["body"], f"cannot decode the request body: {exc.detail}")
+        return await http_exception_handler(request, exc)
 
     app.add_exception_handler(SimulationNotFound, message(status.HTTP_404_NOT_FOUND))
     app.add_exception_handler(RunFinished, message(status.HTTP_409_CONFLICT))

@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -38,7 +37,6 @@ _PROGRESS_FROM = 10_000
 app = typer.Typer(
     name="paysim",
     help="Step RTGS payment simulations by hand, serve them over HTTP, and query sweep results.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -221,7 +219,7 @@ def create(
 
 @app.command()
 def tick(
-    n: Annotated[int, typer.Argument(min=1, help="Ticks to run.")],
+    n: Annotated[int, typer.Argument(min=1, metavar="N", help="Ticks to run.")],
     state: StateOpt,
     as_json: JsonOpt = False,
 ) -> None:
@@ -400,12 +398,13 @@ def sql(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: run the command, turning every user error into one line on stderr."""
+    args = sys.argv[1:] if argv is None else argv
     command = typer.main.get_command(app)
     try:
-        code = command.main(args=argv, prog_name="paysim", standalone_mode=False)
-    except click.ClickException as exc:  # usage errors: unknown option, bad value, missing argument
+        code = command.main(args=args or ["--help"], prog_name="paysim", standalone_mode=False)
+    except typer.TyperException as exc:  # usage errors: unknown option, bad value, missing argument
         _fail(exc.format_message(), exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         _fail("aborted", 130)
     except (CliError, ConfigError) as exc:
         _fail(str(exc), 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -91,7 +92,8 @@ def server() -> Iterator[LiveServer]:
     live = LiveServer()
     yield live
     live.stop()
-    assert live.process.returncode == 0, "uvicorn did not shut down cleanly"
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises it, so -SIGTERM means a clean stop
+    assert live.process.returncode in (0, -signal.SIGTERM), "uvicorn had to be killed"
 
 
 @pytest.fixture
