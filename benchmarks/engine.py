@@ -1,0 +1,277 @@
+"""SPEC §7 engine performance figures, each printed beside its budget.
+
+    python benchmarks/engine.py            # full sizes (about a minute on 2 cores)
+    python benchmarks/engine.py --quick    # small sizes: a smoke test, not a measurement
+    python benchmarks/engine.py --json out.json
+
+Figures: bench_10 through run() and through a Python tick() loop, bench_100 through tick(), the
+t2_day (1,000 banks, ~400,000 payments in one 600-tick day) engine seconds and peak RSS (measured in a
+child process so this process's own memory does not count), and a check that per-tick cost does not
+grow with the payments already settled (first vs last 100-tick windows of a long run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from paysim_runner import _core
+
+GIB = 1024**3
+
+
+@dataclass
+class Figure:
+    """One measured figure and its SPEC §7 budget (None: context only, no budget)."""
+
+    name: str
+    measured: float
+    unit: str
+    budget: float | None
+    at_least: bool  # True: the budget is a floor (throughput); False: a ceiling (time, memory)
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.budget is None else self.measured / self.budget
+
+    @property
+    def verdict(self) -> str:
+        if self.budget is None:
+            return "-"
+        ok = self.measured >= self.budget if self.at_least else self.measured <= self.budget
+        return "PASS" if ok else "MISS"
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def bench_config(n_banks: int, rate: float, days: int, seed: int = 12345) -> dict[str, Any]:
+    """The seeds' benchmark config (Normal 100,000 ± 30,000 amounts, 5M balance, 1M credit,
+    uniform counterparties), 100 ticks a day, t2 LSM as SPEC §7 asks."""
+    return {
+        "ticks_per_day": 100,
+        "num_days": days,
+        "rng_seed": seed,
+        "lsm": {"mode": "t2"},
+        "agent_configs": [
+            {
+                "id": f"BANK_{i:04d}",
+                "opening_balance": 5_000_000,
+                "credit_limit": 1_000_000,
+                "policy": {"type": "Fifo"},
+                "arrival_config": {
+                    "rate_per_tick": rate,
+                    "distribution": {"type": "Normal", "mean": 100_000, "std_dev": 30_000},
+                },
+            }
+            for i in range(n_banks)
+        ],
+    }
+
+
+def t2_day_config(scale: float = 1.0, liquidity: float = 0.02) -> dict[str, Any]:
+    """1,000 banks (scaled), ~400,000 payments in one 600-tick day, t2 LSM every tick.
+
+    A core of 10 large banks receives most flows (weight 200 each against 1 for every other bank,
+    so about two thirds of payments go to the core) and sends larger, more frequent payments.
+    Liquidity is tight: each bank holds `liquidity` (2%) of its expected daily outflow as balance and
+    as much again as credit, so about a fifth of payments wait in Queue 2 and the LSM has work.
+    """
+    n_banks = max(20, round(1000 * scale))
+    n_core = 10
+    target_payments = 400_000 * scale
+    ticks = 600
+    core_rate, core_mu, peri_mu, sigma = 20.0 * scale, 11.5, 10.0, 1.2
+    peri_rate = (target_payments / ticks - n_core * core_rate) / (n_banks - n_core)
+    ids = [f"CORE_{i:02d}" if i < n_core else f"PERI_{i:04d}" for i in range(n_banks)]
+    agents = []
+    for i, bank_id in enumerate(ids):
+        core = i < n_core
+        rate, mu = (core_rate, core_mu) if core else (peri_rate, peri_mu)
+        daily_outflow = rate * ticks * math.exp(mu + sigma**2 / 2)
+        agents.append({
+            "id": bank_id,
+            "opening_balance": int(liquidity * daily_outflow),
+            "credit_limit": int(liquidity * daily_outflow),
+            "policy": {"type": "Fifo"},
+            "arrival_config": {
+                "rate_per_tick": rate,
+                "distribution": {"type": "LogNormal", "mean_log": mu, "std_dev_log": sigma},
+                "counterparty_weights": {other: (200.0 if j < n_core else 1.0)
+                                         for j, other in enumerate(ids) if j != i},
+                "deadline_offset": 120,
+            },
+        })
+    return {"ticks_per_day": ticks, "num_days": 1, "rng_seed": 1, "lsm": {"mode": "t2"}, "agent_configs": agents}
+
+
+# ---------------------------------------------------------------- measurements
+
+
+def median_of(repeats: int, measure: Any) -> float:
+    return statistics.median(measure() for _ in range(repeats))
+
+
+def run_throughput(cfg: dict[str, Any]) -> float:
+    """Ticks per second of Orchestrator.run() (the engine's whole loop in Rust)."""
+    orch = _core.Orchestrator.new(cfg)
+    started = time.perf_counter()
+    orch.run()
+    return orch.total_ticks() / (time.perf_counter() - started)
+
+
+def tick_loop_throughput(cfg: dict[str, Any]) -> float:
+    """Ticks per second of a Python loop calling tick() (each call returns a dict)."""
+    orch = _core.Orchestrator.new(cfg)
+    tick = orch.tick
+    n = orch.total_ticks()
+    started = time.perf_counter()
+    for _ in range(n):
+        tick()
+    return n / (time.perf_counter() - started)
+
+
+def tick_cost_growth(cfg: dict[str, Any], windows: int = 20) -> tuple[float, float, int]:
+    """Per-tick cost late in a long run against early in it, as medians over 100-tick windows.
+
+    Two engines of the same config: one fresh (its first 100-tick windows), one aged to the last
+    `windows` days of the run (its last 100-tick windows). The windows are timed alternately, so load
+    from other processes on a shared machine hits both alike. EOD drops empty the queues daily, so the
+    only thing that grows is the history of settled payments.
+    Returns (early seconds per tick, late seconds per tick, payments settled before the late windows).
+    """
+    fresh, aged = _core.Orchestrator.new(cfg), _core.Orchestrator.new(cfg)
+    for _ in range(aged.total_ticks() - windows * 100):
+        aged.tick()
+    settled = int(aged.metrics()["n_settled"])
+    early: list[float] = []
+    late: list[float] = []
+    for _ in range(windows):
+        for orch, times in ((fresh, early), (aged, late)):
+            started = time.perf_counter()
+            for _ in range(100):
+                orch.tick()
+            times.append((time.perf_counter() - started) / 100)
+    return statistics.median(early), statistics.median(late), settled
+
+
+def t2_day_child(scale: float, liquidity: float) -> dict[str, Any]:
+    """Body of the child process: build and run t2_day, report engine time and peak RSS."""
+    baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cfg = t2_day_config(scale, liquidity)
+    orch = _core.Orchestrator.new(cfg)
+    started = time.perf_counter()
+    orch.run()
+    wall = time.perf_counter() - started
+    m = orch.metrics()
+    return {
+        "banks": len(cfg["agent_configs"]),
+        "engine_seconds": m["engine_seconds"],
+        "run_wall_seconds": wall,
+        "n_payments": m["n_payments"],
+        "settlement_rate": m["settlement_rate"],
+        "queue_share": m["n_settled_queue"] / max(1, m["n_settled"]),
+        "lsm_share": (m["n_settled_bilateral"] + m["n_settled_multilateral"]) / max(1, m["n_settled"]),
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "baseline_rss_bytes": baseline_kib * 1024,
+    }
+
+
+def t2_day(scale: float, liquidity: float = 0.02) -> dict[str, Any]:
+    child = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--t2-day-child", str(scale), str(liquidity)],
+        capture_output=True, text=True,
+    )
+    if child.returncode != 0:
+        raise SystemExit(f"t2_day child failed:\n{child.stderr}")
+    return json.loads(child.stdout)
+
+
+# ---------------------------------------------------------------- report
+
+
+def measure(quick: bool) -> list[Figure]:
+    days10, days100, growth_days, repeats, scale = (10, 5, 25, 1, 0.1) if quick else (100, 20, 200, 3, 1.0)
+    figures: list[Figure] = []
+    cfg10 = bench_config(10, 0.5, days10)
+    figures.append(Figure("bench_10 run() ticks/s", median_of(repeats, lambda: run_throughput(cfg10)),
+                          "ticks/s", 100_000, True, f"{days10 * 100:,} ticks, median of {repeats}"))
+    figures.append(Figure("bench_10 tick() loop ticks/s", median_of(repeats, lambda: tick_loop_throughput(cfg10)),
+                          "ticks/s", 50_000, True, f"{days10 * 100:,} ticks, median of {repeats}"))
+    cfg100 = bench_config(100, 0.1, days100)
+    figures.append(Figure("bench_100 tick() loop ticks/s", median_of(repeats, lambda: tick_loop_throughput(cfg100)),
+                          "ticks/s", 20_000, True, f"{days100 * 100:,} ticks, median of {repeats}"))
+
+    day = t2_day(scale)
+    tag = "t2_day" if scale == 1.0 else f"t2_day x{scale:g} (quick: no budget)"
+    full = scale == 1.0
+    figures.append(Figure(f"{tag} engine seconds", day["engine_seconds"], "s", 2.0 if full else None, False,
+                          f"{day['banks']:,} banks, run() wall {day['run_wall_seconds']:.2f} s"))
+    figures.append(Figure(f"{tag} peak RSS", day["peak_rss_bytes"] / GIB, "GiB", 1.0 if full else None, False,
+                          f"whole child process; {day['baseline_rss_bytes'] / 2**20:.0f} MiB before building"))
+    figures.append(Figure(f"{tag} payments/s", day["n_payments"] / day["engine_seconds"], "payments/s", None, True,
+                          f"{day['n_payments']:,} payments, {day['settlement_rate']:.1%} settled: "
+                          f"{day['queue_share']:.1%} from Queue 2, {day['lsm_share']:.2%} by LSM"))
+    if full:
+        tighter = t2_day(scale, liquidity=0.01)
+        figures.append(Figure("t2_day at half the liquidity, engine seconds", tighter["engine_seconds"], "s", None,
+                              False, f"context: {tighter['settlement_rate']:.1%} settled, "
+                              f"{tighter['queue_share']:.1%} from Queue 2, {tighter['lsm_share']:.2%} by LSM"))
+
+    growth_cfg = bench_config(100, 1.0, growth_days, seed=7)
+    first, last, settled = tick_cost_growth(growth_cfg)
+    figures.append(Figure("per-tick cost, last/first 100-tick windows", last / first, "ratio", 1.5, False,
+                          f"100 banks x 1.0/tick: {first * 1e6:.0f} µs -> {last * 1e6:.0f} µs a tick "
+                          f"after {settled:,} settled"))
+    return figures
+
+
+def show(figures: list[Figure], quick: bool) -> None:
+    table = Table(title=f"paysim engine {_core.ENGINE_VERSION} vs SPEC §7" + (" (--quick)" if quick else ""))
+    for column in ("figure", "measured", "budget", "× budget", "verdict", "context"):
+        table.add_column(column, justify="right" if column in ("measured", "budget", "× budget") else "left")
+    for f in figures:
+        fmt = (lambda v: f"{v:,.0f}") if f.unit in ("ticks/s", "payments/s") else (lambda v: f"{v:.3g}")
+        budget = "" if f.budget is None else ("≥ " if f.at_least else "≤ ") + fmt(f.budget)
+        ratio = "" if f.ratio is None else f"{f.ratio:.2f}"
+        table.add_row(f.name, f"{fmt(f.measured)} {f.unit}", budget, ratio, f.verdict, f.note)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=170)  # piped into a file or a README: do not wrap at 80 columns
+    console.print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test, not a measurement")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument("--t2-day-child", nargs=2, metavar=("SCALE", "LIQUIDITY"), type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.t2_day_child is not None:
+        print(json.dumps(t2_day_child(*args.t2_day_child)))
+        return
+    figures = measure(args.quick)
+    show(figures, args.quick)
+    if args.json:
+        rows = [{**asdict(f), "ratio": f.ratio, "verdict": f.verdict} for f in figures]
+        tmp = f"{args.json}.tmp"
+        with open(tmp, "w") as out:
+            json.dump({"engine_version": _core.ENGINE_VERSION, "quick": args.quick, "figures": rows}, out, indent=2)
+        os.replace(tmp, args.json)
+
+
+if __name__ == "__main__":
+    main()
