@@ -163,7 +163,7 @@ def run_one(
 
 def _identity(run: RunSpec, n: int) -> dict[str, pa.Array]:
     return {
-        "run_id": pa.array([run.run_id] * n, pa.string()),
+        "run_id": pa.repeat(pa.scalar(run.run_id, pa.string()), n),
         "cell_id": pa.array(np.full(n, run.cell_id, dtype=np.int32)),
         "rep": pa.array(np.full(n, run.rep, dtype=np.int32)),
     }
@@ -365,7 +365,8 @@ def run_sweep(
     console.print(
         f"[bold]{plan.name}[/]: {len(plan.cells)} cells x {plan.replications} seeds = {total} runs "
         f"in {len(all_batches)} batches -> {sweep_dir}"
-        + (f" (resuming: {skipped} runs already done)" if skipped else "")
+        + (f" (resuming: {skipped} runs already done)" if skipped else ""),
+        soft_wrap=True,
     )
     engine_seconds = 0.0
     if todo:
@@ -458,13 +459,13 @@ def _report(sweep_dir: Path, console: Console) -> Any:
 def _print_written(sweep_dir: Path, report: Any, console: Console) -> list[Path]:
     written = [sweep_dir / storage.MANIFEST]
     console.print("[bold]written:[/]")
-    console.print(f"  {sweep_dir / storage.MANIFEST}")
+    console.print(f"  {sweep_dir / storage.MANIFEST}", soft_wrap=True)
     for table, count in storage.list_outputs(sweep_dir).items():
         if count:
-            console.print(f"  {sweep_dir / table}/batch=*/{storage.PART_FILE}  ({count} files)")
+            console.print(f"  {sweep_dir / table}/batch=*/{storage.PART_FILE}  ({count} files)", soft_wrap=True)
             written.append(sweep_dir / table)
     for path in getattr(report, "files", None) or []:
-        console.print(f"  {path}")
+        console.print(f"  {path}", soft_wrap=True)
         written.append(Path(path))
     return written
 
