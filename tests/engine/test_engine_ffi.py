@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import copy
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -524,3 +527,37 @@ def test_different_seed_different_results() -> None:
     orch1, orch2 = Orchestrator.new(seeded_config(12345)), Orchestrator.new(seeded_config(54321))
     assert run_ticks(orch1, 50) != run_ticks(orch2, 50)
     assert not logs_equal(orch1.transaction_log(), orch2.transaction_log())
+
+
+LOG_DIGEST = """
+import hashlib, json, sys
+sys.path.insert(0, sys.argv[1])
+from test_engine_ffi import seeded_config
+from paysim_runner._core import Orchestrator
+orch = Orchestrator.new(seeded_config())
+orch.run()
+digest = hashlib.sha256()
+for log in (orch.transaction_log(), orch.tick_log()):
+    for name in sorted(log):
+        digest.update(name.encode() + log[name].dtype.str.encode() + log[name].tobytes())
+print(digest.hexdigest())
+"""
+
+
+def test_same_seed_same_log_bytes_in_another_process() -> None:
+    """Nothing per-process (hash seeds, addresses, thread timing) may leak into the results."""
+    here = str(Path(__file__).parent)
+    digests = {
+        subprocess.run([sys.executable, "-c", LOG_DIGEST, here], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    }
+    assert len(digests) == 1 and len(digests.pop().strip()) == 64
+
+
+def test_fresh_engine_has_empty_logs_and_zero_metrics() -> None:
+    orch = Orchestrator.new(two_agent_config())
+    assert all(len(col) == 0 for col in orch.tick_log().values())
+    assert all(len(col) == 0 for col in orch.transaction_log().values())
+    m = orch.metrics()
+    assert (m["n_payments"], m["n_settled"], m["ticks_run"], m["cost_total"]) == (0, 0, 0, 0.0)
+    assert_invariants(orch, two_agent_config())
