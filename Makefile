@@ -20,7 +20,7 @@ run: install
 	$(PY) -m paysim_runner +sweep=$(SWEEP)
 
 rust-test:
-	cargo test --release --workspace --exclude paysim-python
+	cargo test --workspace --exclude paysim-python
 
 py-test: install
 	$(PY) -m pytest

@@ -66,6 +66,8 @@ impl ArrivalSampler {
             AmountDistribution::Uniform { min, max } => AmountSampler::Uniform(min, max),
             AmountDistribution::Exponential { mean } => AmountSampler::Exponential(Exp::new(1.0 / mean).expect("validated")),
         };
+        let weights: Option<std::collections::HashMap<&str, f64>> =
+            cfg.counterparty_weights.as_ref().map(|ws| ws.iter().map(|(k, w)| (k.as_str(), *w)).collect());
         let mut receivers = Vec::new();
         let mut cumulative = Vec::new();
         let mut total = 0.0;
@@ -73,9 +75,10 @@ impl ArrivalSampler {
             if j == bank {
                 continue;
             }
-            let w = match &cfg.counterparty_weights {
+            // Banks not listed get weight 0; no weights at all means uniform.
+            let w = match &weights {
                 None => 1.0,
-                Some(ws) => ws.iter().find(|(k, _)| k == id).map(|(_, w)| *w).unwrap_or(0.0),
+                Some(ws) => ws.get(id.as_str()).copied().unwrap_or(0.0),
             };
             if w > 0.0 {
                 total += w;

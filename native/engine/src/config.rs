@@ -197,9 +197,10 @@ impl EngineConfig {
         if total_money + total_credit > (i64::MAX / 4) as i128 {
             return Err(EngineError::config("agent_configs", "opening balances plus credit limits are too large to simulate without overflow"));
         }
+        let index: std::collections::HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         for (i, a) in agents.iter().enumerate() {
             if let Some(arr) = &a.arrival_config {
-                check_counterparties(arr, i, &ids, agents.len())?;
+                check_counterparties(arr, i, &index, agents.len())?;
             }
         }
         let total_ticks = ticks_per_day as u64 * num_days as u64;
@@ -404,7 +405,7 @@ fn parse_distribution(v: &Value, path: &str) -> Result<AmountDistribution> {
     Ok(d)
 }
 
-fn check_counterparties(a: &ArrivalConfig, bank: usize, ids: &[&str], n: usize) -> Result<()> {
+fn check_counterparties(a: &ArrivalConfig, bank: usize, index: &std::collections::HashMap<&str, usize>, n: usize) -> Result<()> {
     let path = format!("agent_configs[{bank}].arrival_config.counterparty_weights");
     match &a.counterparty_weights {
         None => {
@@ -417,7 +418,7 @@ fn check_counterparties(a: &ArrivalConfig, bank: usize, ids: &[&str], n: usize) 
         }
         Some(ws) => {
             for (k, _) in ws {
-                match ids.iter().position(|i| i == k) {
+                match index.get(k.as_str()).copied() {
                     None => return Err(EngineError::config(format!("{path}.{k}"), format!("unknown bank '{k}'"))),
                     Some(j) if j == bank => {
                         return Err(EngineError::config(format!("{path}.{k}"), "a bank cannot pay itself"))

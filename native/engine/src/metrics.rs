@@ -115,8 +115,9 @@ pub fn compute(o: &Orchestrator) -> Vec<(&'static str, MetricValue)> {
     }
     let n_settled: i64 = by_via[1..].iter().map(|x| x.0).sum();
     let value_settled: i128 = by_via[1..].iter().map(|x| x.1).sum();
-    let liquidity_used: i64 = o.banks().iter().map(|b| (b.opening_balance - b.min_balance).max(0)).sum();
-    let peak_credit: i64 = o.banks().iter().map(|b| (-b.min_balance).max(0)).sum();
+    // Per bank: max over ticks of (opening − end-of-tick balance), floored at 0; summed.
+    let liquidity_used: i64 = o.banks().iter().map(|b| (b.opening_balance - b.min_tick_balance).max(0)).sum();
+    let peak_credit: i64 = o.banks().iter().map(|b| (-b.min_tick_balance).max(0)).sum();
     let lower: i128 = net_out.iter().map(|x| (*x).max(0)).sum();
     let upper: i128 = peak_out.iter().sum();
     let mut costs = [0f64; 6];

@@ -116,8 +116,11 @@ pub struct Bank {
     /// Intraday credit: the balance may go down to `-credit_limit`.
     pub credit_limit: i64,
     pub balance: i64,
-    /// Lowest balance ever reached (after each gross debit and each LSM batch).
+    /// Lowest balance ever reached, at any settlement: the credit-limit invariant is checked on it.
     pub min_balance: i64,
+    /// Lowest end-of-tick balance: liquidity used is measured on it (SPEC §4), so it can be
+    /// recomputed from the tick log.
+    pub min_tick_balance: i64,
     /// Queue 1 in policy order (see [`Payment::queue1_key`]).
     pub queue1: Vec<TxIdx>,
     pub queue1_value: i64,
@@ -135,6 +138,7 @@ impl Bank {
             credit_limit,
             balance: opening_balance,
             min_balance: opening_balance,
+            min_tick_balance: opening_balance,
             queue1: Vec::new(),
             queue1_value: 0,
             queue2_count: 0,

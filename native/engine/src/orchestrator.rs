@@ -363,6 +363,7 @@ impl Orchestrator {
             }
         }
         self.state.ledger.compact_queue1();
+        self.state.ledger.compact_queue2();
     }
 
     /// Step 8: at the last tick of a day every unsettled payment pays the EOD penalty, then is
@@ -373,7 +374,7 @@ impl Orchestrator {
         }
         let ledger = &mut self.state.ledger;
         let mut unsettled: Vec<TxIdx> = ledger.banks.iter().flat_map(|b| b.queue1.iter().copied()).collect();
-        unsettled.extend(ledger.queue2.in_order(&ledger.payments));
+        unsettled.extend(ledger.queue2.entries().map(|e| e.tx));
         let penalty = self.config.cost_rates.eod_penalty;
         for &tx in &unsettled {
             let sender = ledger.payments[tx as usize].sender as usize;
@@ -384,12 +385,16 @@ impl Orchestrator {
                 ledger.drop_payment(tx, DropReason::Eod, now);
             }
             ledger.compact_queue1();
+            ledger.compact_queue2();
         }
     }
 
     /// Log the tick, fold its accounts into the run totals, and start fresh accounts.
     fn close_tick(&mut self, now: u32) -> TickResult {
         let st = &mut self.state;
+        for b in &mut st.ledger.banks {
+            b.min_tick_balance = b.min_tick_balance.min(b.balance);
+        }
         st.tick_log.append(now, &st.ledger.banks, &st.ledger.acc);
         let acc = &st.ledger.acc;
         for (total, tick) in st.bank_costs.iter_mut().zip(&acc.costs) {

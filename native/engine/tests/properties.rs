@@ -79,6 +79,15 @@ proptest! {
         let logged: i64 = o.tick_log().value_sent.iter().sum();
         let by_payment: i64 = ps.iter().filter(|p| p.status == Status::Settled).map(|p| p.amount).sum();
         prop_assert_eq!(logged, by_payment);
+        // Liquidity used (SPEC §4) is recomputable from the tick log.
+        let log = o.tick_log();
+        let mut lowest: Vec<i64> = o.banks().iter().map(|b| b.opening_balance).collect();
+        for (b, bal) in log.bank.iter().zip(&log.balance) {
+            lowest[*b as usize] = lowest[*b as usize].min(*bal);
+        }
+        let used: i64 = o.banks().iter().zip(&lowest).map(|(b, l)| (b.opening_balance - l).max(0)).sum();
+        let metric = paysim_engine::metrics::compute(&o).into_iter().find(|m| m.0 == "liquidity_used").unwrap().1;
+        prop_assert_eq!(metric, paysim_engine::metrics::MetricValue::Int(used));
         let logged_settlements: u64 = o.tick_log().settled.iter().flatten().map(|x| *x as u64).sum();
         prop_assert_eq!(logged_settlements, settled as u64);
     }

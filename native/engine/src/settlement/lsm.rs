@@ -1,10 +1,14 @@
 //! Liquidity-saving mechanisms (step 5): offset queued payments so that only net positions need
 //! covering. Every payment still settles at full value, simultaneously with the others in its set.
+//!
+//! Each algorithm reads a snapshot of Queue 2 and settles through [`Ledger::settle_batch`]; the
+//! caller compacts the queue afterwards.
 
+use std::collections::{BinaryHeap, HashMap};
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
-use super::Ledger;
+use super::{Ledger, Queued};
 use crate::config::LsmMode;
 use crate::model::{BankIdx, SettledVia, Status, TxIdx};
 
@@ -13,53 +17,91 @@ const MAX_CYCLE_SEARCH_STEPS: usize = 2_000_000;
 
 /// Run the configured LSM on Queue 2; returns the number of payments it settled.
 pub fn run(ledger: &mut Ledger, mode: LsmMode, max_cycle_length: u32, bank_rank: &[u32], now: u32) -> usize {
-    match mode {
+    if ledger.queue2.len == 0 {
+        return 0;
+    }
+    let settled = match mode {
         LsmMode::None => 0,
         LsmMode::Bilateral => bilateral(ledger, now),
         LsmMode::Cycles => cycles(ledger, max_cycle_length as usize, now),
         LsmMode::Multilateral => multilateral(ledger, bank_rank, now),
-        LsmMode::T2 => multilateral(ledger, bank_rank, now) + bilateral(ledger, now),
+        LsmMode::T2 => {
+            let m = multilateral(ledger, bank_rank, now);
+            ledger.compact_queue2();
+            m + bilateral(ledger, now)
+        }
+    };
+    ledger.compact_queue2();
+    settled
+}
+
+/// A fast, fixed hash for integer keys (pairs of banks); SipHash's DoS resistance is not needed.
+#[derive(Default)]
+struct PairHasher(u64);
+impl Hasher for PairHasher {
+    fn finish(&self) -> u64 {
+        self.0
     }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ *b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+type PairMap<V> = HashMap<u64, V, BuildHasherDefault<PairHasher>>;
+
+fn pair_key(e: &Queued) -> u64 {
+    let (lo, hi) = (e.sender.min(e.receiver), e.sender.max(e.receiver));
+    (lo as u64) << 32 | hi as u64
 }
 
 /// Bilateral offsetting. For each pair of banks with queued payments both ways (pairs in bank
 /// index order), settle all of them if the net payer covers the net; otherwise take the net
 /// payer's payments out, last in queue order first, until covered or one direction is empty.
 pub fn bilateral(ledger: &mut Ledger, now: u32) -> usize {
-    // Per unordered pair (lo, hi): payments lo→hi and hi→lo, each in queue order.
-    let mut pairs: HashMap<(BankIdx, BankIdx), [Vec<TxIdx>; 2]> = HashMap::new();
-    for tx in ledger.queue2.in_order(&ledger.payments) {
-        let p = &ledger.payments[tx as usize];
-        let (lo, hi) = (p.sender.min(p.receiver), p.sender.max(p.receiver));
-        pairs.entry((lo, hi)).or_default()[usize::from(p.sender != lo)].push(tx);
+    // Which directions each pair has queued: bit 1 = low→high, bit 2 = high→low.
+    let mut directions: PairMap<u8> = PairMap::default();
+    for e in ledger.queue2.entries() {
+        *directions.entry(pair_key(e)).or_default() |= if e.sender < e.receiver { 1 } else { 2 };
     }
-    let mut keys: Vec<(BankIdx, BankIdx)> = pairs.iter().filter(|(_, d)| !d[0].is_empty() && !d[1].is_empty()).map(|(k, _)| *k).collect();
-    keys.sort_unstable();
+    let two_way: Vec<&Queued> = ledger.queue2.entries().filter(|e| directions[&pair_key(e)] == 3).collect();
+    if two_way.is_empty() {
+        return 0;
+    }
+    // Group by pair, keeping queue order within each pair (stable sort).
+    let mut order: Vec<(u64, bool, TxIdx, i64)> =
+        two_way.iter().map(|e| (pair_key(e), e.sender > e.receiver, e.tx, e.amount)).collect();
+    order.sort_by_key(|x| x.0);
     let mut settled = 0;
-    for key in keys {
-        let mut dirs = pairs.remove(&key).expect("key from map");
-        let banks = [key.0, key.1];
-        let mut sums = [sum(ledger, &dirs[0]), sum(ledger, &dirs[1])];
+    let mut start = 0;
+    while start < order.len() {
+        let key = order[start].0;
+        let end = start + order[start..].iter().take_while(|x| x.0 == key).count();
+        let banks = [(key >> 32) as usize, (key & 0xffff_ffff) as usize];
+        // Direction 0 = low→high, 1 = high→low; each list in queue order.
+        let mut dirs: [Vec<(TxIdx, i64)>; 2] = [Vec::new(), Vec::new()];
+        for x in &order[start..end] {
+            dirs[usize::from(x.1)].push((x.2, x.3));
+        }
+        start = end;
+        let mut sums = [dirs[0].iter().map(|x| x.1).sum::<i64>(), dirs[1].iter().map(|x| x.1).sum::<i64>()];
         while !dirs[0].is_empty() && !dirs[1].is_empty() {
-            // Net outflow of banks[0] is what it pays minus what it receives.
             let outflow0 = sums[0] - sums[1];
             let payer = if outflow0 > 0 { 0 } else { 1 };
-            let net_out = outflow0.abs();
-            if ledger.banks[banks[payer] as usize].covers(net_out) {
-                let all: Vec<TxIdx> = dirs[0].iter().chain(dirs[1].iter()).copied().collect();
+            if ledger.banks[banks[payer]].covers(outflow0.abs()) {
+                let all: Vec<TxIdx> = dirs[0].iter().chain(dirs[1].iter()).map(|x| x.0).collect();
                 ledger.settle_batch(&all, SettledVia::Bilateral, now);
                 settled += all.len();
                 break;
             }
-            let tx = dirs[payer].pop().expect("non-empty");
-            sums[payer] -= ledger.payments[tx as usize].amount;
+            let (_, amount) = dirs[payer].pop().expect("non-empty");
+            sums[payer] -= amount;
         }
     }
     settled
-}
-
-fn sum(ledger: &Ledger, txs: &[TxIdx]) -> i64 {
-    txs.iter().map(|t| ledger.payments[*t as usize].amount).sum()
 }
 
 /// Cycle offsetting. Among the payments at the head of each directed bank pair (the earliest
@@ -73,9 +115,8 @@ pub fn cycles(ledger: &mut Ledger, max_len: usize, now: u32) -> usize {
     loop {
         // Head payment of each directed edge, and adjacency in receiver order.
         let mut head: HashMap<(BankIdx, BankIdx), TxIdx> = HashMap::new();
-        for tx in ledger.queue2.in_order(&ledger.payments) {
-            let p = &ledger.payments[tx as usize];
-            head.entry((p.sender, p.receiver)).or_insert(tx);
+        for e in ledger.queue2.entries() {
+            head.entry((e.sender, e.receiver)).or_insert(e.tx);
         }
         if head.len() < 2 {
             return settled;
@@ -85,9 +126,8 @@ pub fn cycles(ledger: &mut Ledger, max_len: usize, now: u32) -> usize {
             adj[s as usize].push(r);
         }
         adj.iter_mut().for_each(|a| a.sort_unstable());
-        let found = find_cycles(&adj, max_len);
         // Value of each cycle through its head payments; largest first, ties by bank sequence.
-        let mut ranked: Vec<(i64, Vec<BankIdx>)> = found
+        let mut ranked: Vec<(i64, Vec<BankIdx>)> = find_cycles(&adj, max_len)
             .into_iter()
             .map(|c| {
                 let v = c.iter().enumerate().map(|(i, &s)| ledger.payments[head[&(s, c[(i + 1) % c.len()])] as usize].amount).sum();
@@ -107,6 +147,7 @@ pub fn cycles(ledger: &mut Ledger, max_len: usize, now: u32) -> usize {
                 settled_round += txs.len();
             }
         }
+        ledger.compact_queue2();
         if settled_round == 0 {
             return settled;
         }
@@ -173,46 +214,71 @@ fn dfs(
 /// loop serves both.
 pub fn multilateral(ledger: &mut Ledger, bank_rank: &[u32], now: u32) -> usize {
     let n = ledger.banks.len();
-    let mut outgoing: Vec<Vec<TxIdx>> = vec![Vec::new(); n];
+    let entries: Vec<Queued> = ledger.queue2.entries().copied().collect();
     let mut net = vec![0i64; n];
-    let mut any = false;
-    for tx in ledger.queue2.in_order(&ledger.payments) {
-        let p = &ledger.payments[tx as usize];
-        outgoing[p.sender as usize].push(tx);
-        net[p.sender as usize] -= p.amount;
-        net[p.receiver as usize] += p.amount;
-        any = true;
+    for e in &entries {
+        net[e.sender as usize] -= e.amount;
+        net[e.receiver as usize] += e.amount;
     }
-    if !any {
-        return 0;
-    }
-    // Uncovered banks ordered by largest shortfall, then by id.
-    let mut uncovered: BTreeSet<(Reverse<i64>, u32, BankIdx)> = BTreeSet::new();
-    let mut shortfall = vec![0i64; n];
-    for b in 0..n {
-        shortfall[b] = ledger.shortfall(b as BankIdx, net[b]);
-        if shortfall[b] > 0 {
-            uncovered.insert((Reverse(shortfall[b]), bank_rank[b], b as BankIdx));
+    let shortfall_of = |ledger: &Ledger, b: usize, net: i64| ledger.shortfall(b as BankIdx, net);
+    let mut shortfall: Vec<i64> = (0..n).map(|b| shortfall_of(ledger, b, net[b])).collect();
+    let mut selected = vec![true; entries.len()];
+    if shortfall.iter().any(|s| *s > 0) {
+        // Each sender's entries in queue order (counting sort), consumed from the back.
+        let mut start = vec![0usize; n + 1];
+        for e in &entries {
+            start[e.sender as usize + 1] += 1;
         }
-    }
-    while let Some(&(_, _, b)) = uncovered.first() {
-        let tx = outgoing[b as usize].pop().expect("an uncovered bank has outgoing payments");
-        let p = &ledger.payments[tx as usize];
-        let amount = p.amount;
-        for (bank, delta) in [(p.sender, amount), (p.receiver, -amount)] {
-            let i = bank as usize;
-            if shortfall[i] > 0 {
-                uncovered.remove(&(Reverse(shortfall[i]), bank_rank[i], bank));
-            }
-            net[i] += delta;
-            shortfall[i] = ledger.shortfall(bank, net[i]);
-            if shortfall[i] > 0 {
-                uncovered.insert((Reverse(shortfall[i]), bank_rank[i], bank));
+        for b in 0..n {
+            start[b + 1] += start[b];
+        }
+        let mut fill = start.clone();
+        let mut by_sender = vec![0u32; entries.len()];
+        for (i, e) in entries.iter().enumerate() {
+            by_sender[fill[e.sender as usize]] = i as u32;
+            fill[e.sender as usize] += 1;
+        }
+        let mut end: Vec<usize> = fill;
+        // Max-heap of (shortfall, id order); entries go stale when a shortfall changes.
+        let mut heap: BinaryHeap<(i64, Reverse<u32>, u32)> = BinaryHeap::new();
+        for b in 0..n {
+            if shortfall[b] > 0 {
+                heap.push((shortfall[b], Reverse(bank_rank[b]), b as u32));
             }
         }
+        while let Some((s, rank, b)) = heap.pop() {
+            let bi = b as usize;
+            if s != shortfall[bi] || s == 0 {
+                continue;
+            }
+            // Take out b's last payments while b stays the most short bank.
+            loop {
+                debug_assert!(end[bi] > start[bi], "an uncovered bank has outgoing payments");
+                end[bi] -= 1;
+                let i = by_sender[end[bi]] as usize;
+                selected[i] = false;
+                let e = &entries[i];
+                let r = e.receiver as usize;
+                net[bi] += e.amount;
+                net[r] -= e.amount;
+                shortfall[bi] = shortfall_of(ledger, bi, net[bi]);
+                let before = shortfall[r];
+                shortfall[r] = shortfall_of(ledger, r, net[r]);
+                if shortfall[r] != before {
+                    heap.push((shortfall[r], Reverse(bank_rank[r]), r as u32));
+                }
+                if shortfall[bi] == 0 {
+                    break;
+                }
+                let mine = (shortfall[bi], rank, b);
+                if heap.peek().is_some_and(|top| *top > mine) {
+                    heap.push(mine);
+                    break;
+                }
+            }
+        }
     }
-    // What was never taken out: each sender's list keeps its earliest payments.
-    let remaining: Vec<TxIdx> = outgoing.into_iter().flatten().collect();
+    let remaining: Vec<TxIdx> = entries.iter().zip(&selected).filter(|(_, s)| **s).map(|(e, _)| e.tx).collect();
     if !remaining.is_empty() {
         ledger.settle_batch(&remaining, SettledVia::Multilateral, now);
     }

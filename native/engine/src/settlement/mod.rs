@@ -9,19 +9,32 @@ use serde::{Deserialize, Serialize};
 use crate::log::TickAccounts;
 use crate::model::{queue2_class, Bank, BankIdx, DropReason, Payment, SettledVia, Status, TxIdx};
 
+/// A Queue 2 entry, with what settlement checks copied inline so passes over a long queue read
+/// memory in order instead of chasing each payment.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct Queued {
+    pub tx: TxIdx,
+    pub sender: BankIdx,
+    pub receiver: BankIdx,
+    pub amount: i64,
+}
+
 /// Queue 2: the central RTGS queue, urgent class first, each class in the order payments joined.
 ///
-/// Entries of payments that left the queue (settled, dropped) are removed lazily, on the next pass.
+/// Payments leaving it through the LSM or a drop are removed in one pass afterwards
+/// ([`Ledger::compact_queue2`]); until then the queue is `stale` and must not be read.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CentralQueue {
-    pub classes: [Vec<TxIdx>; 2],
+    pub classes: [Vec<Queued>; 2],
     pub len: usize,
+    stale: bool,
 }
 
 impl CentralQueue {
-    /// Live entries in queue order (urgent, then normal; each by join order).
-    pub fn in_order<'a>(&'a self, payments: &'a [Payment]) -> impl Iterator<Item = TxIdx> + 'a {
-        self.classes.iter().flatten().copied().filter(move |t| payments[*t as usize].status == Status::Queue2)
+    /// Entries in queue order (urgent, then normal; each by join order).
+    pub fn entries(&self) -> impl Iterator<Item = &Queued> + '_ {
+        debug_assert!(!self.stale, "Queue 2 read before compaction");
+        self.classes.iter().flatten()
     }
 }
 
@@ -71,12 +84,14 @@ impl Ledger {
         bank.queue2_count += 1;
         bank.queue2_value += p.amount;
         bank.queue2_class_count[class] += 1;
-        self.queue2.classes[class].push(tx);
+        self.queue2.classes[class].push(Queued { tx, sender: p.sender, receiver: p.receiver, amount: p.amount });
         self.queue2.len += 1;
     }
 
-    /// Take a payment out of Queue 2's per-bank accounting (its queue entry goes lazily).
-    fn leave_queue2(&mut self, tx: TxIdx) {
+    /// Take a payment out of Queue 2's per-bank accounting; its entry goes at the next compaction
+    /// (gross settlement from Queue 2 removes entries itself).
+    pub(crate) fn leave_queue2(&mut self, tx: TxIdx) {
+        self.queue2.stale = true;
         let p = &self.payments[tx as usize];
         let class = queue2_class(p);
         let bank = &mut self.banks[p.sender as usize];
@@ -87,7 +102,7 @@ impl Ledger {
     }
 
     /// Move value and record the settlement. Callers have checked coverage.
-    fn transfer(&mut self, tx: TxIdx, via: SettledVia, now: u32) {
+    pub(crate) fn transfer(&mut self, tx: TxIdx, via: SettledVia, now: u32) {
         if self.payments[tx as usize].status == Status::Queue2 {
             self.leave_queue2(tx);
         }
@@ -144,6 +159,17 @@ impl Ledger {
         p.drop_reason = reason;
         p.drop_tick = now;
         self.acc.record_drop(p.amount);
+    }
+
+    /// Remove the entries of payments that left Queue 2.
+    pub fn compact_queue2(&mut self) {
+        if self.queue2.stale {
+            let payments = &self.payments;
+            for c in &mut self.queue2.classes {
+                c.retain(|e| payments[e.tx as usize].status == Status::Queue2);
+            }
+            self.queue2.stale = false;
+        }
     }
 
     pub fn compact_queue1(&mut self) {

@@ -2,7 +2,7 @@
 
 use super::Ledger;
 use crate::config::QueueDiscipline;
-use crate::model::{queue2_class, SettledVia, Status, TxIdx};
+use crate::model::{queue2_class, SettledVia, TxIdx};
 
 /// Step 3: a released payment settles gross if its sender covers it; otherwise it joins Queue 2.
 /// Under strict FIFO it may not overtake its sender's payments already queued in its class.
@@ -18,6 +18,7 @@ pub fn release(ledger: &mut Ledger, tx: TxIdx, discipline: QueueDiscipline, now:
 /// Step 4: pass over Queue 2 in order, settling what fits, until a pass settles nothing.
 /// Returns the number of payments settled.
 pub fn process_queue(ledger: &mut Ledger, discipline: QueueDiscipline, now: u32) -> usize {
+    ledger.compact_queue2();
     let mut settled = 0;
     // Strict FIFO: (bank, class) pairs already blocked in this pass, stamped with the pass number.
     let mut blocked_at = vec![0u32; ledger.banks.len() * 2];
@@ -27,16 +28,15 @@ pub fn process_queue(ledger: &mut Ledger, discipline: QueueDiscipline, now: u32)
         let mut settled_this_pass = 0;
         for class in 0..2 {
             let mut entries = std::mem::take(&mut ledger.queue2.classes[class]);
-            entries.retain(|&tx| {
-                let p = &ledger.payments[tx as usize];
-                if p.status != Status::Queue2 {
-                    return false;
-                }
-                let slot = p.sender as usize * 2 + class;
+            entries.retain(|e| {
+                let slot = e.sender as usize * 2 + class;
                 if discipline == QueueDiscipline::StrictFifo && blocked_at[slot] == pass {
                     return true;
                 }
-                if ledger.try_settle_gross(tx, SettledVia::Queue, now) {
+                if ledger.banks[e.sender as usize].covers(e.amount) {
+                    ledger.transfer(e.tx, SettledVia::Queue, now);
+                    let b = &mut ledger.banks[e.sender as usize];
+                    b.min_balance = b.min_balance.min(b.balance);
                     settled_this_pass += 1;
                     false
                 } else {
@@ -46,6 +46,8 @@ pub fn process_queue(ledger: &mut Ledger, discipline: QueueDiscipline, now: u32)
             });
             ledger.queue2.classes[class] = entries;
         }
+        // Settled entries were removed by the passes themselves.
+        ledger.queue2.stale = false;
         settled += settled_this_pass;
         if settled_this_pass == 0 {
             return settled;
@@ -56,7 +58,7 @@ pub fn process_queue(ledger: &mut Ledger, discipline: QueueDiscipline, now: u32)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Bank, Payment};
+    use crate::model::{Bank, Payment, Status};
 
     fn ledger(balances: &[i64]) -> Ledger {
         Ledger::new(balances.iter().enumerate().map(|(i, b)| Bank::new(format!("B{i}"), *b, 0)).collect())
