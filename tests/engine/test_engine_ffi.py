@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from engine_cases import (
@@ -561,3 +562,13 @@ def test_fresh_engine_has_empty_logs_and_zero_metrics() -> None:
     m = orch.metrics()
     assert (m["n_payments"], m["n_settled"], m["ticks_run"], m["cost_total"]) == (0, 0, 0, 0.0)
     assert_invariants(orch, two_agent_config())
+
+
+def test_logs_go_straight_into_pyarrow() -> None:
+    """SPEC §3: logs are dicts of 1-D numpy columns, ready for pyarrow.table, one row per tick and bank."""
+    orch = Orchestrator.new(seeded_config())
+    orch.run()
+    ticks, txs = pa.table(orch.tick_log()), pa.table(orch.transaction_log())
+    assert ticks.num_rows == 100 * 2 and txs.num_rows == orch.metrics()["n_payments"]
+    assert all(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+               for t in ticks.schema.types + txs.schema.types)
