@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -171,12 +172,24 @@ def _key_value_table(title: str, rows: dict[str, Any]) -> Table:
     return table
 
 
-def _banks_table(title: str, agents: list[dict[str, Any]]) -> Table:
-    columns = ["id", "balance", "credit_limit", "credit_used", "queue1_size", "queue1_value", "queue2_size",
-               "queue2_value", "cost_total"]
-    table = Table(title=title, title_justify="left")
-    for name in columns:
-        table.add_column(name, justify="left" if name == "id" else "right")
+_POSITION_COLUMNS = {  # field: short header, so the table fits an 80-column terminal
+    "id": "bank",
+    "balance": "balance",
+    "credit_used": "credit used",
+    "queue1_size": "Q1",
+    "queue1_value": "Q1 value",
+    "queue2_size": "Q2",
+    "queue2_value": "Q2 value",
+    "cost_total": "cost",
+}
+_OPENING_COLUMNS = {"id": "bank", "opening_balance": "opening balance", "credit_limit": "credit limit"}
+
+
+def _banks_table(title: str, agents: list[dict[str, Any]], columns: dict[str, str] = _POSITION_COLUMNS) -> Table:
+    caption = "Q1: the bank's own queue, Q2: the central RTGS queue" if "queue1_size" in columns else None
+    table = Table(title=title, title_justify="left", caption=caption, box=box.SIMPLE_HEAD)
+    for name, header in columns.items():
+        table.add_column(header, justify="left" if name == "id" else "right")
     for agent in agents:
         table.add_row(*(_fmt(agent[name]) for name in columns))
     return table
@@ -199,7 +212,11 @@ def create(
     from paysim_runner._core import Orchestrator
     from paysim_runner.manager import engine_state
 
-    scenario = load_config(config)
+    try:
+        scenario = load_config(config)
+    except ConfigError as exc:
+        message = str(exc)  # validation errors name the field; say which file too
+        raise CliError(message if message.startswith(str(config)) else f"{config}: {message}")
     try:
         engine = Orchestrator.new(scenario.to_rust_dict())
     except (ValueError, TypeError, OverflowError) as exc:
@@ -214,7 +231,7 @@ def create(
         f"Created {state}: {len(snapshot['agents'])} banks, {snapshot['total_ticks']} ticks"
         f" ({snapshot['ticks_per_day']} per day), seed {scenario.simulation.seed}"
     )
-    out.print(_banks_table("Opening positions", snapshot["agents"]))
+    out.print(_banks_table("Banks", snapshot["agents"], _OPENING_COLUMNS))
 
 
 @app.command()
@@ -299,9 +316,11 @@ def show_state(state: StateOpt, as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json(snapshot)
         return
-    status = "finished" if snapshot["is_finished"] else f"next tick {snapshot['tick']}"
-    out.print(f"{state}: day {snapshot['day']}, {status} of {snapshot['total_ticks']};"
-              f" Queue 2 holds {snapshot['queue2_size']} payments")
+    if snapshot["is_finished"]:
+        where = f"finished after all {snapshot['total_ticks']} ticks"
+    else:
+        where = f"day {snapshot['day']}, next tick {snapshot['tick']} of {snapshot['total_ticks']}"
+    out.print(f"{state}: {where}; Queue 2 holds {snapshot['queue2_size']} payments")
     out.print(_banks_table("Banks", snapshot["agents"]))
 
 

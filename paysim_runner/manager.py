@@ -290,7 +290,8 @@ def run_ticks(engine: Orchestrator, n: int, on_tick: Callable[[], None] | None =
 
 
 def too_few_ticks_left(n: int, remaining: int, total_ticks: int) -> str:
-    return f"n: cannot run {n} ticks, only {remaining} of the run's {total_ticks} ticks remain"
+    ticks = "tick" if n == 1 else "ticks"
+    return f"n: cannot run {n} {ticks}, only {remaining} of the run's {total_ticks} ticks remain"
 
 
 def engine_state(engine: Orchestrator) -> dict[str, Any]:

@@ -191,3 +191,27 @@ def test_serve_answers_on_localhost(paysim_script: Path) -> None:
         out, _ = server.communicate(timeout=15)
     assert json.loads(out[: out.index("}") + 1]) == {  # the first document printed, before uvicorn runs
         "url": f"http://127.0.0.1:{port}", "docs": f"http://127.0.0.1:{port}/docs"}
+
+
+def test_sql_over_a_real_sweep(paysim: Run, sweep_dir: Path) -> None:
+    rows = ok_json(paysim("sql", sweep_dir, "SELECT lsm_mode, count(*) AS n, sum(n_payments) AS payments "
+                                            "FROM runs GROUP BY lsm_mode ORDER BY lsm_mode", "--json"))
+    assert [(r["lsm_mode"], r["n"]) for r in rows] == [("none", 3), ("t2", 3)]
+    assert rows[0]["payments"] == rows[1]["payments"] > 0  # common random numbers: same streams
+    joined = ok_json(paysim("sql", sweep_dir, "SELECT count(*) AS n FROM transactions t JOIN runs r USING (run_id)",
+                            "--json"))
+    assert joined[0]["n"] == 2 * rows[0]["payments"]
+    table = paysim("sql", sweep_dir, "SELECT run_id FROM runs ORDER BY run_id")
+    assert table.returncode == 0 and "c0000-r0000" in table.stdout and "6 rows" in table.stdout
+    assert_one_line_error(paysim("sql", sweep_dir, "SELEC nonsense"), "query failed")
+    assert_one_line_error(paysim("sql", sweep_dir, "SELECT * FROM no_such_table"), "no_such_table")
+
+
+def test_report_over_a_real_sweep(paysim: Run, sweep_dir: Path) -> None:
+    built = ok_json(paysim("report", sweep_dir, "--json"))
+    assert built["sweep"] == "lsm_demo"
+    assert sorted(c["n_runs"] for c in built["cells"]) == [3, 3]
+    assert (sweep_dir / "report.md").exists()
+    assert str(sweep_dir / "report.md") in built["files"]
+    shown = paysim("report", sweep_dir)
+    assert shown.returncode == 0 and "lsm_demo" in shown.stdout and "report.md" in shown.stdout
