@@ -103,6 +103,7 @@ proptest! {
         let mut c = paysim_engine::Orchestrator::load_state(&b.save_state().unwrap()).unwrap();
         while !c.is_finished() { rb.push(c.tick().unwrap()); }
         prop_assert_eq!(ra, rb);
+        prop_assert_eq!(a.save_state().unwrap(), c.save_state().unwrap());
         prop_assert_eq!(format!("{:?}", a.payments()), format!("{:?}", c.payments()));
         prop_assert_eq!(format!("{:?}", a.tick_log().balance), format!("{:?}", c.tick_log().balance));
     }
