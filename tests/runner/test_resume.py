@@ -50,12 +50,43 @@ def _interrupt(output_dir: Path, sig: int, at_least: int) -> tuple[int, int]:
         proc.send_signal(sig)
         proc.communicate(timeout=60)
     finally:
-        try:  # a SIGKILLed driver cannot stop its embedded Ray: end what is left of its process group
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _end_session(proc.pid)
         proc.wait(timeout=30)
     return proc.returncode, len(storage.completed_batches(sweep_dir))
+
+
+def _end_session(sid: int) -> None:
+    """SIGKILL every process of the driver's session (its embedded Ray, whose workers each have their
+    own process group): a killed driver cannot stop them, and a worker left alive could still
+    finish a batch after we counted."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        alive = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if os.getsid(int(entry)) == sid:
+                        alive.append(int(entry))
+                except (ProcessLookupError, PermissionError):
+                    continue
+        alive = [pid for pid in alive if not _zombie(pid)]
+        if not alive:
+            return
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.2)
+    raise AssertionError(f"processes of session {sid} survived SIGKILL")
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def _no_temporaries(sweep_dir: Path) -> bool:
