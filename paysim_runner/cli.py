@@ -247,7 +247,7 @@ def tick(
         engine = read_state(state)
         remaining = engine.total_ticks() - engine.current_tick()
         if n > remaining:
-            raise CliError(too_few_ticks_left(n, remaining, engine.total_ticks()))
+            raise CliError("N" + too_few_ticks_left(n, remaining, engine.total_ticks()).removeprefix("n"))
         if n >= _PROGRESS_FROM and not as_json and err.is_terminal:
             from rich.progress import Progress
 
@@ -405,8 +405,9 @@ def sql(
         emit_json([dict(zip(names, row, strict=True)) for row in rows])
         return
     table = Table(caption=f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
-    for name in names:
-        table.add_column(name)
+    for i, name in enumerate(names):
+        numeric = bool(rows) and all(isinstance(row[i], int | float) or row[i] is None for row in rows)
+        table.add_column(name, justify="right" if numeric else "left")
     for row in rows:
         table.add_row(*(_fmt(v) for v in row))
     out.print(table)
