@@ -319,6 +319,8 @@ class SweepResult:
     executed_runs: int
     wall_seconds: float
     engine_seconds: float
+    ray_start_seconds: float = 0.0
+    run_seconds: float = 0.0
     report: Any = None
     written: list[Path] = field(default_factory=list)
 
@@ -368,20 +370,32 @@ def run_sweep(
         + (f" (resuming: {skipped} runs already done)" if skipped else ""),
         soft_wrap=True,
     )
-    engine_seconds = 0.0
+    timing = ExecTiming()
     if todo:
-        engine_seconds = _execute(plan, sweep_dir, todo, skipped, bool(config.get("progress", True)), config, console)
+        timing = _execute(plan, sweep_dir, todo, skipped, bool(config.get("progress", True)), config, console)
     wall = time.perf_counter() - started
-    result = SweepResult(sweep_dir, total, skipped, total - skipped, wall, engine_seconds)
+    result = SweepResult(
+        sweep_dir, total, skipped, total - skipped, wall, timing.engine_seconds, timing.ray_start_seconds,
+        timing.run_seconds,
+    )
     if todo:
         console.print(
-            f"ran {total - skipped} runs in {wall:.1f} s wall; engine time {engine_seconds:.1f} s "
-            f"({100 * engine_seconds / wall:.0f}% of wall)"
+            f"ran {total - skipped} runs in {wall:.1f} s wall (Ray start-up {timing.ray_start_seconds:.1f} s, "
+            f"runs {timing.run_seconds:.1f} s); engine time {timing.engine_seconds:.1f} s "
+            f"({100 * timing.engine_seconds / wall:.0f}% of wall)",
+            soft_wrap=True,
         )
     if config.get("report", True):
         result.report = _report(sweep_dir, console)
     result.written = _print_written(sweep_dir, result.report, console)
     return result
+
+
+@dataclass
+class ExecTiming:
+    engine_seconds: float = 0.0  # sum of the runs' own engine_seconds
+    ray_start_seconds: float = 0.0  # joining or starting Ray
+    run_seconds: float = 0.0  # first submission to last batch written
 
 
 def _execute(
@@ -392,15 +406,18 @@ def _execute(
     show_progress: bool,
     config: Mapping[str, Any],
     console: Console,
-) -> float:
+) -> ExecTiming:
     import ray
 
     ray_cfg = config.get("ray") or {}
+    timing = ExecTiming()
+    start = time.perf_counter()
     owned, how = connect_ray(ray_cfg.get("address"), int(ray_cfg.get("num_cpus", 2)))
+    timing.ray_start_seconds = time.perf_counter() - start
     console.print(how, highlight=False)
-    engine_seconds = 0.0
     pending: dict[Any, int] = {}
     try:
+        start = time.perf_counter()
         remote = _remote_run_batch()
         ctx_ref = ray.put(BatchContext.from_plan(plan, sweep_dir))
         pending = {remote.remote(ctx_ref, b, runs): b for b, runs in sorted(todo.items())}
@@ -418,12 +435,14 @@ def _execute(
         ) as progress:
             task = progress.add_task(plan.name, total=len(plan.runs), completed=skipped)
             while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+                # every batch finished so far (at most 0.25 s late), without waiting for all
+                ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0.25)
                 for ref in ready:
                     pending.pop(ref)
                     summary = ray.get(ref)
-                    engine_seconds += summary["engine_seconds"]
+                    timing.engine_seconds += summary["engine_seconds"]
                     progress.advance(task, summary["runs"])
+        timing.run_seconds = time.perf_counter() - start
     except BaseException as exc:
         for ref in pending:
             ray.cancel(ref, force=True)
@@ -443,7 +462,7 @@ def _execute(
     finally:
         if owned:
             ray.shutdown()
-    return engine_seconds
+    return timing
 
 
 def _report(sweep_dir: Path, console: Console) -> Any:

@@ -257,7 +257,7 @@ def load_policy(name: Scalar, conf_dir: Path = CONF_DIR) -> dict[str, Any]:
 
 def _number(value: Scalar, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{what} must be a number >= 0, got {value!r}")
+        raise ValueError(f"{what} must be a number >= 0")
     return float(value)
 
 

@@ -50,11 +50,11 @@ def runner_env() -> dict[str, str]:
 
 
 def run_runner(
-    *overrides: str, env: dict[str, str] | None = None, timeout: float = 240
+    *overrides: str, env: dict[str, str] | None = None, cwd: Path = REPO, timeout: float = 240
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m paysim_runner <overrides>`` in a subprocess (its own Ray), from the repo root."""
+    """``python -m paysim_runner <overrides>`` in a subprocess (its own Ray), from ``cwd``."""
     return subprocess.run(
-        runner_cmd(*overrides), cwd=REPO, env={**runner_env(), **(env or {})}, capture_output=True, text=True,
+        runner_cmd(*overrides), cwd=cwd, env={**runner_env(), **(env or {})}, capture_output=True, text=True,
         timeout=timeout,
     )
 

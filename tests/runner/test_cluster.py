@@ -81,12 +81,14 @@ def test_sweep_on_a_ray_cluster(tmp_path: Path, ray_head: str) -> None:
         "seeds=2",
         "batch_size=3",
         f"ray.address={ray_head}",
-        f"output_dir={tmp_path}",
+        "output_dir=results",  # relative to the working directory, as Hydra leaves it (no chdir)
         env={"RAY_AUTH_MODE": "token"},
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"Ray: connected to cluster {ray_head} (1 CPUs)" in proc.stdout
-    sweep_dir = tmp_path / "lsm_vs_fifo"
+    assert os.listdir(tmp_path) == ["results"]  # Hydra wrote no outputs/, .hydra/ or log file
+    sweep_dir = tmp_path / "results" / "lsm_vs_fifo"
     with duckdb.connect() as con:
         n, cells = con.execute(
             f"SELECT count(*), count(DISTINCT cell) FROM read_parquet('{sweep_dir}/runs/**/*.parquet')"
