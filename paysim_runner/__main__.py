@@ -26,7 +26,7 @@ def main(cfg: DictConfig) -> None:
     install_sigterm_handler()
     config = OmegaConf.to_container(cfg, resolve=True)
     try:
-        run_sweep(config, console=console)
+        result = run_sweep(config, console=console)
     except ConfigError as exc:
         err.print(f"[red]error[/]: {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -35,6 +35,8 @@ def main(cfg: DictConfig) -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+    if result.report_error:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

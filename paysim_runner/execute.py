@@ -322,6 +322,7 @@ class SweepResult:
     ray_start_seconds: float = 0.0
     run_seconds: float = 0.0
     report: Any = None
+    report_error: str | None = None
     written: list[Path] = field(default_factory=list)
 
 
@@ -386,7 +387,7 @@ def run_sweep(
             soft_wrap=True,
         )
     if config.get("report", True):
-        result.report = _report(sweep_dir, console)
+        result.report = _report(sweep_dir, console, result)
     result.written = _print_written(sweep_dir, result.report, console)
     return result
 
@@ -465,14 +466,24 @@ def _execute(
     return timing
 
 
-def _report(sweep_dir: Path, console: Console) -> Any:
-    """REPORT's DuckDB report, imported late so the runner works without it."""
+def _report(sweep_dir: Path, console: Console, result: SweepResult) -> Any:
+    """The DuckDB report (paysim_runner.report), imported late so the runner works without it.
+
+    A failing report must not hide that the runs are complete and where they are, so its error is
+    recorded on ``result`` (the CLI exits non-zero) and the written paths are still printed.
+    """
     try:
         from paysim_runner.report import build_report
     except ImportError as exc:
-        console.print(f"[yellow]report skipped[/]: {exc}")
+        result.report_error = f"report unavailable: {exc}"
+        console.print(f"[yellow]{result.report_error}[/]", soft_wrap=True)
         return None
-    return build_report(sweep_dir, console)
+    try:
+        return build_report(sweep_dir, console)
+    except Exception as exc:
+        result.report_error = f"report failed: {type(exc).__name__}: {exc}"
+        console.print(f"[red]{result.report_error}[/] (rebuild it with `paysim report {sweep_dir}`)", soft_wrap=True)
+        return None
 
 
 def _print_written(sweep_dir: Path, report: Any, console: Console) -> list[Path]:
