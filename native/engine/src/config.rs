@@ -276,7 +276,7 @@ fn parse_agent(v: &Value, path: &str) -> Result<AgentConfig> {
     let mut o = Obj::new(v, path)?;
     let id: String = o.req("id")?;
     if id.trim().is_empty() {
-        return Err(EngineError::config(format!("{path}.id"), "must be a non-empty string"));
+        return Err(EngineError::config(format!("{path}.id"), "must contain a non-whitespace character"));
     }
     let opening_balance: i64 = o.req("opening_balance")?;
     check_range(opening_balance, 0, MAX_AMOUNT, &format!("{path}.opening_balance"))?;
@@ -563,9 +563,10 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// The value under `key`; an explicit null counts as absent, as for every optional key.
     pub(crate) fn take(&mut self, key: &'static str) -> Option<&'a Value> {
         self.used.push(key);
-        self.map.get(key)
+        self.map.get(key).filter(|v| !v.is_null())
     }
 
     pub(crate) fn req<T: FromValue>(&mut self, key: &'static str) -> Result<T> {
