@@ -40,4 +40,6 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    if not (CONF_DIR / "config.yaml").is_file():
+        sys.exit(f"error: Hydra config folder {CONF_DIR} not found; install paysim from its repo (pip install -e .)")
     main()
