@@ -13,6 +13,8 @@ import copy
 import logging
 import os
 import signal
+import socket
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from paysim_runner import storage
@@ -293,20 +296,49 @@ def connect_ray(address: str | None, num_cpus: int) -> tuple[bool, str]:
 
     if ray.is_initialized():
         return False, "Ray: reusing this process's Ray"
+    source = "ray.address" if address else "ray.address (from RAY_ADDRESS)"
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address:
+        probe_ray_address(address, source)
         try:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
         except ConnectionError as exc:
             hint = "" if os.environ.get("RAY_AUTH_MODE") else (
                 "; a cluster with token authentication (the default of `ray start`) needs RAY_AUTH_MODE=token"
             )
-            raise ConfigError("ray.address", f"cannot connect to Ray at {address!r} ({exc}){hint}") from None
+            raise ConfigError(source, f"cannot connect to Ray at {address!r} ({exc}){hint}") from None
         cpus = ray.cluster_resources().get("CPU", 0)
         return True, f"Ray: connected to cluster {address} ({cpus:g} CPUs)"
     # "local": always a new embedded instance, never a stray `ray start` cluster on this machine.
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING)
     return True, f"Ray: embedded local instance ({num_cpus} CPUs)"
+
+
+#: Seconds to wait for a TCP connection to a cluster's GCS before giving up. Ray itself retries an
+#: unreachable address for minutes; a closed port should be reported at once.
+PROBE_TIMEOUT = 5.0
+
+
+def probe_ray_address(address: str, source: str = "ray.address", timeout: float = PROBE_TIMEOUT) -> None:
+    """Fail fast, with one line naming ``source``, when nothing listens at a HOST:PORT address.
+
+    ``auto`` is left to Ray (it reads the address of the cluster `ray start` last started here and
+    fails at once when there is none).
+    """
+    if address in ("auto", "local"):
+        return
+    host, sep, port = address.split("://", 1)[-1].rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(source, f"{address!r} is not auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise ConfigError(
+            source, f"cannot reach Ray at {address!r} ({reason}); is the cluster running (`ray start --head`)?"
+        ) from None
 
 
 # --- driver ----------------------------------------------------------------------------------------
@@ -330,6 +362,7 @@ def prepare(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> tuple[Sweep
     """Validate everything and decide the output folder; writes nothing (ConfigError on any problem)."""
     plan = build_plan(config, conf_dir)
     sweep_dir = Path(str(config["output_dir"])).expanduser().resolve() / plan.name
+    check_output_dir(sweep_dir)
     manifest = storage.build_manifest(plan, config, conf_dir.parent)
     old = storage.read_manifest(sweep_dir / storage.MANIFEST)
     if old is not None:
@@ -345,35 +378,84 @@ def prepare(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> tuple[Sweep
     return plan, sweep_dir, manifest
 
 
+def check_output_dir(sweep_dir: Path) -> None:
+    """The sweep folder, or the deepest part of its path that exists, must be a writable directory.
+
+    Checked before Ray starts, so a typo costs no start-up; ``create_output_dir`` still turns any
+    later OSError into the same one-line error.
+    """
+    existing = sweep_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError("output_dir", f"{existing} is not a directory")
+    try:  # an unnamed file (O_TMPFILE where available), gone when closed: nothing is left behind
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise ConfigError("output_dir", f"cannot write in {existing} ({exc.strerror or exc})") from None
+
+
+def create_output_dir(sweep_dir: Path, manifest: Mapping[str, Any]) -> None:
+    """Create the sweep folder, sweep away a killed writer's temporaries and write manifest.json."""
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        storage.remove_stale_temp_files(sweep_dir)
+        storage.write_json_atomic(manifest, sweep_dir / storage.MANIFEST)
+    except OSError as exc:
+        where = exc.filename or sweep_dir
+        raise ConfigError("output_dir", f"cannot write {where} ({exc.strerror or exc})") from None
+
+
 def run_sweep(
     config: Mapping[str, Any],
     *,
     conf_dir: Path = CONF_DIR,
     console: Console | None = None,
 ) -> SweepResult:
-    """The main job: validate, write the manifest, run missing batches on Ray, report."""
+    """The main job: validate, join Ray, write the manifest, run missing batches, report.
+
+    Nothing is created on disk until the sweep is valid and Ray is reachable, so a bad config or an
+    unreachable cluster leaves no half-made output folder behind.
+    """
     console = console or Console()
     started = time.perf_counter()
     plan, sweep_dir, manifest = prepare(config, conf_dir)
 
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    storage.remove_stale_temp_files(sweep_dir)
-    storage.write_json_atomic(manifest, sweep_dir / storage.MANIFEST)
-
     all_batches = plan.batches()
-    done = storage.completed_batches(sweep_dir) & set(all_batches)
+    done = storage.completed_batches(sweep_dir) & set(all_batches) if sweep_dir.is_dir() else set()
     todo = {b: runs for b, runs in all_batches.items() if b not in done}
     skipped = sum(len(all_batches[b]) for b in done)
     total = len(plan.runs)
-    console.print(
-        f"[bold]{plan.name}[/]: {len(plan.cells)} cells x {plan.replications} seeds = {total} runs "
-        f"in {len(all_batches)} batches -> {sweep_dir}"
-        + (f" (resuming: {skipped} runs already done)" if skipped else ""),
-        soft_wrap=True,
-    )
     timing = ExecTiming()
+    owned = False
+    how = ""
     if todo:
-        timing = _execute(plan, sweep_dir, todo, skipped, bool(config.get("progress", True)), config, console)
+        ray_cfg = config.get("ray") or {}
+        start = time.perf_counter()
+        owned, how = connect_ray(ray_cfg.get("address"), int(ray_cfg.get("num_cpus", 2)))
+        timing.ray_start_seconds = time.perf_counter() - start
+    try:
+        create_output_dir(sweep_dir, manifest)
+        console.print(
+            f"[bold]{plan.name}[/]: {len(plan.cells)} cells x {plan.replications} seeds = {total} runs "
+            f"in {len(all_batches)} batches -> {escape(str(sweep_dir))}"
+            + (f" (resuming: {skipped} runs already done)" if skipped else ""),
+            soft_wrap=True,
+        )
+        if todo:
+            console.print(how, highlight=False)
+            _execute(plan, sweep_dir, todo, skipped, bool(config.get("progress", True)), console, timing)
+    except BaseException:
+        if owned:  # stop the workers first: a live one could still leave a temporary file behind
+            _shutdown_ray()
+            owned = False
+        if sweep_dir.is_dir():
+            storage.remove_stale_temp_files(sweep_dir)
+        raise
+    finally:
+        if owned:
+            _shutdown_ray()
     wall = time.perf_counter() - started
     result = SweepResult(
         sweep_dir, total, skipped, total - skipped, wall, timing.engine_seconds, timing.ray_start_seconds,
@@ -392,6 +474,12 @@ def run_sweep(
     return result
 
 
+def _shutdown_ray() -> None:
+    import ray
+
+    ray.shutdown()
+
+
 @dataclass
 class ExecTiming:
     engine_seconds: float = 0.0  # sum of the runs' own engine_seconds
@@ -405,17 +493,12 @@ def _execute(
     todo: dict[int, list[RunSpec]],
     skipped: int,
     show_progress: bool,
-    config: Mapping[str, Any],
     console: Console,
-) -> ExecTiming:
+    timing: ExecTiming,
+) -> None:
+    """Submit one Ray task per missing batch and follow them with a progress bar (Ray is joined)."""
     import ray
 
-    ray_cfg = config.get("ray") or {}
-    timing = ExecTiming()
-    start = time.perf_counter()
-    owned, how = connect_ray(ray_cfg.get("address"), int(ray_cfg.get("num_cpus", 2)))
-    timing.ray_start_seconds = time.perf_counter() - start
-    console.print(how, highlight=False)
     pending: dict[Any, int] = {}
     try:
         start = time.perf_counter()
@@ -447,23 +530,15 @@ def _execute(
     except BaseException as exc:
         for ref in pending:
             ray.cancel(ref, force=True)
-        if owned:
-            ray.shutdown()
-            owned = False
-        storage.remove_stale_temp_files(sweep_dir)
         if isinstance(exc, KeyboardInterrupt):
             done = len(storage.completed_batches(sweep_dir))
             console.print(
-                f"[yellow]interrupted[/]: {done} of {len(plan.batches())} batches complete in {sweep_dir}; "
-                "run the same command again to resume"
+                f"[yellow]interrupted[/]: {done} of {len(plan.batches())} batches complete in "
+                f"{escape(str(sweep_dir))}; run the same command again to resume"
             )
         if isinstance(exc, ray.exceptions.RayTaskError) and isinstance(exc.cause, RunFailed):
             raise exc.cause from None
         raise
-    finally:
-        if owned:
-            ray.shutdown()
-    return timing
 
 
 def _report(sweep_dir: Path, console: Console, result: SweepResult) -> Any:

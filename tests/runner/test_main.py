@@ -4,6 +4,7 @@ and nothing is written, not even Hydra's own files."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,43 @@ def test_bad_values_exit_2_with_one_line_and_write_nothing(tmp_path: Path, overr
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip() == message
     assert os.listdir(tmp_path) == []
+
+
+def test_an_unreachable_cluster_fails_fast_before_any_output(tmp_path: Path) -> None:
+    """Ray itself retries a dead address for minutes and the runner used to write the manifest first."""
+    started = time.monotonic()
+    proc = run_runner("+sweep=lsm_vs_fifo", "seeds=2", "ray.address=127.0.0.1:1", "output_dir=results",
+                      cwd=tmp_path, timeout=60)
+    assert time.monotonic() - started < 30
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == (
+        "error: ray.address: cannot reach Ray at '127.0.0.1:1' (Connection refused); "
+        "is the cluster running (`ray start --head`)?"
+    )
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_bad_cluster_address_names_ray_address(tmp_path: Path) -> None:
+    proc = run_runner("seeds=1", "ray.address=nowhere", "output_dir=results", cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == "error: ray.address: 'nowhere' is not auto, HOST:PORT or ray://HOST:PORT"
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("output_dir", "message"),
+    [
+        ("afile", "error: output_dir: {tmp}/afile is not a directory"),
+        ("afile/deeper", "error: output_dir: {tmp}/afile is not a directory"),
+        ("/proc/nope", "error: output_dir: cannot write in /proc (No such file or directory)"),
+    ],
+)
+def test_an_unusable_output_dir_is_one_line_before_ray_starts(tmp_path: Path, output_dir: str, message: str) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    started = time.monotonic()
+    proc = run_runner("+sweep=lsm_vs_fifo", "seeds=2", f"output_dir={output_dir}", cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == message.format(tmp=tmp_path)
+    assert "Ray" not in proc.stdout + proc.stderr  # refused before Ray started
+    assert time.monotonic() - started < 30
+    assert os.listdir(tmp_path) == ["afile"]
