@@ -248,11 +248,21 @@ def assert_invariants(orch: _core.Orchestrator, cfg: dict[str, Any], *, costs_no
 
     m = orch.metrics()
     assert list(m) == list(_core.METRIC_NAMES)
-    assert m["n_payments"] == live.sum()
-    assert m["value_payments"] == amount[live].sum()
-    assert m["n_settled"] == settled.sum() and m["value_settled"] == amount[settled].sum()
-    assert m["n_dropped"] == dropped.sum()
-    assert m["n_unsettled"] == queued.sum()
+    # Counts are per original payment: a split one is settled when all its parts are, dropped if
+    # any part was dropped.
+    original = tx["parent_id"] == -1
+    o_settled, o_dropped, o_reason = settled.copy(), dropped.copy(), tx["drop_reason"].copy()
+    for parent in tx["tx_id"][split].tolist():
+        parts = tx["parent_id"] == parent
+        o_dropped[parent] = dropped[parts].any()
+        o_reason[parent] = tx["drop_reason"][parts][dropped[parts]][0] if o_dropped[parent] else 0
+        o_settled[parent] = settled[parts].all()
+    o_unsettled = original & ~o_settled & ~o_dropped
+    assert m["n_payments"] == original.sum()
+    assert m["value_payments"] == amount[original].sum() == amount[live].sum()
+    assert m["n_settled"] == (original & o_settled).sum() and m["value_settled"] == amount[settled].sum()
+    assert m["n_dropped"] == (original & o_dropped).sum()
+    assert m["n_unsettled"] == o_unsettled.sum()
     assert m["n_payments"] == m["n_settled"] + m["n_dropped"] + m["n_unsettled"]
     assert m["n_split"] == split.sum()
     assert m["n_dropped"] == m["n_dropped_deadline"] + m["n_dropped_eod"] + m["n_dropped_policy"]
@@ -260,9 +270,9 @@ def assert_invariants(orch: _core.Orchestrator, cfg: dict[str, Any], *, costs_no
     for means in MEANS:
         assert m[f"n_settled_{means}"] == (via == means).sum(), means
         assert m[f"value_settled_{means}"] == amount[via == means].sum(), means
-    reason = np.array(_core.DROP_REASON_NAMES)[tx["drop_reason"]]
+    reason = np.array(_core.DROP_REASON_NAMES)[o_reason]
     for why in ("deadline", "eod", "policy"):
-        assert m[f"n_dropped_{why}"] == (reason == why).sum(), why
+        assert m[f"n_dropped_{why}"] == (original & o_dropped & (reason == why)).sum(), why
     if m["n_payments"]:
         assert np.isclose(m["settlement_rate"], m["n_settled"] / m["n_payments"])
         assert np.isclose(m["value_settlement_rate"], m["value_settled"] / m["value_payments"])

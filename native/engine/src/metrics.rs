@@ -64,62 +64,123 @@ fn ratio(num: f64, den: f64) -> MetricValue {
     }
 }
 
-/// Compute every metric. Payments replaced by their parts (split) are not counted themselves:
-/// their parts are.
+/// Each bank's liquidity bounds for the payment stream that arrived (originals, not parts):
+/// lower = max(0, net debit over the run); upper = peak cumulative net debit had every payment
+/// settled on arrival (payments in arrival order, which is tx order). Summed, they are the
+/// `liquidity_lower_bound` and `liquidity_upper_bound` metrics.
+pub fn bank_liquidity_bounds(o: &Orchestrator) -> Vec<(i64, i64)> {
+    let n = o.banks().len();
+    let mut net_out = vec![0i128; n];
+    let mut peak_out = vec![0i128; n];
+    for p in o.payments().iter().filter(|p| p.parent == NONE) {
+        let (s, r) = (p.sender as usize, p.receiver as usize);
+        net_out[s] += p.amount as i128;
+        net_out[r] -= p.amount as i128;
+        peak_out[s] = peak_out[s].max(net_out[s]);
+    }
+    let clamp = |x: i128| x.clamp(0, i64::MAX as i128) as i64;
+    net_out.iter().zip(&peak_out).map(|(l, u)| (clamp(*l), clamp(*u))).collect()
+}
+
+/// Outcome of an original payment: a split payment is settled once all its parts are, dropped
+/// if any part was dropped, and otherwise still unsettled.
+struct Outcome {
+    settled_at: Option<u32>,
+    dropped: Option<DropReason>,
+}
+
+fn outcomes(o: &Orchestrator) -> Vec<Option<Outcome>> {
+    let ps = o.payments();
+    let mut out: Vec<Option<Outcome>> = ps
+        .iter()
+        .map(|p| {
+            (p.parent == NONE).then(|| Outcome {
+                settled_at: (p.status == Status::Settled).then_some(p.settle_tick),
+                dropped: (p.status == Status::Dropped).then_some(p.drop_reason),
+            })
+        })
+        .collect();
+    // A split original starts as "all parts settled" and each part can only take that back.
+    for (o, p) in out.iter_mut().zip(ps) {
+        if let (Some(o), Status::Split) = (o.as_mut(), p.status) {
+            o.settled_at = Some(p.arrival_tick);
+        }
+    }
+    // Parts are never divisible, so a part's parent is always an original.
+    for p in ps.iter().filter(|p| p.parent != NONE) {
+        let Some(o) = out[p.parent as usize].as_mut() else { continue };
+        match p.status {
+            Status::Settled => o.settled_at = o.settled_at.map(|t| t.max(p.settle_tick)),
+            Status::Dropped => o.dropped = o.dropped.or(Some(p.drop_reason)),
+            _ => o.settled_at = None,
+        }
+    }
+    out
+}
+
+/// Compute every metric. Counts, rates and delays are per original payment (a split payment
+/// counts once, settled when its last part settles), so cells with and without splitting share a
+/// denominator under common random numbers. Values and the by-means figures count what actually
+/// moved: parts included.
 pub fn compute(o: &Orchestrator) -> Vec<(&'static str, MetricValue)> {
     use MetricValue::*;
     let tpd = o.config().ticks_per_day;
-    let n_banks = o.banks().len();
-    let (mut n, mut value, mut n_split, mut n_unsettled) = (0i64, 0i128, 0i64, 0i64);
+    let ps = o.payments();
+    let (mut n, mut value, mut n_split, mut n_unsettled, mut n_settled) = (0i64, 0i128, 0i64, 0i64, 0i64);
     let mut by_via = [(0i64, 0i128); 5];
     let mut dropped = [0i64; 4];
     let (mut delay_sum, mut delay_num, mut delay_den) = (0f64, 0f64, 0f64);
-    // Liquidity bounds of the payment stream as it arrived (originals, not parts).
-    let mut net_out = vec![0i128; n_banks];
-    let mut peak_out = vec![0i128; n_banks];
-    for p in o.payments() {
-        if p.parent == NONE {
-            let (s, r) = (p.sender as usize, p.receiver as usize);
-            net_out[s] += p.amount as i128;
-            net_out[r] -= p.amount as i128;
-            peak_out[s] = peak_out[s].max(net_out[s]);
-        }
-        if p.status == Status::Split {
-            n_split += 1;
-            continue;
-        }
-        n += 1;
-        value += p.amount as i128;
-        let v = p.amount as f64;
-        let day_end = (p.arrival_tick / tpd) * tpd + tpd - 1;
-        let max_delay = (day_end - p.arrival_tick) as f64;
-        delay_den += v * max_delay;
+    let day_end = |arrival: u32| (arrival / tpd) * tpd + tpd - 1;
+    for p in ps {
         match p.status {
+            Status::Split => n_split += 1,
             Status::Settled => {
                 let via = &mut by_via[p.settled_via as usize];
                 via.0 += 1;
                 via.1 += p.amount as i128;
-                let d = (p.settle_tick - p.arrival_tick) as f64;
-                delay_sum += d;
-                delay_num += v * d.min(max_delay);
             }
-            Status::Dropped => {
-                dropped[p.drop_reason as usize] += 1;
-                delay_num += v * max_delay;
+            _ => {}
+        }
+        if p.status == Status::Split {
+            continue;
+        }
+        // Value-weighted delay over what moves (parts carry their own value).
+        let v = p.amount as f64;
+        let max_delay = (day_end(p.arrival_tick) - p.arrival_tick) as f64;
+        delay_den += v * max_delay;
+        delay_num += v * match p.status {
+            Status::Settled => ((p.settle_tick - p.arrival_tick) as f64).min(max_delay),
+            _ => max_delay,
+        };
+    }
+    for (p, outcome) in ps.iter().zip(outcomes(o)) {
+        let Some(outcome) = outcome else { continue };
+        n += 1;
+        value += p.amount as i128;
+        let max_delay = (day_end(p.arrival_tick) - p.arrival_tick) as f64;
+        // Unsettled payments count as maximal delay (to the end of their arrival day).
+        match (outcome.dropped, outcome.settled_at) {
+            (Some(reason), _) => {
+                dropped[reason as usize] += 1;
+                delay_sum += max_delay;
             }
-            _ => {
+            (None, Some(t)) => {
+                n_settled += 1;
+                delay_sum += (t - p.arrival_tick) as f64;
+            }
+            (None, None) => {
                 n_unsettled += 1;
-                delay_num += v * max_delay;
+                delay_sum += max_delay;
             }
         }
     }
-    let n_settled: i64 = by_via[1..].iter().map(|x| x.0).sum();
     let value_settled: i128 = by_via[1..].iter().map(|x| x.1).sum();
     // Per bank: max over ticks of (opening − end-of-tick balance), floored at 0; summed.
     let liquidity_used: i64 = o.banks().iter().map(|b| (b.opening_balance - b.min_tick_balance).max(0)).sum();
     let peak_credit: i64 = o.banks().iter().map(|b| (-b.min_tick_balance).max(0)).sum();
-    let lower: i128 = net_out.iter().map(|x| (*x).max(0)).sum();
-    let upper: i128 = peak_out.iter().sum();
+    let bounds = bank_liquidity_bounds(o);
+    let lower: i128 = bounds.iter().map(|b| b.0 as i128).sum();
+    let upper: i128 = bounds.iter().map(|b| b.1 as i128).sum();
     let mut costs = [0f64; 6];
     for bank in o.bank_costs() {
         for c in 0..COST_NAMES.len() {
@@ -152,7 +213,7 @@ pub fn compute(o: &Orchestrator) -> Vec<(&'static str, MetricValue)> {
         out.push((name_v, int(means(via).1)));
     }
     out.extend([
-        ("mean_delay_ticks", ratio(delay_sum, n_settled as f64)),
+        ("mean_delay_ticks", ratio(delay_sum, n as f64)),
         ("delay_indicator", ratio(delay_num, delay_den)),
         ("liquidity_used", Int(liquidity_used)),
         ("peak_credit_used", Int(peak_credit)),

@@ -167,8 +167,12 @@ fn splitting_releases_equal_parts_and_charges_friction() {
     // 100 covers one part of 63; the other three queue.
     assert_eq!(ps[1..].iter().filter(|p| settled(p)).count(), 1);
     assert_eq!(f(&o, "cost_split"), 15.0);
-    assert_eq!(f(&o, "n_payments"), 4.0);
+    // Counts are per original payment: one payment, split, not yet wholly settled.
+    assert_eq!(f(&o, "n_payments"), 1.0);
+    assert_eq!(f(&o, "n_settled"), 0.0);
     assert_eq!(f(&o, "n_split"), 1.0);
+    assert_eq!(f(&o, "value_settled"), 63.0);
+    assert_eq!(f(&o, "n_settled_rtgs"), 1.0);
 }
 
 #[test]

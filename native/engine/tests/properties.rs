@@ -88,6 +88,15 @@ proptest! {
         let used: i64 = o.banks().iter().zip(&lowest).map(|(b, l)| (b.opening_balance - l).max(0)).sum();
         let metric = paysim_engine::metrics::compute(&o).into_iter().find(|m| m.0 == "liquidity_used").unwrap().1;
         prop_assert_eq!(metric, paysim_engine::metrics::MetricValue::Int(used));
+        // Run-level counts are per original payment and add up.
+        let m = paysim_engine::metrics::compute(&o);
+        let int = |name: &str| match m.iter().find(|x| x.0 == name).unwrap().1 {
+            paysim_engine::metrics::MetricValue::Int(i) => i,
+            ref other => panic!("{name}: {other:?}"),
+        };
+        prop_assert_eq!(int("n_payments") as u64, arrivals);
+        prop_assert_eq!(int("n_settled") + int("n_dropped") + int("n_unsettled"), int("n_payments"));
+        prop_assert_eq!(int("value_settled"), by_payment);
         let logged_settlements: u64 = o.tick_log().settled.iter().flatten().map(|x| *x as u64).sum();
         prop_assert_eq!(logged_settlements, settled as u64);
     }

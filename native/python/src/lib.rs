@@ -149,11 +149,7 @@ fn tick_or_none(t: u32) -> i64 {
 impl PyOrchestrator {
     #[staticmethod]
     fn new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Self> {
-        if !config.is_instance_of::<PyDict>() {
-            return Err(ConfigError::new_err("config: expected a dict"));
-        }
-        let value = to_json(config, "")?;
-        let cfg = EngineConfig::from_value(&value, &ArrowLoader { py }).map_err(to_py)?;
+        let cfg = parse_config(py, config)?;
         Ok(PyOrchestrator { inner: Orchestrator::new(cfg).map_err(to_py)? })
     }
 
@@ -320,6 +316,16 @@ impl PyOrchestrator {
         Ok(d)
     }
 
+    /// Per-bank liquidity bounds of the payment stream so far: `{"lower": [...], "upper": [...]}`
+    /// in `get_agent_ids()` order; their sums are the bound metrics.
+    fn liquidity_bounds<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let bounds = metrics::bank_liquidity_bounds(&self.inner);
+        let d = PyDict::new(py);
+        d.set_item("lower", bounds.iter().map(|b| b.0).collect::<Vec<_>>())?;
+        d.set_item("upper", bounds.iter().map(|b| b.1).collect::<Vec<_>>())?;
+        Ok(d)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "<Orchestrator banks={} tick={}/{}>",
@@ -330,10 +336,25 @@ impl PyOrchestrator {
     }
 }
 
+fn parse_config(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<EngineConfig> {
+    if !config.is_instance_of::<PyDict>() {
+        return Err(ConfigError::new_err("config: expected a dict"));
+    }
+    let value = to_json(config, "")?;
+    EngineConfig::from_value(&value, &ArrowLoader { py }).map_err(to_py)
+}
+
+/// Check an engine config without building an engine: `ConfigError` naming the first bad field.
+#[pyfunction]
+fn validate_config(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<()> {
+    parse_config(py, config).map(|_| ())
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<PyOrchestrator>()?;
+    m.add_function(wrap_pyfunction!(validate_config, m)?)?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("InvariantViolation", py.get_type::<InvariantViolation>())?;
     m.add("__version__", ENGINE_VERSION)?;
