@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import sys
 
+from typing import NoReturn
+
 import hydra
 from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.markup import escape
 
 from paysim_runner.config import CONF_DIR, ConfigError
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    from rich.console import Console
-
     from paysim_runner.execute import RunFailed, install_sigterm_handler, run_sweep
 
     console = Console()
@@ -28,15 +30,20 @@ def main(cfg: DictConfig) -> None:
     try:
         result = run_sweep(config, console=console)
     except ConfigError as exc:
-        err.print(f"[red]error[/]: {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(err, "error", exc, 2)
     except RunFailed as exc:
-        err.print(f"[red]run failed[/]: {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _fail(err, "run failed", exc, 1)
     except KeyboardInterrupt:
         sys.exit(130)
     if result.report_error:
         sys.exit(1)
+
+
+def _fail(err: Console, what: str, exc: Exception, code: int) -> NoReturn:
+    """One line on stderr. The message is escaped: cell labels such as ``[policy=fifo]`` and values
+    the user typed are text, never rich markup."""
+    err.print(f"[red]{what}[/]: {escape(str(exc))}", highlight=False, soft_wrap=True)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

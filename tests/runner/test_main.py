@@ -22,6 +22,13 @@ from .conftest import run_runner
          "error: scenario.agents[0].balance: Input should be greater than or equal to 0"),
         (("+sweep=liquidity_delay", "sweep.axes.liquidity_fraction=[0.5,-1]"),
          "error: sweep.axes.liquidity_fraction: value -1.0: liquidity_fraction must be a number >= 0"),
+        # square brackets in a message are text, not rich markup (a cell label, a value the user typed)
+        (("+sweep=lsm_vs_fifo", "sweep.axes.policy=[fifo,'[bold]x']"),
+         "error: sweep.axes.policy: value '[bold]x': unknown policy '[bold]x' (conf/policy has deadline, fifo, "
+         "liquidity_aware, splitting)"),
+        (("+sweep=lsm_vs_fifo", "+scenario.scheduled_payments_file=/nonexistent/day.csv"),
+         "error: engine [lsm_mode=none,policy=fifo]: scheduled_payments_file: file not found: "
+         "'/nonexistent/day.csv'"),
     ],
 )
 def test_bad_values_exit_2_with_one_line_and_write_nothing(tmp_path: Path, overrides: tuple[str, ...],
