@@ -16,8 +16,6 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +27,8 @@ import duckdb
 from duckdb.func import FunctionNullHandling
 from rich.console import Console
 from rich.table import Table
+
+from paysim_runner.storage import atomic_write_bytes
 
 #: The run-level figures the report summarises, in display order.
 HEADLINE_METRICS: tuple[str, ...] = (
@@ -516,18 +516,6 @@ def build_report(results_dir: Path | str, console: Console | None = None) -> Rep
 # ---------------------------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------------------------
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file so readers see either the old or the new content, never a partial one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:

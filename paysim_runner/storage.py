@@ -19,16 +19,18 @@ import os
 import platform
 import subprocess
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from paysim_runner.sweep import SweepPlan
+if TYPE_CHECKING:
+    from paysim_runner.sweep import SweepPlan
 
 #: Write order within a batch; ``runs`` last because it marks completion.
 TABLES = ("ticks", "transactions", "runs")
@@ -75,28 +77,29 @@ def remove_stale_temp_files(sweep_dir: Path) -> list[Path]:
 
 # --- atomic writes ---------------------------------------------------------------------------------
 
+#: Mode of every file the runner and the report write, whatever the umask: results are shared data.
+FILE_MODE = 0o644
+
+
 def _temp_path(path: Path) -> Path:
     return path.parent / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}{_TMP_SUFFIX}"
 
 
-def write_parquet_atomic(table: pa.Table, path: Path) -> None:
-    """Write ``table`` as zstd Parquet at ``path`` via a temporary file and a rename."""
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """A binary file handle whose content appears at ``path`` only if the block completes.
+
+    The data goes to a hidden temporary file in the same folder, is flushed and fsynced, gets mode
+    0644, and is renamed over ``path`` (atomic on POSIX): a reader sees the old file or the new
+    one, never a partial one. On any exception (Ctrl-C included) the temporary file is deleted.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_path(path)
     try:
-        pq.write_table(table, tmp, compression=COMPRESSION)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_bytes_atomic(data: bytes, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_path(path)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
+        with open(tmp, "xb") as fh:
+            os.fchmod(fh.fileno(), FILE_MODE)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -105,8 +108,20 @@ def write_bytes_atomic(data: bytes, path: Path) -> None:
         raise
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_writer`)."""
+    with atomic_writer(path) as fh:
+        fh.write(data)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    """Write ``table`` as zstd Parquet at ``path`` atomically."""
+    with atomic_writer(path) as fh:
+        pq.write_table(table, fh, compression=COMPRESSION)
+
+
 def write_json_atomic(obj: Any, path: Path) -> None:
-    write_bytes_atomic((json.dumps(obj, indent=2, sort_keys=False) + "\n").encode(), path)
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
 
 
 # --- engine log columns -> tidy Arrow columns ------------------------------------------------------

@@ -34,7 +34,8 @@ import numpy as np
 
 from paysim_runner import _core
 from paysim_runner.plots import liquidity_delay_png
-from paysim_runner.report import Estimate, atomic_write_bytes, ci_half_width, fmt_number
+from paysim_runner.report import Estimate, ci_half_width, fmt_number
+from paysim_runner.storage import atomic_write_bytes
 
 HERE = Path(__file__).resolve().parent
 

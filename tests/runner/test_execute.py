@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -13,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from paysim_runner import _core, storage
-from paysim_runner.execute import BatchContext, liquidity_bounds, run_batch, run_one, with_liquidity
+from paysim_runner.execute import BatchContext, liquidity_bounds, prepare, run_batch, run_one, with_liquidity
 from paysim_runner.sweep import build_plan
 
 from .conftest import hydra_config, small_sweep
@@ -150,14 +151,46 @@ def test_run_batch_writes_three_files_and_returns_a_summary(tmp_path: Path) -> N
 def test_atomic_write_leaves_nothing_when_interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "runs" / "batch=00000" / "part.parquet"
 
-    def half_write(table: pa.Table, where: Path, **kwargs: object) -> None:
-        Path(where).write_bytes(b"PAR1 half a file")
+    def half_write(table: pa.Table, where: Any, **kwargs: object) -> None:
+        where.write(b"PAR1 half a file")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(storage.pq, "write_table", half_write)
     with pytest.raises(KeyboardInterrupt):
         storage.write_parquet_atomic(pa.table({"x": [1]}), target)
     assert list(target.parent.iterdir()) == []
+
+
+def test_every_output_file_is_0644_and_fsynced_through_one_helper(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parquet, manifest, report.md, CSVs and PNGs: the same mode whatever the umask, each file
+    fsynced before the rename that publishes it."""
+    from paysim_runner.report import build_report
+    from rich.console import Console
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(storage.os, "fsync", spy)
+    old_umask = os.umask(0o077)
+    try:
+        plan, sweep_dir, manifest = prepare(small_sweep(tmp_path))
+        storage.write_json_atomic(manifest, sweep_dir / storage.MANIFEST)
+        run_batch(BatchContext.from_plan(plan, sweep_dir), 0, plan.batches()[0])
+        report = build_report(sweep_dir, Console(quiet=True))
+    finally:
+        os.umask(old_umask)
+    files = [p for p in sweep_dir.rglob("*") if p.is_file()]
+    assert {p.suffix for p in files} == {".json", ".parquet", ".md", ".csv", ".png"}
+    assert set(report.files) <= set(files)
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {p.name: "0o644" for p in files}
+    # every file was fsynced under its temporary name, which was then renamed to the final one
+    published = {Path(s).parent / Path(s).name[1:].rsplit(".", 2)[0] for s in synced}
+    assert published >= set(files)
 
 
 def test_stale_temporaries_are_swept(tmp_path: Path) -> None:
