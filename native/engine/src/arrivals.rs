@@ -7,7 +7,6 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Exp, LogNormal, Normal, Poisson};
 
 use crate::config::{AmountDistribution, ArrivalConfig};
 use crate::model::{BankIdx, MAX_AMOUNT};
@@ -39,33 +38,16 @@ pub struct Draw {
 /// The samplers of one bank's arrival config, built once from the config.
 #[derive(Debug, Clone)]
 pub struct ArrivalSampler {
-    count: Option<Poisson<f64>>,
-    amount: AmountSampler,
+    rate: f64,
+    amount: AmountDistribution,
     /// Receivers and cumulative weights, for inverse-CDF sampling.
     receivers: Vec<BankIdx>,
     cumulative: Vec<f64>,
 }
 
-#[derive(Debug, Clone)]
-enum AmountSampler {
-    Normal(Normal<f64>),
-    LogNormal(LogNormal<f64>),
-    Uniform(f64, f64),
-    Exponential(Exp<f64>),
-}
-
 impl ArrivalSampler {
     /// `bank` is the sender; `bank_ids` all ids in config order (weights were validated).
     pub fn new(cfg: &ArrivalConfig, bank: usize, bank_ids: &[String]) -> Self {
-        let count = if cfg.rate_per_tick > 0.0 { Some(Poisson::new(cfg.rate_per_tick).expect("rate validated > 0")) } else { None };
-        let amount = match cfg.distribution {
-            AmountDistribution::Normal { mean, std_dev } => AmountSampler::Normal(Normal::new(mean, std_dev).expect("validated")),
-            AmountDistribution::LogNormal { mean_log, std_dev_log } => {
-                AmountSampler::LogNormal(LogNormal::new(mean_log, std_dev_log).expect("validated"))
-            }
-            AmountDistribution::Uniform { min, max } => AmountSampler::Uniform(min, max),
-            AmountDistribution::Exponential { mean } => AmountSampler::Exponential(Exp::new(1.0 / mean).expect("validated")),
-        };
         let weights: Option<std::collections::HashMap<&str, f64>> =
             cfg.counterparty_weights.as_ref().map(|ws| ws.iter().map(|(k, w)| (k.as_str(), *w)).collect());
         let mut receivers = Vec::new();
@@ -86,23 +68,22 @@ impl ArrivalSampler {
                 cumulative.push(total);
             }
         }
-        ArrivalSampler { count, amount, receivers, cumulative }
+        ArrivalSampler { rate: cfg.rate_per_tick, amount: cfg.distribution.clone(), receivers, cumulative }
     }
 
     /// This tick's payment orders, drawn in a fixed order: count, then per order amount, receiver.
     pub fn draw(&self, rng: &mut ChaCha8Rng, out: &mut Vec<Draw>) {
-        let Some(count) = &self.count else { return };
-        if self.receivers.is_empty() {
+        if self.rate <= 0.0 || self.receivers.is_empty() {
             return;
         }
-        let n = count.sample(rng) as u64;
+        let n = poisson(rng, self.rate);
         let total = *self.cumulative.last().expect("non-empty");
         for _ in 0..n {
-            let raw = match &self.amount {
-                AmountSampler::Normal(d) => d.sample(rng),
-                AmountSampler::LogNormal(d) => d.sample(rng),
-                AmountSampler::Uniform(lo, hi) => lo + (hi - lo) * rng.gen::<f64>(),
-                AmountSampler::Exponential(d) => d.sample(rng),
+            let raw = match self.amount {
+                AmountDistribution::Normal { mean, std_dev } => mean + std_dev * standard_normal(rng),
+                AmountDistribution::LogNormal { mean_log, std_dev_log } => libm::exp(mean_log + std_dev_log * standard_normal(rng)),
+                AmountDistribution::Uniform { min, max } => min + (max - min) * rng.gen::<f64>(),
+                AmountDistribution::Exponential { mean } => -mean * libm::log(open01(rng)),
             };
             // Rounded, at least 1 cent, and capped so sums cannot overflow.
             let amount = (raw.round().clamp(1.0, MAX_AMOUNT as f64)) as i64;
@@ -111,6 +92,52 @@ impl ArrivalSampler {
             out.push(Draw { receiver: self.receivers[k], amount });
         }
     }
+}
+
+// The samplers are written out (not taken from rand_distr) so that every floating-point step is
+// IEEE arithmetic or a `libm` function: bit-identical draws on every platform and build.
+
+/// Uniform on (0, 1).
+fn open01(rng: &mut ChaCha8Rng) -> f64 {
+    loop {
+        let u: f64 = rng.gen();
+        if u > 0.0 {
+            return u;
+        }
+    }
+}
+
+/// Standard normal by Marsaglia's polar method (one value per accepted pair).
+fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
+    loop {
+        let u = 2.0 * rng.gen::<f64>() - 1.0;
+        let v = 2.0 * rng.gen::<f64>() - 1.0;
+        let s = u * u + v * v;
+        if s > 0.0 && s < 1.0 {
+            return u * libm::sqrt(-2.0 * libm::log(s) / s);
+        }
+    }
+}
+
+/// Poisson by Knuth's product of uniforms, in slices of mean ≤ 30 (a sum of independent Poisson
+/// counts is Poisson), so `exp(-λ)` never underflows. Arrival rates are small, so this is cheap.
+fn poisson(rng: &mut ChaCha8Rng, lambda: f64) -> u64 {
+    let mut count = 0;
+    let mut remaining = lambda;
+    while remaining > 0.0 {
+        let slice = remaining.min(30.0);
+        remaining -= slice;
+        let floor = libm::exp(-slice);
+        let mut p = 1.0;
+        loop {
+            p *= rng.gen::<f64>();
+            if p <= floor {
+                break;
+            }
+            count += 1;
+        }
+    }
+    count
 }
 
 #[cfg(test)]
@@ -131,6 +158,18 @@ mod tests {
 
     fn ids() -> Vec<String> {
         ["A", "B", "C"].iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn samplers_match_their_moments() {
+        let mut rng = bank_stream(11, "X");
+        let n = 200_000;
+        let mean = |f: &mut dyn FnMut(&mut ChaCha8Rng) -> f64, rng: &mut ChaCha8Rng| (0..n).map(|_| f(rng)).sum::<f64>() / n as f64;
+        assert!((mean(&mut |r| poisson(r, 0.7) as f64, &mut rng) - 0.7).abs() < 0.01);
+        assert!((mean(&mut |r| poisson(r, 75.0) as f64, &mut rng) - 75.0).abs() < 0.1);
+        assert!(mean(&mut |r| standard_normal(r), &mut rng).abs() < 0.01);
+        assert!((mean(&mut |r| standard_normal(r).powi(2), &mut rng) - 1.0).abs() < 0.01);
+        assert!((mean(&mut |r| -libm::log(open01(r)), &mut rng) - 1.0).abs() < 0.01);
     }
 
     #[test]
