@@ -33,16 +33,13 @@ pub struct AgentConfig {
     pub arrival_config: Option<ArrivalConfig>,
 }
 
-/// Cash-manager policies; see [`crate::policy`] for what each does.
+/// A bank's cash-manager policy as configured: its mapping (`type` and parameters) kept as JSON
+/// text, validated by the policy's own builder (see [`crate::policy::REGISTRY`]) and rebuilt from
+/// it after a state is restored.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub enum PolicyConfig {
-    Fifo,
-    Deadline { urgency_threshold: u32 },
-    LiquidityAware { target_buffer: i64, urgency_threshold: u32 },
-    Splitting { max_parts: u32, min_part: i64 },
+pub struct PolicyConfig {
+    pub json: String,
 }
-
-pub const POLICY_NAMES: &str = "Fifo, Deadline, LiquidityAware, Splitting";
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ArrivalConfig {
@@ -295,31 +292,8 @@ fn parse_agent(v: &Value, path: &str) -> Result<AgentConfig> {
 }
 
 fn parse_policy(v: &Value, path: &str) -> Result<PolicyConfig> {
-    let mut o = Obj::new(v, path)?;
-    let kind: String = o.req("type")?;
-    let policy = match kind.as_str() {
-        "Fifo" => PolicyConfig::Fifo,
-        "Deadline" => PolicyConfig::Deadline { urgency_threshold: o.req("urgency_threshold")? },
-        "LiquidityAware" => {
-            let target_buffer: i64 = o.req("target_buffer")?;
-            check_range(target_buffer, 0, MAX_AMOUNT, &format!("{path}.target_buffer"))?;
-            PolicyConfig::LiquidityAware { target_buffer, urgency_threshold: o.req("urgency_threshold")? }
-        }
-        "Splitting" => {
-            let max_parts: u32 = o.req("max_parts")?;
-            if !(2..=1000).contains(&max_parts) {
-                return Err(EngineError::config(format!("{path}.max_parts"), "must be between 2 and 1000"));
-            }
-            let min_part: i64 = o.req("min_part")?;
-            check_range(min_part, 1, MAX_AMOUNT, &format!("{path}.min_part"))?;
-            PolicyConfig::Splitting { max_parts, min_part }
-        }
-        other => {
-            return Err(EngineError::config(format!("{path}.type"), format!("unknown policy '{other}' (expected {POLICY_NAMES})")))
-        }
-    };
-    o.finish()?;
-    Ok(policy)
+    crate::policy::build(v, path)?;
+    Ok(PolicyConfig { json: v.to_string() })
 }
 
 fn parse_arrivals(v: &Value, path: &str) -> Result<ArrivalConfig> {
@@ -510,7 +484,7 @@ fn parse_lsm(v: &Value, path: &str) -> Result<LsmConfig> {
     Ok(LsmConfig { mode, max_cycle_length })
 }
 
-fn check_range(x: i64, lo: i64, hi: i64, path: &str) -> Result<()> {
+pub(crate) fn check_range(x: i64, lo: i64, hi: i64, path: &str) -> Result<()> {
     if x < lo || x > hi {
         return Err(EngineError::config(path, format!("must be between {lo} and {hi}, got {x}")));
     }
@@ -541,21 +515,21 @@ pub(crate) fn kind_of(v: &Value) -> &'static str {
 }
 
 /// A mapping being parsed: remembers its path and which keys were read, so leftovers are errors.
-pub(crate) struct Obj<'a> {
+pub struct Obj<'a> {
     path: String,
     map: &'a Map<String, Value>,
     used: Vec<&'a str>,
 }
 
 impl<'a> Obj<'a> {
-    pub(crate) fn new(v: &'a Value, path: &str) -> Result<Self> {
+    pub fn new(v: &'a Value, path: &str) -> Result<Self> {
         let map = v.as_object().ok_or_else(|| {
             EngineError::config(if path.is_empty() { "config" } else { path }, format!("expected a mapping, got {}", kind_of(v)))
         })?;
         Ok(Obj { path: path.to_string(), map, used: Vec::new() })
     }
 
-    fn field(&self, key: &str) -> String {
+    pub fn field(&self, key: &str) -> String {
         if self.path.is_empty() {
             key.to_string()
         } else {
@@ -564,26 +538,26 @@ impl<'a> Obj<'a> {
     }
 
     /// The value under `key`; an explicit null counts as absent, as for every optional key.
-    pub(crate) fn take(&mut self, key: &'static str) -> Option<&'a Value> {
+    pub fn take(&mut self, key: &'static str) -> Option<&'a Value> {
         self.used.push(key);
         self.map.get(key).filter(|v| !v.is_null())
     }
 
-    pub(crate) fn req<T: FromValue>(&mut self, key: &'static str) -> Result<T> {
+    pub fn req<T: FromValue>(&mut self, key: &'static str) -> Result<T> {
         match self.take(key) {
             Some(Value::Null) | None => Err(EngineError::config(self.field(key), "is required")),
             Some(v) => T::from_value(v, &self.field(key)),
         }
     }
 
-    pub(crate) fn opt<T: FromValue>(&mut self, key: &'static str) -> Result<Option<T>> {
+    pub fn opt<T: FromValue>(&mut self, key: &'static str) -> Result<Option<T>> {
         match self.take(key) {
             Some(Value::Null) | None => Ok(None),
             Some(v) => T::from_value(v, &self.field(key)).map(Some),
         }
     }
 
-    pub(crate) fn finish(self) -> Result<()> {
+    pub fn finish(self) -> Result<()> {
         let mut unknown: Vec<&String> = self.map.keys().filter(|k| !self.used.contains(&k.as_str())).collect();
         unknown.sort();
         if let Some(k) = unknown.first() {
@@ -597,7 +571,7 @@ impl<'a> Obj<'a> {
 }
 
 /// Conversion of one JSON value into a Rust scalar, with the field path in the error.
-pub(crate) trait FromValue: Sized {
+pub trait FromValue: Sized {
     fn from_value(v: &Value, path: &str) -> Result<Self>;
 }
 

@@ -136,3 +136,25 @@ impl TickLog {
         self.tick.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_count_payments_by_means_and_reset() {
+        let mut acc = TickAccounts::new(2);
+        acc.record_settlement(0, 1, 30, SettledVia::Bilateral);
+        acc.record_settlement(1, 0, 20, SettledVia::Bilateral);
+        acc.lsm_released(SettledVia::Bilateral, 2);
+        acc.record_settlement(0, 1, 5, SettledVia::Rtgs);
+        assert_eq!((acc.num_settlements, acc.value_settled, acc.lsm_bilateral_releases), (3, 55, 2));
+        assert_eq!(acc.settled_by[0], [1, 0, 1, 0]);
+        let banks = vec![Bank::new("A".into(), 0, 0), Bank::new("B".into(), 0, 0)];
+        let mut log = TickLog::default();
+        log.append(7, &banks, &acc);
+        assert_eq!((log.len(), log.value_sent.clone(), log.settled[2].clone()), (2, vec![35, 20], vec![1, 1]));
+        acc.reset();
+        assert_eq!((acc.num_settlements, acc.value_sent.len()), (0, 2));
+    }
+}

@@ -234,3 +234,46 @@ pub fn compute(o: &Orchestrator) -> Vec<(&'static str, MetricValue)> {
     debug_assert_eq!(out.iter().map(|x| x.0).collect::<Vec<_>>(), METRIC_NAMES.to_vec());
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{EngineConfig, NoFiles};
+    use serde_json::json;
+
+    fn get(m: &[(&str, MetricValue)], name: &str) -> MetricValue {
+        m.iter().find(|x| x.0 == name).unwrap().1.clone()
+    }
+
+    #[test]
+    fn undefined_figures_are_missing_not_zero() {
+        let cfg = json!({"ticks_per_day": 2, "rng_seed": 0, "agent_configs": [
+            {"id": "A", "opening_balance": 0, "policy": {"type": "Fifo"}}]});
+        let o = Orchestrator::new(EngineConfig::from_value(&cfg, &NoFiles).unwrap()).unwrap();
+        let m = compute(&o);
+        assert_eq!(get(&m, "settlement_rate"), MetricValue::Missing);
+        assert_eq!(get(&m, "delay_indicator"), MetricValue::Missing);
+        assert_eq!(get(&m, "n_payments"), MetricValue::Int(0));
+        assert_eq!(m.iter().map(|x| x.0).collect::<Vec<_>>(), METRIC_NAMES.to_vec());
+    }
+
+    #[test]
+    fn a_split_payment_counts_once_and_settles_with_its_last_part() {
+        let cfg = json!({"ticks_per_day": 4, "rng_seed": 0, "lsm": {"mode": "none"}, "agent_configs": [
+            {"id": "A", "opening_balance": 60, "policy": {"type": "Splitting", "max_parts": 2, "min_part": 10}},
+            {"id": "B", "opening_balance": 0, "policy": {"type": "Fifo"}}],
+            "scheduled_payments": [{"sender": "A", "receiver": "B", "amount": 100, "arrival_tick": 0, "divisible": true},
+                                   {"sender": "B", "receiver": "A", "amount": 40, "arrival_tick": 2}]});
+        let mut o = Orchestrator::new(EngineConfig::from_value(&cfg, &NoFiles).unwrap()).unwrap();
+        o.run(|| true).unwrap();
+        // Parts of 50: one at tick 0; B's 40 at tick 2 lets A pay the second part (A: 10 + 40 = 50).
+        let m = compute(&o);
+        assert_eq!(get(&m, "n_payments"), MetricValue::Int(2));
+        assert_eq!(get(&m, "n_settled"), MetricValue::Int(2));
+        assert_eq!(get(&m, "n_split"), MetricValue::Int(1));
+        assert_eq!(get(&m, "n_settled_rtgs"), MetricValue::Int(2));
+        assert_eq!(get(&m, "n_settled_queue"), MetricValue::Int(1));
+        // Mean delay per original: the split payment took 2 ticks, B's none.
+        assert_eq!(get(&m, "mean_delay_ticks"), MetricValue::Float(1.0));
+    }
+}

@@ -13,7 +13,7 @@ use crate::costs;
 use crate::error::{EngineError, Result};
 use crate::log::{TickLog, COST_NAMES, DEADLINE, EOD, SPLIT};
 use crate::model::{Bank, BankIdx, DropReason, Payment, Status, TxIdx, MAX_AMOUNT};
-use crate::policy::{build_policy, split_amounts, BankView, CashManagerPolicy, Decision};
+use crate::policy::{rebuild, split_amounts, BankView, CashManagerPolicy, Decision};
 use crate::settlement::{lsm, rtgs, Ledger};
 
 /// What one tick did (the dict `tick()` returns in Python).
@@ -114,13 +114,13 @@ impl Orchestrator {
             gridlock_ticks: 0,
             value_settled_total: 0,
         };
-        Ok(Self::assemble(config, state))
+        Self::assemble(config, state)
     }
 
     /// Rebuild what derives from the config (policies, samplers, orderings) around a state.
-    fn assemble(config: EngineConfig, state: SimState) -> Self {
+    fn assemble(config: EngineConfig, state: SimState) -> Result<Self> {
         let ids: Vec<String> = config.agents.iter().map(|a| a.id.clone()).collect();
-        let policies = config.agents.iter().map(|a| build_policy(&a.policy)).collect();
+        let policies = config.agents.iter().map(|a| rebuild(&a.policy)).collect::<Result<Vec<_>>>()?;
         let samplers =
             config.agents.iter().enumerate().map(|(i, a)| a.arrival_config.as_ref().map(|c| ArrivalSampler::new(c, i, &ids))).collect();
         let mut schedule: Vec<usize> = (0..config.scheduled_payments.len()).collect();
@@ -132,7 +132,7 @@ impl Orchestrator {
             bank_rank[b] = rank as u32;
         }
         let initial_money = config.agents.iter().map(|a| a.opening_balance).sum();
-        Orchestrator {
+        Ok(Orchestrator {
             config,
             state,
             policies,
@@ -143,7 +143,7 @@ impl Orchestrator {
             draws: Vec::new(),
             releases: Vec::new(),
             engine_nanos: 0,
-        }
+        })
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -525,7 +525,7 @@ impl Orchestrator {
         if !consistent || config.ticks_per_day == 0 || state.now as u64 > config.total_ticks() {
             return Err(EngineError::State("corrupt state: config and ledger disagree".into()));
         }
-        let o = Self::assemble(config, state);
+        let o = Self::assemble(config, state)?;
         o.check_invariants().map_err(|e| EngineError::State(format!("corrupt state: {e}")))?;
         Ok(o)
     }

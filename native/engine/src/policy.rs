@@ -1,10 +1,14 @@
 //! Cash-manager policies: each bank decides, payment by payment, what to release from Queue 1.
 //!
-//! A new policy is one new type implementing [`CashManagerPolicy`] plus its arm in
-//! [`build_policy`] and the config parser; nothing else in the engine changes.
+//! A new policy is one new type here: implement [`CashManagerPolicy`], write a builder that reads
+//! its parameters, and add a line to [`REGISTRY`]. The config parser, state files and the Python
+//! layer pick it up from there.
 
-use crate::config::PolicyConfig;
-use crate::model::Payment;
+use serde_json::Value;
+
+use crate::config::{check_range, Obj, PolicyConfig};
+use crate::error::{EngineError, Result};
+use crate::model::{Payment, MAX_AMOUNT};
 
 /// What a policy does with one Queue 1 payment this tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,15 +36,49 @@ pub trait CashManagerPolicy: Send + Sync + std::fmt::Debug {
     fn decide(&self, payment: &Payment, bank: &BankView) -> Decision;
 }
 
-pub fn build_policy(cfg: &PolicyConfig) -> Box<dyn CashManagerPolicy> {
-    match *cfg {
-        PolicyConfig::Fifo => Box::new(Fifo),
-        PolicyConfig::Deadline { urgency_threshold } => Box::new(Deadline { urgency_threshold }),
-        PolicyConfig::LiquidityAware { target_buffer, urgency_threshold } => {
-            Box::new(LiquidityAware { target_buffer, urgency_threshold })
+/// Reads a policy's parameters (validating them, errors naming the field) and builds it.
+type Builder = fn(&mut Obj) -> Result<Box<dyn CashManagerPolicy>>;
+
+/// Every policy by its config `type`.
+pub const REGISTRY: &[(&str, Builder)] = &[
+    ("Fifo", |_| Ok(Box::new(Fifo))),
+    ("Deadline", |o| Ok(Box::new(Deadline { urgency_threshold: o.req("urgency_threshold")? }))),
+    ("LiquidityAware", |o| {
+        let target_buffer: i64 = o.req("target_buffer")?;
+        check_range(target_buffer, 0, MAX_AMOUNT, &o.field("target_buffer"))?;
+        Ok(Box::new(LiquidityAware { target_buffer, urgency_threshold: o.req("urgency_threshold")? }))
+    }),
+    ("Splitting", |o| {
+        let max_parts: u32 = o.req("max_parts")?;
+        if !(2..=1000).contains(&max_parts) {
+            return Err(EngineError::config(o.field("max_parts"), "must be between 2 and 1000"));
         }
-        PolicyConfig::Splitting { max_parts, min_part } => Box::new(Splitting { max_parts, min_part }),
-    }
+        let min_part: i64 = o.req("min_part")?;
+        check_range(min_part, 1, MAX_AMOUNT, &o.field("min_part"))?;
+        Ok(Box::new(Splitting { max_parts, min_part }))
+    }),
+];
+
+/// Build the policy described by a config mapping at `path`.
+pub fn build(v: &Value, path: &str) -> Result<Box<dyn CashManagerPolicy>> {
+    let mut o = Obj::new(v, path)?;
+    let kind: String = o.req("type")?;
+    let Some((_, builder)) = REGISTRY.iter().find(|(name, _)| *name == kind) else {
+        let names: Vec<&str> = REGISTRY.iter().map(|(name, _)| *name).collect();
+        return Err(EngineError::config(
+            o.field("type"),
+            format!("unknown policy '{kind}' (expected {})", names.join(", ")),
+        ));
+    };
+    let policy = builder(&mut o)?;
+    o.finish()?;
+    Ok(policy)
+}
+
+/// Rebuild a configured (already validated) policy.
+pub fn rebuild(cfg: &PolicyConfig) -> Result<Box<dyn CashManagerPolicy>> {
+    let v: Value = serde_json::from_str(&cfg.json).map_err(|e| EngineError::State(format!("policy: {e}")))?;
+    build(&v, "policy")
 }
 
 /// Ticks left until the deadline (negative once late).

@@ -32,6 +32,19 @@ fn to_py(e: EngineError) -> PyErr {
     }
 }
 
+/// Run engine work so that a Rust panic (always a bug) reaches Python as `InvariantViolation`, an
+/// ordinary exception, rather than pyo3's `PanicException`, which `except Exception` misses.
+fn guarded<T>(work: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown panic");
+        Err(InvariantViolation::new_err(format!("internal engine error: {what}")))
+    })
+}
+
 /// Python value → JSON value, naming the field path of anything that cannot be represented.
 fn to_json(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
     let here = || if path.is_empty() { "config".to_string() } else { path.to_string() };
@@ -150,12 +163,12 @@ impl PyOrchestrator {
     #[staticmethod]
     fn new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Self> {
         let cfg = parse_config(py, config)?;
-        Ok(PyOrchestrator { inner: Orchestrator::new(cfg).map_err(to_py)? })
+        guarded(|| Ok(PyOrchestrator { inner: Orchestrator::new(cfg).map_err(to_py)? }))
     }
 
     #[staticmethod]
     fn load_state(state: &[u8]) -> PyResult<Self> {
-        Ok(PyOrchestrator { inner: Orchestrator::load_state(state).map_err(to_py)? })
+        guarded(|| Ok(PyOrchestrator { inner: Orchestrator::load_state(state).map_err(to_py)? }))
     }
 
     fn save_state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
@@ -163,14 +176,14 @@ impl PyOrchestrator {
     }
 
     fn tick<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let r = self.inner.tick().map_err(to_py)?;
+        let r = guarded(|| self.inner.tick().map_err(to_py))?;
         tick_dict(py, &r)
     }
 
     /// All remaining ticks, in Rust, without the GIL; Ctrl-C stops between ticks.
     fn run(&mut self, py: Python<'_>) -> PyResult<()> {
         let inner = &mut self.inner;
-        py.detach(|| inner.run(|| Python::attach(|py| py.check_signals().is_ok()))).map_err(to_py)
+        py.detach(|| guarded(|| inner.run(|| Python::attach(|py| py.check_signals().is_ok())).map_err(to_py)))
     }
 
     fn is_finished(&self) -> bool {
@@ -256,13 +269,13 @@ impl PyOrchestrator {
             priority: field!("priority", u8, Some(5u8)),
             divisible: field!("divisible", bool, Some(false)),
         };
-        Ok(self.inner.submit(&s).map_err(to_py)?.to_string())
+        Ok(guarded(|| self.inner.submit(&s).map_err(to_py))?.to_string())
     }
 
     fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         self.inner.check_invariants().map_err(to_py)?;
         let d = PyDict::new(py);
-        for (name, v) in metrics::compute(&self.inner) {
+        for (name, v) in guarded(|| Ok(metrics::compute(&self.inner)))? {
             match v {
                 MetricValue::Int(i) => d.set_item(name, i)?,
                 MetricValue::Float(x) => d.set_item(name, x)?,
@@ -364,5 +377,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SETTLED_VIA_NAMES", SETTLED_VIA_NAMES.to_vec())?;
     m.add("DROP_REASON_NAMES", DROP_REASON_NAMES.to_vec())?;
     m.add("METRIC_NAMES", METRIC_NAMES.to_vec())?;
+    m.add("POLICY_TYPES", paysim_engine::policy::REGISTRY.iter().map(|(name, _)| *name).collect::<Vec<_>>())?;
     Ok(())
 }

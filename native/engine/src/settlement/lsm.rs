@@ -284,3 +284,56 @@ pub fn multilateral(ledger: &mut Ledger, bank_rank: &[u32], now: u32) -> usize {
     }
     remaining.len()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Bank, Payment};
+
+    fn ledger(balances: &[i64]) -> Ledger {
+        Ledger::new(balances.iter().enumerate().map(|(i, b)| Bank::new(format!("B{i}"), *b, 0)).collect())
+    }
+
+    fn queue(l: &mut Ledger, s: u32, r: u32, amount: i64) -> TxIdx {
+        let tx = l.create(Payment::new(s, r, amount, 0, 9));
+        l.enqueue2(tx);
+        tx
+    }
+
+    #[test]
+    fn find_cycles_reports_each_orientation_once() {
+        // 0→1→2→0 and 0→2→1→0, plus the two-cycles 0↔1, 0↔2, 1↔2.
+        let adj = vec![vec![1, 2], vec![0, 2], vec![0, 1]];
+        let mut found = find_cycles(&adj, 3);
+        found.sort();
+        assert_eq!(found, vec![vec![0, 1], vec![0, 1, 2], vec![0, 2], vec![0, 2, 1], vec![1, 2]]);
+        assert_eq!(find_cycles(&adj, 2).len(), 3);
+    }
+
+    #[test]
+    fn bilateral_settles_pairs_needing_only_the_net() {
+        let mut l = ledger(&[10, 0, 0]);
+        queue(&mut l, 0, 1, 50);
+        queue(&mut l, 1, 0, 40);
+        queue(&mut l, 1, 2, 5); // one-way pair: untouched
+        assert_eq!(bilateral(&mut l, 0), 2);
+        assert_eq!((l.banks[0].balance, l.banks[1].balance), (0, 10));
+        assert_eq!(l.acc.lsm_bilateral_releases, 2);
+    }
+
+    #[test]
+    fn multilateral_breaks_shortfall_ties_by_id_rank() {
+        // Banks 1 and 2 are equally short paying 0; rank says bank 2's id sorts first, so its
+        // payment is removed first; then bank 1 is still short and goes too.
+        let mut l = ledger(&[0, 0, 0]);
+        queue(&mut l, 1, 0, 30);
+        queue(&mut l, 2, 0, 30);
+        assert_eq!(multilateral(&mut l, &[0, 2, 1], 0), 0);
+        // With bank 1 able to cover, removing bank 2's payment leaves bank 1's to settle.
+        let mut l = ledger(&[0, 30, 0]);
+        let a = queue(&mut l, 1, 0, 30);
+        queue(&mut l, 2, 0, 30);
+        assert_eq!(multilateral(&mut l, &[0, 2, 1], 0), 1);
+        assert_eq!(l.payments[a as usize].status, Status::Settled);
+    }
+}

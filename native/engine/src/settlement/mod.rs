@@ -195,3 +195,57 @@ impl Ledger {
         (-(b.balance + net) - b.credit_limit).max(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ledger() -> Ledger {
+        Ledger::new(vec![Bank::new("A".into(), 100, 50), Bank::new("B".into(), 0, 0)])
+    }
+
+    #[test]
+    fn queue1_keeps_policy_order() {
+        let mut l = ledger();
+        let mut mk = |priority: u8, arrival: u32| {
+            let mut p = Payment::new(0, 1, 10, arrival, 9);
+            p.priority = priority;
+            let tx = l.create(p);
+            l.enqueue1(tx);
+            tx
+        };
+        let (low_early, high_late, low_late, high_early) = (mk(5, 0), mk(9, 3), mk(5, 3), mk(9, 1));
+        assert_eq!(l.banks[0].queue1, vec![high_early, high_late, low_early, low_late]);
+        assert_eq!(l.banks[0].queue1_value, 40);
+    }
+
+    #[test]
+    fn batches_settle_on_net_and_track_the_low() {
+        let mut l = ledger();
+        let a = l.create(Payment::new(0, 1, 140, 0, 9));
+        let b = l.create(Payment::new(1, 0, 20, 0, 9));
+        l.enqueue2(a);
+        l.enqueue2(b);
+        l.settle_batch(&[a, b], SettledVia::Multilateral, 0);
+        assert_eq!((l.banks[0].balance, l.banks[0].min_balance), (-20, -20));
+        assert_eq!((l.banks[0].queue2_count, l.queue2.len), (0, 0));
+        l.compact_queue2();
+        assert_eq!(l.queue2.entries().count(), 0);
+    }
+
+    #[test]
+    fn drops_leave_both_queues_accounted() {
+        let mut l = ledger();
+        let q1 = l.create(Payment::new(0, 1, 7, 0, 9));
+        l.enqueue1(q1);
+        let q2 = l.create(Payment::new(0, 1, 5, 0, 9));
+        l.enqueue2(q2);
+        l.drop_payment(q1, DropReason::Eod, 3);
+        l.drop_payment(q2, DropReason::Deadline, 3);
+        l.compact_queue1();
+        l.compact_queue2();
+        assert_eq!((l.banks[0].queue1.len(), l.banks[0].queue1_value, l.banks[0].queue2_value), (0, 0, 0));
+        assert_eq!((l.acc.num_drops, l.acc.value_dropped), (2, 12));
+        assert_eq!(l.payments[q2 as usize].drop_reason, DropReason::Deadline);
+    }
+}
