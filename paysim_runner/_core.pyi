@@ -21,12 +21,18 @@ SETTLED_VIA_NAMES: list[str]  # ["", "rtgs", "queue", "bilateral", "multilateral
 DROP_REASON_NAMES: list[str]  # ["", "deadline", "eod", "policy"]
 #: Keys of ``metrics()``, in a stable order.
 METRIC_NAMES: list[str]
+#: Policy ``type`` names the engine knows (its policy registry).
+POLICY_TYPES: list[str]
+
+def validate_config(config: dict[str, Any]) -> None:
+    """Check an engine config without building an engine; ``ConfigError`` names the first bad field."""
 
 class ConfigError(ValueError):
     """An invalid engine config value; the message starts with the field path."""
 
 class InvariantViolation(RuntimeError):
-    """The engine broke one of its own invariants (conservation, credit limit, ...). A bug."""
+    """The engine broke one of its own invariants (conservation, credit limit, ...), or panicked.
+    Always a bug, never bad input."""
 
 class TickResult(TypedDict):
     tick: int
@@ -68,7 +74,8 @@ class Orchestrator:
         """
     @staticmethod
     def load_state(state: bytes) -> Orchestrator:
-        """Restore an engine saved by :meth:`save_state`; it continues exactly as the original."""
+        """Restore an engine saved by :meth:`save_state`; it continues exactly as the original.
+        Damaged or foreign bytes raise ``ValueError`` (the state is checksummed)."""
     def save_state(self) -> bytes: ...
     def tick(self) -> TickResult:
         """Run one tick (the nine steps). Raises ``RuntimeError`` once the run is finished."""
@@ -93,8 +100,12 @@ class Orchestrator:
         """Enter a payment in the sender's Queue 1 now. Keys: sender, receiver, amount,
         deadline_offset (default 50), priority (default 5), divisible (default False).
         Returns its tx_id as a string. Unknown bank: ``KeyError``; bad value: ``ValueError``."""
-    def metrics(self) -> dict[str, float | int | str]:
-        """Run-level figures (SPEC §4 ``runs``), keys in ``METRIC_NAMES``."""
+    def metrics(self) -> dict[str, float | int | str | None]:
+        """Run-level figures (SPEC §4 ``runs``), keys in ``METRIC_NAMES``. Counts and rates are per
+        original payment (a split one counts once); ``None`` where undefined (e.g. no payments)."""
+    def liquidity_bounds(self) -> dict[str, list[int]]:
+        """Per-bank ``lower`` and ``upper`` liquidity bounds of the payments so far, in
+        ``get_agent_ids()`` order; their sums are the bound metrics."""
     def tick_log(self) -> dict[str, npt.NDArray[Any]]:
         """One row per tick and bank. Columns: tick, bank, balance, credit_used, queue1_count,
         queue1_value, queue2_count, queue2_value, value_sent, value_received, settled_rtgs,
