@@ -12,13 +12,12 @@ Besides explicit ``agents``, a scenario may declare ``agent_groups``: many alike
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 __all__ = [
@@ -37,8 +36,6 @@ __all__ = [
 #: The Hydra config folder shipped with the repo (scenario/, policy/, sweep/); an editable install
 #: (the supported one) keeps it beside the package.
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-PRIORITY_MAX = 10
-SEED_MAX = 2**63 - 1  # runs.seed is int64
 
 
 class ConfigError(ValueError):
@@ -58,6 +55,8 @@ class _Strict(BaseModel):
 
 
 # --- cash-manager policies (SPEC §3 Policies) -------------------------------------------------
+# The models give the structure (which keys, which types); the engine's own validation
+# (``_core.validate_config``, run by SimulationConfig) judges the values, so the two never disagree.
 
 class FifoPolicy(_Strict):
     """Release every payment at once."""
@@ -69,23 +68,23 @@ class DeadlinePolicy(_Strict):
     """Hold a payment until it is within ``urgency_threshold`` ticks of its deadline."""
 
     type: Literal["Deadline"]
-    urgency_threshold: int | None = Field(default=None, ge=0)
+    urgency_threshold: int
 
 
 class LiquidityAwarePolicy(_Strict):
     """Release while the projected balance stays at or above ``target_buffer``, or when urgent."""
 
     type: Literal["LiquidityAware"]
-    target_buffer: int | None = None
-    urgency_threshold: int | None = Field(default=None, ge=0)
+    target_buffer: int
+    urgency_threshold: int
 
 
 class SplittingPolicy(_Strict):
     """Split divisible payments that do not fit into up to ``max_parts`` parts of ``min_part`` or more."""
 
     type: Literal["Splitting"]
-    max_parts: int | None = Field(default=None, ge=2)
-    min_part: int | None = Field(default=None, ge=1)
+    max_parts: int
+    min_part: int
 
 
 PolicyConfig = Annotated[
@@ -99,31 +98,25 @@ POLICY_TYPES = ("Fifo", "Deadline", "LiquidityAware", "Splitting")
 
 class NormalAmount(_Strict):
     type: Literal["Normal"]
-    mean: float = Field(gt=0)
-    std_dev: float = Field(ge=0)
+    mean: float
+    std_dev: float
 
 
 class LogNormalAmount(_Strict):
     type: Literal["LogNormal"]
     mean_log: float
-    std_dev_log: float = Field(ge=0)
+    std_dev_log: float
 
 
 class UniformAmount(_Strict):
     type: Literal["Uniform"]
-    min: int = Field(ge=1)
-    max: int = Field(ge=1)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> UniformAmount:
-        if self.max < self.min:
-            raise _field_error(("max",), f"must be >= min ({self.min})", self.max)
-        return self
+    min: float
+    max: float
 
 
 class ExponentialAmount(_Strict):
     type: Literal["Exponential"]
-    mean: float = Field(gt=0)
+    mean: float
 
 
 AmountDistribution = Annotated[
@@ -138,45 +131,31 @@ DISTRIBUTION_TYPES = ("Normal", "LogNormal", "Uniform", "Exponential")
 class ArrivalConfig(_Strict):
     """Random payment orders of one bank: Poisson count per tick, amount distribution, receivers."""
 
-    rate_per_tick: float = Field(ge=0)
+    rate_per_tick: float
     distribution: AmountDistribution
-    counterparty_weights: dict[str, Annotated[float, Field(ge=0)]] | None = None
-    deadline_offset: int | None = Field(default=None, ge=0)
-    priority: int | None = Field(default=None, ge=0, le=PRIORITY_MAX)
+    counterparty_weights: dict[str, float] | None = None
+    deadline_offset: int | None = None
+    priority: int | None = None
     divisible: bool | None = None
-
-    @field_validator("rate_per_tick")
-    @classmethod
-    def _finite(cls, v: float) -> float:
-        if not math.isfinite(v):
-            raise ValueError("must be finite")
-        return v
 
 
 class AgentConfig(_Strict):
     """One direct participant of the RTGS: settlement-account balance and intraday credit line."""
 
-    id: str = Field(min_length=1)
-    balance: int = Field(ge=0)
-    credit_limit: int = Field(default=0, ge=0)
+    id: str
+    balance: int
+    credit_limit: int = 0
     policy: PolicyConfig
     arrival_config: ArrivalConfig | None = None
-
-    @field_validator("id")
-    @classmethod
-    def _no_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be blank")
-        return v
 
 
 class GroupArrivals(_Strict):
     """Arrivals of every bank in a group; receivers are weighted by each bank's ``size``."""
 
-    rate_per_tick: float = Field(ge=0)
+    rate_per_tick: float
     distribution: AmountDistribution
-    deadline_offset: int | None = Field(default=None, ge=0)
-    priority: int | None = Field(default=None, ge=0, le=PRIORITY_MAX)
+    deadline_offset: int | None = None
+    priority: int | None = None
     divisible: bool | None = None
 
 
@@ -185,13 +164,14 @@ class AgentGroup(_Strict):
 
     ``size`` is each member's weight as a receiver of group banks' payments, so a few large banks
     (high size) among many small ones give the skewed core/periphery pattern of real RTGS flows.
+    Groups exist only in this schema, so their own fields are checked here.
     """
 
     id_prefix: str = Field(min_length=1)
     count: int = Field(ge=1, le=100_000)
-    balance: int = Field(ge=0)
-    credit_limit: int = Field(default=0, ge=0)
-    size: float = Field(default=1.0, gt=0)
+    balance: int
+    credit_limit: int = 0
+    size: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     policy: PolicyConfig
     arrival_config: GroupArrivals | None = None
 
@@ -203,25 +183,25 @@ class AgentGroup(_Strict):
 # --- system-wide settings -------------------------------------------------------------------------
 
 class SimulationParams(_Strict):
-    ticks_per_day: int = Field(gt=0)
-    num_days: int = Field(default=1, gt=0)
-    seed: int = Field(default=0, ge=0, le=SEED_MAX)
+    ticks_per_day: int
+    num_days: int = 1
+    seed: int = 0
 
 
 class CostConfig(_Strict):
     """Cost rates (SPEC §3 step 6); unset rates take the engine's defaults."""
 
-    liquidity_cost_per_unit_per_tick: float | None = Field(default=None, ge=0)
-    delay_cost_per_tick: float | None = Field(default=None, ge=0)
-    collateral_cost_per_unit_per_tick: float | None = Field(default=None, ge=0)
-    split_friction_cost: float | None = Field(default=None, ge=0)
-    deadline_penalty: float | None = Field(default=None, ge=0)
-    eod_penalty: float | None = Field(default=None, ge=0)
+    liquidity_cost_per_unit_per_tick: float | None = None
+    delay_cost_per_tick: float | None = None
+    collateral_cost_per_unit_per_tick: float | None = None
+    split_friction_cost: float | None = None
+    deadline_penalty: float | None = None
+    eod_penalty: float | None = None
 
 
 class LsmConfig(_Strict):
     mode: Literal["none", "bilateral", "cycles", "multilateral", "t2"] | None = None
-    max_cycle_length: int | None = Field(default=None, ge=2)
+    max_cycle_length: int | None = None
 
 
 class RtgsConfig(_Strict):
@@ -235,27 +215,22 @@ class EndOfDayConfig(_Strict):
 class ScheduledPayment(_Strict):
     """A payment order fixed in advance (replayed data, or a hand-built gridlock)."""
 
-    sender: str = Field(min_length=1)
-    receiver: str = Field(min_length=1)
-    amount: int = Field(gt=0)
-    arrival_tick: int = Field(ge=0)
-    deadline_tick: int | None = Field(default=None, ge=0)
-    priority: int | None = Field(default=None, ge=0, le=PRIORITY_MAX)
+    sender: str
+    receiver: str
+    amount: int
+    arrival_tick: int
+    deadline_tick: int | None = None
+    priority: int | None = None
     divisible: bool | None = None
-
-    @model_validator(mode="after")
-    def _deadline_after_arrival(self) -> ScheduledPayment:
-        if self.sender == self.receiver:
-            raise _field_error(("receiver",), "must differ from sender", self.receiver)
-        if self.deadline_tick is not None and self.deadline_tick < self.arrival_tick:
-            raise _field_error(
-                ("deadline_tick",), f"must be >= arrival_tick ({self.arrival_tick})", self.deadline_tick
-            )
-        return self
 
 
 class SimulationConfig(_Strict):
-    """A complete scenario: the banks, their payment streams and the RTGS/LSM rules."""
+    """A complete scenario: the banks, their payment streams and the RTGS/LSM rules.
+
+    After the fields are parsed, ``agent_groups`` are expanded into ``agents`` and the engine dict
+    is checked by the engine's own validation; its errors are reported at the scenario's paths
+    (``agents[1].balance``, never ``agent_configs[1].opening_balance``).
+    """
 
     simulation: SimulationParams
     agents: list[AgentConfig] = Field(default_factory=list)
@@ -266,84 +241,12 @@ class SimulationConfig(_Strict):
     drop_expired: bool | None = None
     end_of_day: EndOfDayConfig | None = None
     scheduled_payments: list[ScheduledPayment] | None = None
-    scheduled_payments_file: str | None = Field(default=None, min_length=1)
+    scheduled_payments_file: str | None = None
 
     @model_validator(mode="after")
-    def _expand_groups(self) -> SimulationConfig:
-        """Turn ``agent_groups`` into explicit agents so everything downstream sees one list."""
-        if not self.agent_groups:
-            self.agent_groups = None
-            return self
-        sizes: dict[str, float] = {a.id: 1.0 for a in self.agents}
-        members: list[tuple[AgentGroup, str]] = []
-        for group in self.agent_groups:
-            for bank_id in group.member_ids():
-                sizes[bank_id] = group.size
-                members.append((group, bank_id))
-        expanded = list(self.agents)
-        for group, bank_id in members:
-            arrival = None
-            if group.arrival_config is not None:
-                ga = group.arrival_config
-                arrival = ArrivalConfig.model_construct(
-                    rate_per_tick=ga.rate_per_tick,
-                    distribution=ga.distribution,
-                    counterparty_weights={b: s for b, s in sizes.items() if b != bank_id},
-                    deadline_offset=ga.deadline_offset,
-                    priority=ga.priority,
-                    divisible=ga.divisible,
-                )
-            expanded.append(
-                AgentConfig.model_construct(
-                    id=bank_id,
-                    balance=group.balance,
-                    credit_limit=group.credit_limit,
-                    policy=group.policy,
-                    arrival_config=arrival,
-                )
-            )
-        self.agents = expanded
-        self.agent_groups = None
-        return self
-
-    @model_validator(mode="after")
-    def _consistent_banks(self) -> SimulationConfig:
-        """Cross-field rules the per-field types cannot express: ids unique, counterparties exist."""
-        if not self.agents:
-            raise _field_error(("agents",), "at least one bank is required", [])
-        seen: dict[str, int] = {}
-        for i, agent in enumerate(self.agents):
-            if agent.id in seen:
-                raise _field_error(
-                    ("agents", i, "id"), f"duplicate bank id {agent.id!r} (also agents[{seen[agent.id]}])", agent.id
-                )
-            seen[agent.id] = i
-        for i, agent in enumerate(self.agents):
-            weights = agent.arrival_config.counterparty_weights if agent.arrival_config else None
-            if weights is None:
-                continue
-            for bank_id, weight in weights.items():
-                loc = ("agents", i, "arrival_config", "counterparty_weights", bank_id)
-                if bank_id == agent.id:
-                    raise _field_error(loc, "a bank cannot pay itself", weight)
-                if bank_id not in seen:
-                    raise _field_error(loc, f"unknown bank {bank_id!r}", weight)
-            if agent.arrival_config.rate_per_tick > 0 and not any(w > 0 for w in weights.values()):
-                raise _field_error(
-                    ("agents", i, "arrival_config", "counterparty_weights"), "needs at least one weight > 0", weights
-                )
-        total_ticks = self.simulation.ticks_per_day * self.simulation.num_days
-        for j, payment in enumerate(self.scheduled_payments or []):
-            for side in ("sender", "receiver"):
-                bank_id = getattr(payment, side)
-                if bank_id not in seen:
-                    raise _field_error(("scheduled_payments", j, side), f"unknown bank {bank_id!r}", bank_id)
-            if payment.arrival_tick >= total_ticks:
-                raise _field_error(
-                    ("scheduled_payments", j, "arrival_tick"),
-                    f"must be < total ticks ({total_ticks})",
-                    payment.arrival_tick,
-                )
+    def _expand_and_check(self) -> SimulationConfig:
+        groups = _expand_groups(self)
+        _check_with_engine(self.to_rust_dict(), groups)
         return self
 
     @property
@@ -373,6 +276,133 @@ class SimulationConfig(_Strict):
         if self.scheduled_payments_file is not None:
             out["scheduled_payments_file"] = self.scheduled_payments_file
         return out
+
+
+#: Which ``agent_groups`` entry each expanded bank came from (None: an explicit agent), with its id.
+GroupOrigins = list[tuple[int, str] | None]
+
+
+def _expand_groups(config: SimulationConfig) -> GroupOrigins:
+    """Turn ``agent_groups`` into explicit agents so everything downstream sees one list."""
+    origins: GroupOrigins = [None] * len(config.agents)
+    if not config.agent_groups:
+        config.agent_groups = None
+        return origins
+    sizes: dict[str, float] = {a.id: 1.0 for a in config.agents}
+    members: list[tuple[int, AgentGroup, str]] = []
+    for g, group in enumerate(config.agent_groups):
+        for bank_id in group.member_ids():
+            sizes[bank_id] = group.size
+            members.append((g, group, bank_id))
+    expanded = list(config.agents)
+    for g, group, bank_id in members:
+        arrival = None
+        if group.arrival_config is not None:
+            ga = group.arrival_config
+            arrival = ArrivalConfig.model_construct(
+                rate_per_tick=ga.rate_per_tick,
+                distribution=ga.distribution,
+                counterparty_weights={b: s for b, s in sizes.items() if b != bank_id},
+                deadline_offset=ga.deadline_offset,
+                priority=ga.priority,
+                divisible=ga.divisible,
+            )
+        expanded.append(
+            AgentConfig.model_construct(
+                id=bank_id,
+                balance=group.balance,
+                credit_limit=group.credit_limit,
+                policy=group.policy,
+                arrival_config=arrival,
+            )
+        )
+        origins.append((g, bank_id))
+    config.agents = expanded
+    config.agent_groups = None
+    return origins
+
+
+def _check_with_engine(engine: dict[str, Any], origins: GroupOrigins) -> None:
+    """Run the engine's validation of ``engine``; re-raise its first error at the scenario's path."""
+    from paysim_runner import _core
+
+    try:
+        _core.validate_config(engine)
+    except ValueError as exc:  # _core.ConfigError: "<engine.path>: <problem>"
+        path, sep, problem = str(exc).partition(": ")
+        if not sep:
+            path, problem = "", str(exc)
+        loc, problem = scenario_loc(path, origins, problem)
+        raise _field_error(loc, problem, None) from None
+
+
+#: Engine top-level keys that the scenario schema spells differently.
+_ENGINE_TOP: dict[str, tuple[str, ...]] = {
+    "ticks_per_day": ("simulation", "ticks_per_day"),
+    "num_days": ("simulation", "num_days"),
+    "rng_seed": ("simulation", "seed"),
+    "agent_configs": ("agents",),
+    "cost_rates": ("costs",),
+    "config": (),
+}
+#: Engine bank keys that the scenario schema spells differently.
+_ENGINE_AGENT: dict[str, str] = {"opening_balance": "balance"}
+_GROUP_FIELD: dict[str, str] = {"opening_balance": "balance", "id": "id_prefix"}
+
+
+def _engine_tokens(path: str) -> list[str | int]:
+    """``agent_configs[2].arrival_config.counterparty_weights.BANK.X`` -> tokens; list indexes become
+    ints, a counterparty key is kept whole (bank ids may contain dots), ``[row 3]`` stays text."""
+    tokens: list[str | int] = []
+    i = 0
+    while i < len(path):
+        ch = path[i]
+        if ch == ".":
+            i += 1
+        elif ch == "[":
+            j = path.find("]", i)
+            j = len(path) if j < 0 else j
+            inner = path[i + 1:j]
+            if inner.isdigit():
+                tokens.append(int(inner))
+            elif tokens:
+                tokens[-1] = f"{tokens[-1]}[{inner}]"
+            i = j + 1
+        elif tokens and tokens[-1] == "counterparty_weights":
+            tokens.append(path[i:])
+            break
+        else:
+            j = min((k for k in (path.find(".", i), path.find("[", i)) if k >= 0), default=len(path))
+            tokens.append(path[i:j])
+            i = j
+    return tokens
+
+
+def scenario_loc(engine_path: str, origins: GroupOrigins, problem: str) -> tuple[tuple[str | int, ...], str]:
+    """An engine field path as the scenario location the user wrote, and the problem text.
+
+    ``agent_configs[0].opening_balance`` -> ``agents[0].balance``, ``rng_seed`` -> ``simulation.seed``,
+    ``cost_rates.x`` -> ``costs.x``; a bank expanded from ``agent_groups[g]`` is blamed on that group
+    (the problem names the bank).
+    """
+    tokens = _engine_tokens(engine_path)
+    if not tokens:
+        return (), problem
+    head, rest = tokens[0], tokens[1:]
+    if head not in _ENGINE_TOP:
+        return tuple(tokens), problem
+    loc: list[str | int] = list(_ENGINE_TOP[head])
+    if head == "agent_configs" and rest and isinstance(rest[0], int):
+        index, fields = rest[0], rest[1:]
+        origin = origins[index] if index < len(origins) else None
+        if origin is None:
+            loc += [index, *(_ENGINE_AGENT.get(f, f) if k == 0 else f for k, f in enumerate(fields))]
+        else:
+            group, bank_id = origin
+            loc = ["agent_groups", group, *(_GROUP_FIELD.get(f, f) if k == 0 else f for k, f in enumerate(fields))]
+            problem = f"{problem} (bank {bank_id})"
+        return tuple(loc), problem
+    return (*loc, *rest), problem
 
 
 def _agent_dict(agent: AgentConfig) -> dict[str, Any]:
@@ -445,8 +475,12 @@ def _problem(err: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def format_validation_error(exc: ValidationError) -> ConfigError:
-    """The first error of ``exc`` as a one-line :class:`ConfigError`, counting the rest."""
-    errors = exc.errors()
+    """The first error of ``exc`` as a one-line :class:`ConfigError`, counting the rest.
+
+    An unknown key comes first: a misspelt key also makes the intended one "missing", and the
+    misspelling is what the user has to fix.
+    """
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     path, problem = _problem(errors[0])
     return ConfigError(path, problem, more=len(errors) - 1)
 
@@ -491,10 +525,8 @@ def load_config(path: str | Path) -> SimulationConfig:
         raise ConfigError(str(path), f"invalid YAML{where}: {problem}") from None
     if data is None:
         raise ConfigError(str(path), "file is empty")
-    config = config_from_mapping(data)
-    spf = config.scheduled_payments_file
-    if spf is not None and not Path(spf).is_absolute():
-        config.scheduled_payments_file = str((path.parent / spf).resolve())
-    if config.scheduled_payments_file is not None and not Path(config.scheduled_payments_file).is_file():
-        raise ConfigError("scheduled_payments_file", f"file not found: {config.scheduled_payments_file}")
-    return config
+    if isinstance(data, dict) and isinstance(data.get("scheduled_payments_file"), str):
+        spf = Path(data["scheduled_payments_file"])
+        if not spf.is_absolute():  # before validation: the engine reads the file while validating
+            data = {**data, "scheduled_payments_file": str((path.parent / spf).resolve())}
+    return config_from_mapping(data)

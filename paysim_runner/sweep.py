@@ -1,9 +1,9 @@
 """Sweep planning: runner config -> validated grid of cells x replications, seeds and batches.
 
 Everything here is pure and deterministic: the same config always gives the same cells, run ids,
-seeds and batch assignment, which is what makes resume produce identical files. The one impure
-step, :func:`build_plan`, also builds every cell's engine once so a bad value fails before any
-output folder exists.
+seeds and batch assignment, which is what makes resume produce identical files. :func:`build_plan`
+validates every cell's scenario (with the engine's own rules) so a bad value fails before any output
+folder exists.
 
 Common random numbers: a run's seed depends on ``(root_seed, rep)`` only. Every cell of the grid
 sees the same payment streams for replication ``rep`` (the engine draws each bank's arrivals from its
@@ -375,11 +375,12 @@ def cell_scenario(base: dict[str, Any], settings: Iterable[tuple[str, Any, str]]
         raise ConfigError(f"scenario.{exc.path}" if exc.path else "scenario", exc.problem) from None
 
 
-def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR, *, check_engine: bool = True) -> SweepPlan:
+def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> SweepPlan:
     """Validate the whole sweep and return its plan. Raises :class:`ConfigError`; writes nothing.
 
-    ``check_engine`` also constructs every cell's engine (``Orchestrator.new``), so values only the
-    engine can judge (e.g. a missing scheduled-payments file) fail here, not in a worker.
+    Every cell's scenario goes through the schema, which runs the engine's own validation, so a
+    value only the engine can judge (a missing scheduled-payments file, a cycle length over 12)
+    fails here, named by the setting that caused it, not in a Ray worker.
     """
     cfg = parse_runner_config(data)
     if not _NAME_RE.match(cfg.sweep.name):
@@ -420,10 +421,7 @@ def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR, *, check_engi
         for key, value, _ in settings:
             if key == "liquidity_fraction":
                 fraction = float(value)
-        engine = sim.to_rust_dict()
-        if check_engine:
-            _check_engine(engine, cell)
-        engine_configs[cell.cell_id] = engine
+        engine_configs[cell.cell_id] = sim.to_rust_dict()
         fractions[cell.cell_id] = fraction
     runs = plan_runs(cells, cfg.seeds, cfg.root_seed, cfg.batch_size)
     return SweepPlan(
@@ -439,13 +437,4 @@ def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR, *, check_engi
         batch_size=cfg.batch_size,
         logs=cfg.logs,
     )
-
-
-def _check_engine(engine: dict[str, Any], cell: Cell) -> None:
-    from paysim_runner import _core
-
-    try:
-        _core.Orchestrator.new(engine)
-    except ValueError as exc:  # _core.ConfigError names the engine field path
-        raise ConfigError(f"engine [{cell.label}]", str(exc)) from None
 

@@ -19,7 +19,7 @@ from .conftest import run_runner
          "error: sweep.axes.policy: value 'fifoo': unknown policy 'fifoo' (conf/policy has deadline, fifo, "
          "liquidity_aware, splitting)"),
         (("scenario.agents.0.balance=-5", "scenario=two_bank"),
-         "error: scenario.agents[0].balance: Input should be greater than or equal to 0"),
+         "error: scenario.agents[0].balance: must be between 0 and 1000000000000000, got -5"),
         (("+sweep=liquidity_delay", "sweep.axes.liquidity_fraction=[0.5,-1]"),
          "error: sweep.axes.liquidity_fraction: value -1.0: liquidity_fraction must be a number >= 0"),
         # square brackets in a message are text, not rich markup (a cell label, a value the user typed)
@@ -27,8 +27,9 @@ from .conftest import run_runner
          "error: sweep.axes.policy: value '[bold]x': unknown policy '[bold]x' (conf/policy has deadline, fifo, "
          "liquidity_aware, splitting)"),
         (("+sweep=lsm_vs_fifo", "+scenario.scheduled_payments_file=/nonexistent/day.csv"),
-         "error: engine [lsm_mode=none,policy=fifo]: scheduled_payments_file: file not found: "
-         "'/nonexistent/day.csv'"),
+         "error: scenario.scheduled_payments_file: file not found: '/nonexistent/day.csv'"),
+        (("+sweep=lsm_vs_fifo", "+scenario.lsm.max_cycle_length=20"),
+         "error: scenario.lsm.max_cycle_length: must be between 2 and 12"),
     ],
 )
 def test_bad_values_exit_2_with_one_line_and_write_nothing(tmp_path: Path, overrides: tuple[str, ...],

@@ -201,6 +201,11 @@ def _set(path: str, value: Any) -> Any:
     return patch
 
 
+def _fixed_policy_without_threshold(cfg: dict[str, Any]) -> None:
+    cfg["sweep"]["axes"].pop("policy")
+    cfg["sweep"]["fixed"] = {"policy": {"type": "Deadline"}}
+
+
 @pytest.mark.parametrize(
     ("patch", "where", "problem"),
     [
@@ -208,7 +213,17 @@ def _set(path: str, value: Any) -> Any:
         (_set("sweep/axes/policy", ["fifo", "fifoo"]), "sweep.axes.policy", "unknown policy 'fifoo'"),
         (_set("sweep/axes/credit_scale", [1, -2]), "sweep.axes.credit_scale", "must be a number >= 0"),
         (_set("sweep/axes/policy", []), "sweep.axes.policy", "non-empty list"),
-        (_set("sweep/axes/simulation.ticks_per_day", [10, 0]), "sweep.axes.simulation.ticks_per_day", "greater than 0"),
+        (_set("sweep/axes/simulation.ticks_per_day", [10, 0]), "sweep.axes.simulation.ticks_per_day",
+         "value 0 makes simulation.ticks_per_day invalid: must be > 0"),
+        # rules only the engine knows are blamed on the setting that broke them, at scenario paths
+        (_set("sweep/axes/lsm.max_cycle_length", [6, 20]), "sweep.axes.lsm.max_cycle_length",
+         "value 20 makes lsm.max_cycle_length invalid: must be between 2 and 12"),
+        (_fixed_policy_without_threshold, "sweep.fixed.policy",
+         "agents[0].policy.urgency_threshold invalid: required field is missing"),
+        (_set("sweep/axes/agents.1.balance", [5, -5]), "sweep.axes.agents.1.balance",
+         "value -5 makes agents[1].balance invalid: must be between 0 and"),
+        (_set("sweep/fixed", {"costs.eod_penalty": -1}), "sweep.fixed.costs.eod_penalty",
+         "value -1 makes costs.eod_penalty invalid: must be ≥ 0"),
         (_set("sweep/axes/agents.*.balanse", [1]), "sweep.axes.agents.*.balanse", "unknown key"),
         (_set("sweep/compare", {"axis": "policy", "baseline": "lifo"}), "sweep.compare.baseline", "'lifo' is not among"),
         (_set("sweep/compare", {"axis": "credit", "baseline": 1}), "sweep.compare.axis", "not a grid axis"),
@@ -216,7 +231,8 @@ def _set(path: str, value: Any) -> Any:
         (_set("seeds", 0), "seeds", "greater than or equal to 1"),
         (_set("batch_size", "many"), "batch_size", "valid integer"),
         (_set("scenario/agent_groups", []), "scenario.agents", "at least one bank"),
-        (_set("scenario/scheduled_payments_file", "/nonexistent/day.csv"), "engine [", "scheduled_payments_file"),
+        (_set("scenario/scheduled_payments_file", "/nonexistent/day.csv"), "scenario.scheduled_payments_file",
+         "file not found: '/nonexistent/day.csv'"),
     ],
 )
 def test_bad_sweep_fails_before_any_output(tmp_path: Path, patch: Any, where: str, problem: str) -> None:
