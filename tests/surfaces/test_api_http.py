@@ -126,6 +126,11 @@ def test_invalid_config_is_422_naming_the_field(client: httpx.Client, two_banks:
     scenario["agents"][0]["balanse"] = 5  # a typo must not pass silently
     assert ("body", "agents", 0, "balanse") in [loc for loc, _ in _field_errors(client.post("/simulations",
                                                                                           json=scenario))]
+    scenario = two_banks()
+    scenario["agents"][1]["balance"] = 10**16  # above the engine's bound on money
+    errors = _field_errors(client.post("/simulations", json=scenario))
+    assert any("balance" in str(loc) + msg for loc, msg in errors), errors
+
     assert client.post("/simulations", content=b"{not json", headers={"content-type": "application/json"}
                        ).status_code == 422
     assert client.post("/simulations", json=[1, 2]).status_code == 422

@@ -58,7 +58,7 @@ def test_no_server_errors(
 ) -> None:
     if case.path_parameters and "simulation_id" in case.path_parameters and case.method.upper() != "DELETE":
         case.path_parameters["simulation_id"] = fresh_simulation()
-    response = case.call(base_url=server.url)
+    response = case.call(base_url=server.url, timeout=60)  # a hung request fails instead of stalling
     if case.method.upper() == "POST" and case.path == "/simulations" and response.status_code == 201:
         http.delete(f"/simulations/{response.json()['simulation_id']}")  # fuzzing must not fill the server
     case.validate_response(

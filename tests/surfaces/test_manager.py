@@ -174,11 +174,14 @@ def test_work_bound(config: Callable[..., SimulationConfig]) -> None:
         manager.tick(sim_id, 0)
 
 
-def test_engine_rejection_is_invalid_scenario(two_banks: Scenario) -> None:
-    scenario = two_banks()
-    scenario["scheduled_payments_file"] = "/nonexistent/payments.csv"
-    with pytest.raises(InvalidScenario, match="scheduled_payments_file"):
-        SimulationManager().create(SimulationConfig.model_validate(scenario))
+def test_engine_rejection_is_invalid_scenario(config: Callable[..., SimulationConfig]) -> None:
+    """A config changed after validation (models are mutable) is still judged by the engine."""
+    scenario = config()
+    scenario.agents[1].balance = 10**16  # above the engine's 10^15 bound on money
+    manager = SimulationManager()
+    with pytest.raises(InvalidScenario, match=r"agent_configs\[1\]\.opening_balance"):
+        manager.create(scenario)
+    assert len(manager) == 0
 
 
 def test_transaction_pages_decode_the_log(config: Callable[..., SimulationConfig]) -> None:
