@@ -9,7 +9,7 @@ instead of duplicating runs, and a re-run of the same sweep skips every batch al
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import logging
 import os
 import signal
@@ -76,37 +76,25 @@ class RunOutput:
 
 
 def liquidity_bounds(engine_config: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
-    """Per-bank (lower, upper) liquidity bounds of the payment stream ``engine_config`` generates.
+    """Per-bank (lower, upper) liquidity bounds of the payment stream ``engine_config`` generates,
+    as the engine computes them (``Orchestrator.liquidity_bounds``: the figures its
+    ``liquidity_lower_bound`` / ``liquidity_upper_bound`` metrics sum).
 
-    Lower: max(0, net debit over the run). Upper: max(0, peak cumulative net debit if every payment
-    settled on arrival, in arrival order). The stream is replayed with every bank on Fifo and no
-    LSM: arrivals do not depend on policies, LSM or balances (SPEC §3 Random numbers), and Fifo never
-    splits or drops a payment, so every arrival appears once in the log.
+    The stream is replayed with every bank on Fifo and no LSM, the cheapest way through the day:
+    arrivals do not depend on policies, LSM or balances (SPEC §3 Random numbers).
     """
     from paysim_runner import _core
 
-    config = copy.deepcopy(dict(engine_config))
-    for agent in config["agent_configs"]:
-        agent["policy"] = {"type": "Fifo"}
-    config["lsm"] = {**config.get("lsm", {}), "mode": "none"}
+    config = {
+        **engine_config,
+        "agent_configs": [{**agent, "policy": {"type": "Fifo"}} for agent in engine_config["agent_configs"]],
+        "lsm": {**engine_config.get("lsm", {}), "mode": "none"},
+    }
     orch = _core.Orchestrator.new(config)
     orch.run()
     ids = orch.get_agent_ids()
-    log = orch.transaction_log()
-    original = np.asarray(log["parent_id"]) == -1
-    order = np.lexsort((np.asarray(log["tx_id"])[original], np.asarray(log["arrival_tick"])[original]))
-    sender = np.asarray(log["sender"], dtype=np.int64)[original][order]
-    receiver = np.asarray(log["receiver"], dtype=np.int64)[original][order]
-    amount = np.asarray(log["amount"], dtype=np.int64)[original][order]
-    lower: dict[str, int] = {}
-    upper: dict[str, int] = {}
-    for i, bank in enumerate(ids):
-        flow = np.where(sender == i, amount, 0) - np.where(receiver == i, amount, 0)
-        flow = flow[(sender == i) | (receiver == i)]
-        cumulative = np.cumsum(flow)
-        lower[bank] = max(0, int(cumulative[-1])) if cumulative.size else 0
-        upper[bank] = max(0, int(cumulative.max())) if cumulative.size else 0
-    return lower, upper
+    bounds = orch.liquidity_bounds()
+    return dict(zip(ids, bounds["lower"])), dict(zip(ids, bounds["upper"]))
 
 
 def with_liquidity(engine_config: Mapping[str, Any], fraction: float) -> dict[str, Any]:
@@ -208,7 +196,12 @@ def _transactions_table(log: Mapping[str, np.ndarray], bank_ids: Sequence[str], 
 
 @dataclass
 class BatchContext:
-    """What every batch of a sweep shares; put in the Ray object store once."""
+    """What a batch needs to run: its cells' engine dicts and where to write.
+
+    A Ray task gets :meth:`for_runs` of the sweep's context, so it carries only the cells of its own
+    runs: a grid of large scenarios (1,000 banks are megabytes of engine dict) is not copied to
+    every worker.
+    """
 
     sweep: str
     sweep_dir: str  # absolute: Ray workers do not share the driver's working directory
@@ -230,6 +223,16 @@ class BatchContext:
             axes=plan.axes,
             ticks=plan.logs.ticks,
             transactions=plan.logs.transactions,
+        )
+
+    def for_runs(self, runs: Sequence[RunSpec]) -> BatchContext:
+        """This context limited to the cells of ``runs``."""
+        ids = {run.cell_id for run in runs}
+        return dataclasses.replace(
+            self,
+            cells={i: c for i, c in self.cells.items() if i in ids},
+            engine_configs={i: c for i, c in self.engine_configs.items() if i in ids},
+            liquidity_fractions={i: f for i, f in self.liquidity_fractions.items() if i in ids},
         )
 
 
@@ -503,8 +506,8 @@ def _execute(
     try:
         start = time.perf_counter()
         remote = _remote_run_batch()
-        ctx_ref = ray.put(BatchContext.from_plan(plan, sweep_dir))
-        pending = {remote.remote(ctx_ref, b, runs): b for b, runs in sorted(todo.items())}
+        ctx = BatchContext.from_plan(plan, sweep_dir)
+        pending = {remote.remote(ctx.for_runs(runs), b, runs): b for b, runs in sorted(todo.items())}
         with Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),

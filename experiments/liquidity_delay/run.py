@@ -7,10 +7,10 @@ queue) and off (plain gross settlement with a FIFO-bypass queue). No intraday cr
 
 Following the paper, every bank gets its own opening liquidity
 ``L_i(f) = LB_i + f · (UB_i − LB_i)``: f = 0 is the lower bound, f = 1 the upper bound, for every bank
-at once. The bounds come from the engine: one run with ample liquidity, where every payment settles on
-arrival, gives each bank's balance path; UB_i is its deepest dip below the opening balance and LB_i its
-net debit at the end of the day. Their sums are checked against the engine's own
-``liquidity_upper_bound`` / ``liquidity_lower_bound`` metrics.
+at once. The bounds come from the engine: ``Orchestrator.liquidity_bounds()`` after one run of the day
+gives every bank's LB_i (its net debit at the end of the day) and UB_i (its deepest cumulative net
+debit if every payment settled on arrival); their sums are the engine's ``liquidity_lower_bound`` /
+``liquidity_upper_bound`` metrics.
 
 Run: ``.venv/bin/python experiments/liquidity_delay/run.py [--days 20] [--out DIR]``.
 Writes ``results.csv`` (one row per run), ``summary.csv`` (mean and 95% CI per point),
@@ -116,25 +116,14 @@ class Bounds:
 
 
 def liquidity_bounds(payments: list[dict[str, Any]], seed: int) -> Bounds:
-    """Each bank's lower and upper bound liquidity (SPEC §4), from an engine run where liquidity
-    never binds: walking its transaction log in arrival order, UB_i is bank i's deepest cumulative
-    net debit and LB_i its net debit at the end of the day (both floored at 0)."""
+    """Each bank's lower and upper bound liquidity (SPEC §4) of the day's payments, as the engine
+    computes them (``Orchestrator.liquidity_bounds``) over one run of the day."""
     ample = sum(p["amount"] for p in payments)
     engine = _core.Orchestrator.new(engine_config(payments, [ample] * N_BANKS, "none", seed))
     engine.run()
+    bounds = engine.liquidity_bounds()
     metrics = engine.metrics()
-    if metrics["n_settled_rtgs"] != len(payments):
-        raise RuntimeError("the ample-liquidity run did not settle every payment on arrival")
-    log = engine.transaction_log()
-    order = np.argsort(log["tx_id"], kind="stable")
-    position = np.zeros(N_BANKS, dtype=np.int64)
-    deepest = np.zeros(N_BANKS, dtype=np.int64)
-    for sender, receiver, amount in zip(log["sender"][order], log["receiver"][order], log["amount"][order]):
-        position[sender] -= amount
-        position[receiver] += amount
-        deepest[sender] = max(deepest[sender], -position[sender])
-    lower = [int(x) for x in np.maximum(0, -position)]
-    return Bounds(lower, [int(x) for x in deepest], int(metrics["liquidity_lower_bound"]),
+    return Bounds(list(bounds["lower"]), list(bounds["upper"]), int(metrics["liquidity_lower_bound"]),
                   int(metrics["liquidity_upper_bound"]))
 
 

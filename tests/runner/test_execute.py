@@ -3,6 +3,7 @@ files, liquidity bounds, and atomic writes."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from paysim_runner import _core, storage
 from paysim_runner.execute import BatchContext, liquidity_bounds, prepare, run_batch, run_one, with_liquidity
 from paysim_runner.sweep import build_plan
 
-from .conftest import hydra_config, small_sweep
+from .conftest import file_bytes, hydra_config, small_sweep
 
 
 def _plan(tmp_path: Path, *extra: str):
@@ -76,13 +77,22 @@ def test_run_one_can_skip_logs(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("scenario", ["two_bank", "ten_bank", "fifty_bank_core_periphery", "gridlock_ring"])
-def test_per_bank_liquidity_bounds_add_up_to_the_engines(scenario: str) -> None:
-    plan = build_plan(hydra_config(f"scenario={scenario}", "seeds=3"))
+@pytest.mark.parametrize("policy", ["deadline", "splitting"])
+def test_per_bank_liquidity_bounds_are_the_engines_whatever_the_policy(scenario: str, policy: str) -> None:
+    """The bounds of the replay (Fifo, no LSM) are the engine's own per-bank bounds of the cell's
+    run under its real policy and LSM: they depend on the payment stream only."""
+    cfg = hydra_config(f"scenario={scenario}", "seeds=2", f"policy={policy}")
+    if scenario != "gridlock_ring":  # its payments are scheduled, with no arrival_config to edit
+        cfg["sweep"]["fixed"] = {"agents.*.arrival_config.divisible": True}  # splitting really splits
+    plan = build_plan(cfg)
     for run in plan.runs:
         config = {**plan.engine_configs[0], "rng_seed": run.seed}
         lower, upper = liquidity_bounds(config)
         orch = _core.Orchestrator.new(config)
         orch.run()
+        own = orch.liquidity_bounds()
+        assert list(lower) == list(upper) == orch.get_agent_ids()
+        assert (list(lower.values()), list(upper.values())) == (own["lower"], own["upper"])
         m = orch.metrics()
         assert sum(lower.values()) == m["liquidity_lower_bound"]
         assert sum(upper.values()) == m["liquidity_upper_bound"]
@@ -146,6 +156,22 @@ def test_run_batch_writes_three_files_and_returns_a_summary(tmp_path: Path) -> N
     assert before == {t: storage.batch_file(sweep_dir, t, 1).read_bytes() for t in ("ticks", "transactions")}
     assert pq.read_table(storage.batch_file(sweep_dir, "runs", 1)).drop_columns(["engine_seconds"]).equals(first)
     assert not [p for p in sweep_dir.rglob("*") if p.name.startswith(".")]
+
+
+def test_a_task_carries_only_its_own_cells(tmp_path: Path) -> None:
+    """Each Ray task gets the engine dicts of its batch's cells, not the whole grid's, and writes
+    the same files as with the full context."""
+    plan = _plan(tmp_path, "sweep.axes.policy=[fifo,deadline,liquidity_aware]", "seeds=2", "batch_size=3")
+    full = BatchContext.from_plan(plan, tmp_path / "full")
+    for batch, runs in plan.batches().items():
+        own = full.for_runs(runs)
+        cells = {r.cell_id for r in runs}
+        assert set(own.cells) == set(own.engine_configs) == set(own.liquidity_fractions) == cells
+        assert len(cells) < len(plan.cells)
+        run_batch(own, batch, runs)
+        run_batch(dataclasses.replace(full, sweep_dir=str(tmp_path / "own")), batch, runs)
+    for table in ("ticks", "transactions"):
+        assert file_bytes(tmp_path / "full", table) == file_bytes(tmp_path / "own", table)
 
 
 def test_atomic_write_leaves_nothing_when_interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
