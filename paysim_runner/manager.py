@@ -62,7 +62,7 @@ class SimulationLimitReached(RuntimeError):
 
 
 class InvalidScenario(ValueError):
-    """The engine rejected the scenario; the message starts with the engine's field path."""
+    """The scenario cannot run (engine refusal or a server bound); the message starts with the field path."""
 
 
 class InvalidPayment(ValueError):
