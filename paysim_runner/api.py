@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, Path, Query, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paysim_runner._core import DROP_REASON_NAMES, ENGINE_VERSION, SETTLED_VIA_NAMES, STATUS_NAMES
 from paysim_runner.config import SimulationConfig
