@@ -368,8 +368,11 @@ class CellSummary:
 
 @dataclass(frozen=True)
 class PairedSummary:
-    """Differences cell − baseline over runs paired by replication (common random numbers)."""
+    """Differences cell − baseline over runs paired by replication (common random numbers); the two
+    cells differ only on ``axis``, where the baseline cell has the value ``baseline``."""
 
+    axis: str
+    baseline: Any
     cell_id: int
     cell: str
     baseline_cell_id: int
@@ -383,7 +386,7 @@ class Report:
     results_dir: Path
     sweep: str
     grid_axes: list[str]
-    compare: dict[str, Any] | None
+    compare: list[dict[str, Any]]  # [{axis, baseline}], one paired table each
     cells: list[CellSummary]
     paired: list[PairedSummary]
     sql: dict[str, str]
@@ -393,35 +396,48 @@ class Report:
     def cell(self, cell_id: int) -> CellSummary:
         return next(c for c in self.cells if c.cell_id == cell_id)
 
+    def paired_along(self, axis: str) -> list[PairedSummary]:
+        return [p for p in self.paired if p.axis == axis]
+
 
 # ---------------------------------------------------------------------------------------------
 # Building
 # ---------------------------------------------------------------------------------------------
 
 
-def _pairing(manifest: dict[str, Any], path: Path) -> list[tuple[int, int]]:
-    """(cell_id, baseline_cell_id) for every non-baseline cell with a baseline counterpart: same
-    values on every other axis, the baseline value on the compare axis."""
+def compare_entries(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The manifest's ``compare``: a list of ``{axis, baseline}`` (a single dict, from older
+    manifests, or null are accepted too)."""
     compare = manifest.get("compare")
     if not compare:
         return []
-    axis, baseline = compare.get("axis"), compare.get("baseline")
+    return [compare] if isinstance(compare, dict) else list(compare)
+
+
+def _pairing(manifest: dict[str, Any], path: Path) -> list[tuple[dict[str, Any], list[tuple[int, int]]]]:
+    """Per compare entry, (cell_id, baseline_cell_id) for every non-baseline cell with a baseline
+    counterpart: same values on every other axis, the baseline value on the compare axis."""
     axes = list(manifest["grid_axes"])
-    if axis not in axes:
-        raise ReportError(f"{path}: compare.axis {axis!r} is not one of the grid axes {axes}")
     cells = manifest["cells"]
-    if not any(c["params"].get(axis) == baseline for c in cells):
-        raise ReportError(f"{path}: compare.baseline {baseline!r} is not a value of axis {axis!r}")
+    out = []
+    for compare in compare_entries(manifest):
+        axis, baseline = compare.get("axis"), compare.get("baseline")
+        if axis not in axes:
+            raise ReportError(f"{path}: compare.axis {axis!r} is not one of the grid axes {axes}")
+        if not any(c["params"].get(axis) == baseline for c in cells):
+            raise ReportError(f"{path}: compare.baseline {baseline!r} is not a value of axis {axis!r}")
 
-    def others(params: dict[str, Any]) -> str:
-        return json.dumps({a: params.get(a) for a in axes if a != axis}, sort_keys=True)
+        def others(params: dict[str, Any], axis: str = axis) -> str:
+            return json.dumps({a: params.get(a) for a in axes if a != axis}, sort_keys=True)
 
-    baseline_of = {others(c["params"]): c["cell_id"] for c in cells if c["params"].get(axis) == baseline}
-    return [
-        (c["cell_id"], baseline_of[others(c["params"])])
-        for c in cells
-        if c["params"].get(axis) != baseline and others(c["params"]) in baseline_of
-    ]
+        baseline_of = {others(c["params"]): c["cell_id"] for c in cells if c["params"].get(axis) == baseline}
+        pairs = [
+            (c["cell_id"], baseline_of[others(c["params"])])
+            for c in cells
+            if c["params"].get(axis) != baseline and others(c["params"]) in baseline_of
+        ]
+        out.append(({"axis": axis, "baseline": baseline}, pairs))
+    return out
 
 
 def _estimates(rows: Iterable[dict[str, Any]], key_of: Any) -> dict[Any, dict[str, Estimate]]:
@@ -447,7 +463,9 @@ def build_report(results_dir: Path | str, console: Console | None = None) -> Rep
     _check_results_dir(results_dir)
     manifest_path = results_dir / "manifest.json"
     manifest = load_manifest(results_dir)
-    pairing = _pairing(manifest, manifest_path)
+    comparisons = _pairing(manifest, manifest_path)
+    # a (cell, baseline) pair differs on exactly one axis, so the pairs of all comparisons are distinct
+    pairing = [pair for _, pairs in comparisons for pair in pairs]
 
     with open_views(results_dir, tables=("runs",)) as con:  # binding the big tables' views costs time
         counts = _fetch_dicts(con, RUN_COUNTS_SQL)
@@ -486,6 +504,8 @@ def build_report(results_dir: Path | str, console: Console | None = None) -> Rep
     pair_stats = _estimates(paired_rows, lambda r: (r["cell_id"], r["baseline_cell_id"]))
     paired = [
         PairedSummary(
+            axis=compare["axis"],
+            baseline=compare["baseline"],
             cell_id=c,
             cell=label[c],
             baseline_cell_id=b,
@@ -493,7 +513,8 @@ def build_report(results_dir: Path | str, console: Console | None = None) -> Rep
             n_pairs=max((e.n for e in pair_stats.get((c, b), {}).values()), default=0),
             diffs=pair_stats.get((c, b), {}),
         )
-        for c, b in pairing
+        for compare, pairs in comparisons
+        for c, b in pairs
     ]
     sql = {"cells": CELL_STATS_SQL}
     if pairing:
@@ -502,7 +523,7 @@ def build_report(results_dir: Path | str, console: Console | None = None) -> Rep
         results_dir=results_dir,
         sweep=str(manifest["sweep"]),
         grid_axes=list(manifest["grid_axes"]),
-        compare=manifest.get("compare") or None,
+        compare=[compare for compare, _ in comparisons],
         cells=cells,
         paired=paired,
         sql=sql,
@@ -545,10 +566,11 @@ def _cells_csv(report: Report) -> bytes:
 
 
 def _paired_csv(report: Report) -> bytes:
-    header = ["cell_id", "cell", "baseline_cell_id", "baseline_cell", "metric", "n_pairs", "mean_diff", "sd_diff",
-              "ci_low", "ci_high"]
+    header = ["axis", "baseline", "cell_id", "cell", "baseline_cell_id", "baseline_cell", "metric", "n_pairs",
+              "mean_diff", "sd_diff", "ci_low", "ci_high"]
     rows = [
-        [p.cell_id, p.cell, p.baseline_cell_id, p.baseline_cell, m, e.n, e.mean, e.sd, e.ci_low, e.ci_high]
+        [p.axis, _param_text(p.baseline), p.cell_id, p.cell, p.baseline_cell_id, p.baseline_cell, m, e.n, e.mean,
+         e.sd, e.ci_low, e.ci_high]
         for p in report.paired
         for m in REPORT_METRICS
         if (e := p.diffs.get(m)) is not None
@@ -709,9 +731,11 @@ def print_report(report: Report, console: Console) -> None:
         t.add_row(*(str(c.params.get(a)) for a in axes), *(_terminal_estimate(c.stats.get(m)) for m in COST_COMPONENTS))
     console.print(t)
 
-    if report.paired:
-        assert report.compare is not None
-        axis, baseline = report.compare["axis"], report.compare["baseline"]
+    for compare in report.compare:
+        axis, baseline = compare["axis"], compare["baseline"]
+        pairs = report.paired_along(axis)
+        if not pairs:
+            continue
         t = Table(title=f"paired differences vs {axis}={baseline}, same seeds (bold: 95% CI excludes 0)",
                   title_justify="left")
         axes = _axis_columns(report, t, skip=axis)
@@ -719,7 +743,7 @@ def print_report(report: Report, console: Console) -> None:
         t.add_column("pairs", justify="right")
         for m in HEADLINE_METRICS:
             t.add_column(f"Δ {SHORT_NAMES[m]}", justify="right", overflow="fold")
-        for p in report.paired:
+        for p in pairs:
             params = report.cell(p.cell_id).params
             t.add_row(*(str(params.get(a)) for a in axes), str(params.get(axis)), str(p.n_pairs),
                       *(_terminal_estimate(p.diffs.get(m), bold_if_nonzero=True) for m in HEADLINE_METRICS))
@@ -768,7 +792,7 @@ def render_markdown(report: Report, manifest: dict[str, Any], figures: dict[str,
         ("grid axes", ", ".join(f"`{a}`" for a in report.grid_axes) or "none"),
         ("replications", str(manifest.get("replications", "–"))),
         ("root seed", str(manifest.get("root_seed", "–"))),
-        ("baseline", f"`{report.compare['axis']}` = `{report.compare['baseline']}`" if report.compare else "none"),
+        ("baselines", ", ".join(f"`{c['axis']}` = `{c['baseline']}`" for c in report.compare) or "none"),
         ("created by", str(manifest.get("created_by", "–"))),
         ("git commit", f"`{manifest.get('git_commit', '–')}`"),
         ("engine", f"{versions.get('engine', '–')} (schema {versions.get('schema', '–')})"),
@@ -783,27 +807,28 @@ def render_markdown(report: Report, manifest: dict[str, Any], figures: dict[str,
     rows = [[c.cell, *(fmt_estimate(c.stats.get(m)) for m in COST_COMPONENTS)] for c in report.cells]
     out += [_md_table(["cell", *COST_COMPONENTS], rows), ""]
 
-    if report.paired:
-        assert report.compare is not None
+    for compare in report.compare:
+        axis, baseline = compare["axis"], compare["baseline"]
+        pairs = report.paired_along(axis)
+        out += [f"## Paired differences against `{axis}` = `{baseline}`", ""]
+        if not pairs:
+            out += ["No cell has a baseline counterpart on the other axes.", ""]
+            continue
         out += [
-            f"## Paired differences against `{report.compare['axis']}` = `{report.compare['baseline']}`",
-            "",
             "Mean of (cell − baseline) over runs with the same replication number and seed, [95% CI]. "
             "**Bold**: the interval excludes 0.",
             "",
         ]
         for group, metrics in (("Headline figures", HEADLINE_METRICS), ("Cost components", COST_COMPONENTS)):
             rows = []
-            for p in report.paired:
+            for p in pairs:
                 row = [f"{p.cell} − {p.baseline_cell}", str(p.n_pairs)]
                 for m in metrics:
                     e = p.diffs.get(m)
                     text = fmt_estimate(e)
                     row.append(f"**{text}**" if e is not None and e.excludes_zero else text)
                 rows.append(row)
-            out += [f"### {group}", "", _md_table(["cell − baseline", "pairs", *metrics], rows), ""]
-    elif report.compare:
-        out += ["## Paired differences", "", "No cell has a baseline counterpart on the other axes.", ""]
+            out += [f"### {group} (`{axis}`)", "", _md_table(["cell − baseline", "pairs", *metrics], rows), ""]
 
     out += ["## Figures", ""]
     for caption, name in figures.items():
@@ -811,7 +836,8 @@ def render_markdown(report: Report, manifest: dict[str, Any], figures: dict[str,
 
     out += ["## Files", "", f"- `{CELLS_CSV}`: one row per cell and metric (n, mean, sd, ci_low, ci_high)."]
     if report.paired:
-        out.append(f"- `{PAIRED_CSV}`: one row per cell, baseline and metric (n_pairs, mean_diff, sd_diff, CI).")
+        out.append(f"- `{PAIRED_CSV}`: one row per compared axis, cell, baseline cell and metric (n_pairs, mean_diff, "
+                   "sd_diff, CI).")
     out += [f"- `{name}`" for name in figures.values()]
     out += ["", "## SQL used", ""]
     for name, sql in report.sql.items():

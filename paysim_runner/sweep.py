@@ -70,7 +70,9 @@ class SweepSpec(_Strict):
     name: str = Field(min_length=1)
     axes: dict[str, Any] = Field(default_factory=dict)  # checked by parse_axes, with clearer messages
     fixed: dict[str, Any] = Field(default_factory=dict)
-    compare: CompareSpec | None = None
+    #: One ``{axis, baseline}`` or a list of them: paired differences along each listed axis
+    #: (checked by parse_compare, which names the entry at fault).
+    compare: Any = None
 
 
 class RunnerConfig(_Strict):
@@ -321,7 +323,7 @@ class SweepPlan:
     root_seed: int
     replications: int
     axes: list[Axis]
-    compare: dict[str, Scalar] | None
+    compare: list[dict[str, Scalar]]  # [{axis: column, baseline: value}], one per paired comparison
     cells: list[Cell]
     runs: list[RunSpec]
     engine_configs: dict[int, dict[str, Any]]  # cell_id -> engine dict (rng_seed set per run)
@@ -375,6 +377,41 @@ def cell_scenario(base: dict[str, Any], settings: Iterable[tuple[str, Any, str]]
         raise ConfigError(f"scenario.{exc.path}" if exc.path else "scenario", exc.problem) from None
 
 
+def parse_compare(spec: Any, axes: Sequence[Axis]) -> list[dict[str, Scalar]]:
+    """``sweep.compare`` (one ``{axis, baseline}``, a list of them, or null) as a list of
+    ``{axis: column, baseline: value}``: each axis a grid axis (by key or column) at most once, each
+    baseline one of its values (typed as the axis is)."""
+    if spec is None:
+        return []
+    if isinstance(spec, Mapping):
+        raw = [("sweep.compare", spec)]
+    elif isinstance(spec, Sequence) and not isinstance(spec, (str, bytes)):
+        raw = [(f"sweep.compare[{i}]", entry) for i, entry in enumerate(spec)]
+    else:
+        raise ConfigError("sweep.compare", "expected {axis: ..., baseline: ...} or a list of them")
+    entries: list[tuple[str, CompareSpec]] = []
+    for where, entry in raw:
+        try:
+            entries.append((where, CompareSpec.model_validate(entry)))
+        except ValidationError as exc:
+            err = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]  # a typo first
+            msg = "unknown key" if err["type"] == "extra_forbidden" else str(err["msg"])
+            raise ConfigError(f"{where}.{format_loc(err['loc'])}" if err["loc"] else where, msg) from None
+    by_key = {a.key: a for a in axes} | {a.column: a for a in axes}
+    out: list[dict[str, Scalar]] = []
+    for where, entry in entries:
+        axis = by_key.get(entry.axis)
+        if axis is None:
+            raise ConfigError(f"{where}.axis", f"{entry.axis!r} is not a grid axis")
+        if any(c["axis"] == axis.column for c in out):
+            raise ConfigError(f"{where}.axis", f"{entry.axis!r} is compared twice")
+        matches = [v for v in axis.values if _value_key(v) == _value_key(entry.baseline)]
+        if not matches:
+            raise ConfigError(f"{where}.baseline", f"{entry.baseline!r} is not among {list(axis.values)}")
+        out.append({"axis": axis.column, "baseline": matches[0]})
+    return out
+
+
 def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> SweepPlan:
     """Validate the whole sweep and return its plan. Raises :class:`ConfigError`; writes nothing.
 
@@ -390,16 +427,7 @@ def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> SweepPlan:
     for key in fixed_settings:
         if not _PATH_RE.match(key):
             raise ConfigError(f"sweep.fixed.{key}", "key must be a dotted config path or a transform")
-    compare = None
-    if cfg.sweep.compare is not None:
-        by_key = {a.key: a for a in axes} | {a.column: a for a in axes}
-        axis = by_key.get(cfg.sweep.compare.axis)
-        if axis is None:
-            raise ConfigError("sweep.compare.axis", f"{cfg.sweep.compare.axis!r} is not a grid axis")
-        baseline = cfg.sweep.compare.baseline
-        if _value_key(baseline) not in {_value_key(v) for v in axis.values}:
-            raise ConfigError("sweep.compare.baseline", f"{baseline!r} is not among {list(axis.values)}")
-        compare = {"axis": axis.column, "baseline": next(v for v in axis.values if _value_key(v) == _value_key(baseline))}
+    compare = parse_compare(cfg.sweep.compare, axes)
 
     base = config_from_mapping(cfg.scenario, prefix="scenario")
     base_dict = base.model_dump(exclude_none=True)

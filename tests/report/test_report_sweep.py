@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -15,7 +16,7 @@ import pyarrow.dataset as ds
 import pytest
 from rich.console import Console
 
-from paysim_runner.report import COST_COMPONENTS, build_report, open_views
+from paysim_runner.report import COST_COMPONENTS, REPORT_METRICS, build_report, open_views
 
 from .conftest import run_real_sweep
 
@@ -54,12 +55,14 @@ SCENARIO: dict[str, Any] = {
     },
 }
 AXES = {"lsm": {"mode": ["none", "t2"]}, "policy": ["fifo", "splitting"]}
+#: Paired differences along both axes: LSM t2 against none, and splitting against fifo.
+COMPARE = [{"axis": "lsm.mode", "baseline": "none"}, {"axis": "policy", "baseline": "fifo"}]
 
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("results")
-    return run_real_sweep(out, "crn", SCENARIO, AXES, seeds=SEEDS, compare={"axis": "lsm.mode", "baseline": "none"})
+    return run_real_sweep(out, "crn", SCENARIO, AXES, seeds=SEEDS, compare=COMPARE)
 
 
 @pytest.fixture(scope="module")
@@ -191,11 +194,19 @@ def test_paired_differences_equal_the_recomputation_by_replication(sweep: Path, 
     per_run = recompute_from_transactions(sweep)
     runs = _runs(sweep)
     by_cell_rep = {(c, p): r for r, (c, p) in runs.items()}
-    assert len(report.paired) == 2  # t2 against none, for fifo and for splitting
+    assert report.compare == [{"axis": "lsm_mode", "baseline": "none"}, {"axis": "policy", "baseline": "fifo"}]
+    # t2 against none under each policy, splitting against fifo under each LSM mode
+    assert [(p.axis, p.cell, p.baseline_cell) for p in report.paired] == [
+        ("lsm_mode", "lsm_mode=t2,policy=fifo", "lsm_mode=none,policy=fifo"),
+        ("lsm_mode", "lsm_mode=t2,policy=splitting", "lsm_mode=none,policy=splitting"),
+        ("policy", "lsm_mode=none,policy=splitting", "lsm_mode=none,policy=fifo"),
+        ("policy", "lsm_mode=t2,policy=splitting", "lsm_mode=t2,policy=fifo"),
+    ]
     for pair in report.paired:
         treated, base = report.cell(pair.cell_id), report.cell(pair.baseline_cell_id)
-        assert (treated.params["lsm_mode"], base.params["lsm_mode"]) == ("t2", "none")
-        assert treated.params["policy"] == base.params["policy"]
+        other = "policy" if pair.axis == "lsm_mode" else "lsm_mode"
+        assert base.params[pair.axis] == pair.baseline != treated.params[pair.axis]
+        assert treated.params[other] == base.params[other]
         assert pair.n_pairs == SEEDS
         for metric in ("settlement_rate", "value_settlement_rate", "delay_indicator"):
             diffs = [per_run[by_cell_rep[(pair.cell_id, rep)]][metric] - per_run[by_cell_rep[(pair.baseline_cell_id, rep)]][metric]
@@ -237,7 +248,26 @@ def test_report_files_over_a_real_sweep(sweep: Path, report) -> None:  # noqa: A
     assert image.shape[0] > 100 and image[..., :3].std() > 0
     md = (sweep / "report.md").read_text()
     assert "| lsm_mode=t2,policy=fifo − lsm_mode=none,policy=fifo | 5 |" in md
+    # one paired section per compare entry, each listing only its own pairs
+    lsm_part, policy_part = md.split("## Paired differences against `lsm_mode` = `none`")[1].split(
+        "## Paired differences against `policy` = `fifo`")
+    assert "policy=splitting − lsm_mode=none,policy=splitting" in lsm_part
+    assert "lsm_mode=t2,policy=splitting − lsm_mode=t2,policy=fifo | 5 |" in policy_part.split("## Figures")[0]
+    assert "policy=splitting − lsm_mode=t2,policy=fifo" not in lsm_part
+    with (sweep / "report_paired.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert {(r["axis"], r["baseline"]) for r in rows} == {("lsm_mode", "none"), ("policy", "fifo")}
+    assert len(rows) == 4 * len(REPORT_METRICS)
     assert "liquidity_delay.png" not in md  # no liquidity axis in this sweep
+
+
+def test_terminal_shows_one_paired_table_per_compared_axis(sweep: Path) -> None:
+    console = Console(record=True, width=120)
+    build_report(sweep, console=console)
+    text = console.export_text()
+    lsm, policy = text.split("paired differences vs lsm_mode=none")[1].split("paired differences vs policy=fifo")
+    assert lsm.count("splitting") == 1 and "t2" in lsm  # t2 − none under fifo and under splitting
+    assert policy.count("splitting") == 2  # splitting − fifo under none and under t2
 
 
 def test_liquidity_sweep_gets_the_liquidity_delay_curve(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ def test_sweep_on_ray_end_to_end(tmp_path: Path, ray_session: Any) -> None:
     assert manifest["sweep"] == "lsm_vs_fifo" and manifest["replications"] == 3
     assert manifest["grid_axes"] == ["lsm_mode", "policy"]
     assert manifest["axes"] == {"lsm_mode": ["none", "t2"], "policy": ["fifo"]}
-    assert manifest["compare"] == {"axis": "lsm_mode", "baseline": "none"}
+    assert manifest["compare"] == [{"axis": "lsm_mode", "baseline": "none"}, {"axis": "policy", "baseline": "fifo"}]
     assert manifest["versions"]["engine"] == _core.ENGINE_VERSION
     assert set(manifest["versions"]) == {"paysim", "engine", "schema", "python", "ray", "pyarrow", "duckdb"}
     assert manifest["created_by"].startswith("paysim_runner ")

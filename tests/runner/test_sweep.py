@@ -145,7 +145,7 @@ def test_shipped_sweeps_validate_and_match_the_issue() -> None:
     lsm = build_plan(hydra_config("+sweep=lsm_vs_fifo"))
     assert lsm.replications >= 30
     assert {a.column: a.values for a in lsm.axes} == {"lsm_mode": ("none", "t2"), "policy": ("fifo", "deadline", "liquidity_aware")}
-    assert lsm.compare == {"axis": "lsm_mode", "baseline": "none"}
+    assert lsm.compare == [{"axis": "lsm_mode", "baseline": "none"}, {"axis": "policy", "baseline": "fifo"}]
     assert {c["lsm"]["mode"] for c in lsm.engine_configs.values()} == {"none", "t2"}
 
     credit = build_plan(hydra_config("+sweep=credit_limits"))
@@ -203,6 +203,7 @@ def _set(path: str, value: Any) -> Any:
 
 def _fixed_policy_without_threshold(cfg: dict[str, Any]) -> None:
     cfg["sweep"]["axes"].pop("policy")
+    cfg["sweep"]["compare"] = {"axis": "lsm.mode", "baseline": "none"}
     cfg["sweep"]["fixed"] = {"policy": {"type": "Deadline"}}
 
 
@@ -227,6 +228,12 @@ def _fixed_policy_without_threshold(cfg: dict[str, Any]) -> None:
         (_set("sweep/axes/agents.*.balanse", [1]), "sweep.axes.agents.*.balanse", "unknown key"),
         (_set("sweep/compare", {"axis": "policy", "baseline": "lifo"}), "sweep.compare.baseline", "'lifo' is not among"),
         (_set("sweep/compare", {"axis": "credit", "baseline": 1}), "sweep.compare.axis", "not a grid axis"),
+        (_set("sweep/compare", [{"axis": "lsm.mode", "baseline": "none"}, {"axis": "policy", "baseline": "lifo"}]),
+         "sweep.compare[1].baseline", "'lifo' is not among"),
+        (_set("sweep/compare", [{"axis": "lsm.mode", "baseline": "none"}, {"axis": "lsm_mode", "baseline": "t2"}]),
+         "sweep.compare[1].axis", "'lsm_mode' is compared twice"),
+        (_set("sweep/compare", [{"axs": "policy", "baseline": "fifo"}]), "sweep.compare[0].axs", "unknown key"),
+        (_set("sweep/compare", "policy"), "sweep.compare", "expected {axis: ..., baseline: ...} or a list of them"),
         (_set("sweep/name", "../escape"), "sweep.name", "names the results folder"),
         (_set("seeds", 0), "seeds", "greater than or equal to 1"),
         (_set("batch_size", "many"), "batch_size", "valid integer"),
@@ -257,6 +264,14 @@ def test_a_different_sweep_in_the_output_folder_is_refused(tmp_path: Path) -> No
         run_sweep(cfg)
     assert (sweep_dir / "manifest.json").read_bytes() == before
     assert sorted(p.name for p in sweep_dir.iterdir()) == ["manifest.json"]
+
+
+def test_compare_takes_one_entry_or_a_list() -> None:
+    single = build_plan(hydra_config("+sweep=credit_limits"))
+    assert single.compare == [{"axis": "credit_scale", "baseline": 1.0}]  # the single-dict form
+    listed = build_plan(hydra_config("+sweep=lsm_vs_fifo", "sweep.compare=[{axis: policy, baseline: deadline}]"))
+    assert listed.compare == [{"axis": "policy", "baseline": "deadline"}]
+    assert build_plan(hydra_config("+sweep=lsm_vs_fifo", "sweep.compare=null")).compare == []
 
 
 def test_validation_builds_every_cell_engine() -> None:
