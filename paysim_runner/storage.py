@@ -170,17 +170,26 @@ def package_version() -> str:
         return "unknown"
 
 
-def git_commit(repo: Path) -> str | None:
-    """HEAD of the repo the runner runs from, or None outside a git checkout."""
+def _git(repo: Path, *args: str) -> str | None:
+    """stdout of ``git -C repo args``, or None outside a git checkout (or without git)."""
     try:
-        out = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
-        )
+        out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
-    if out.returncode != 0:
-        return None
-    return out.stdout.strip() or None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_commit(repo: Path) -> str | None:
+    """HEAD of the repo the runner runs from, or None outside a git checkout."""
+    out = _git(repo, "rev-parse", "HEAD")
+    return (out or "").strip() or None
+
+
+def git_dirty(repo: Path) -> bool | None:
+    """Whether tracked files differ from HEAD (then git_commit alone does not pin the code); None
+    outside a git checkout."""
+    out = _git(repo, "status", "--porcelain", "--untracked-files=no")
+    return None if out is None else bool(out.strip())
 
 
 def build_manifest(plan: SweepPlan, config: Mapping[str, Any], repo: Path) -> dict[str, Any]:
@@ -189,6 +198,7 @@ def build_manifest(plan: SweepPlan, config: Mapping[str, Any], repo: Path) -> di
         "sweep": plan.name,
         "created_by": f"paysim_runner {package_version()}",
         "git_commit": git_commit(repo),
+        "git_dirty": git_dirty(repo),
         "versions": versions(),
         "root_seed": plan.root_seed,
         "replications": plan.replications,
@@ -197,7 +207,12 @@ def build_manifest(plan: SweepPlan, config: Mapping[str, Any], repo: Path) -> di
         "axis_keys": {a.column: a.key for a in plan.axes},
         "compare": plan.compare,
         "batch_size": plan.batch_size,
-        "cells": [{"cell_id": c.cell_id, "cell": c.label, "params": c.params} for c in plan.cells],
+        "cells": [
+            {"cell_id": c.cell_id, "cell": c.label, "params": c.params,
+             "engine_config_sha256": plan.engine_config_sha256(c.cell_id)}
+            for c in plan.cells
+        ],
+        "policy_files": plan.policy_files,
         "runs": [
             {"run_id": r.run_id, "cell_id": r.cell_id, "rep": r.rep, "seed": r.seed, "batch": r.batch}
             for r in plan.runs
@@ -208,7 +223,7 @@ def build_manifest(plan: SweepPlan, config: Mapping[str, Any], repo: Path) -> di
 
 def plan_fingerprint(manifest: Mapping[str, Any]) -> dict[str, Any]:
     """The manifest parts that decide the output rows; a resume must match them exactly."""
-    keys = ("sweep", "root_seed", "replications", "grid_axes", "axes", "compare", "cells", "runs")
+    keys = ("sweep", "root_seed", "replications", "grid_axes", "axes", "compare", "cells", "policy_files", "runs")
     out = {k: manifest.get(k) for k in keys}
     vers = manifest.get("versions") or {}
     out["engine"] = (vers.get("engine"), vers.get("schema"))
@@ -218,8 +233,24 @@ def plan_fingerprint(manifest: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def fingerprint_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """What differs between two sweeps, most specific first: the cells whose engine config changed
+    (say, an edited conf/policy file), then other keys."""
     a, b = plan_fingerprint(old), plan_fingerprint(new)
-    diffs = [k for k in a if k != "config" and a[k] != b[k]]
+    diffs: list[str] = []
+    old_cells = {c.get("cell_id"): c for c in a["cells"] or [] if isinstance(c, Mapping)}
+    for cell in b["cells"] or []:
+        before = old_cells.get(cell["cell_id"])
+        if before is not None and before.get("cell") == cell["cell"] and before != cell:
+            diffs.append(f"the engine config of cell {cell['cell']}")
+    pa_, pb = a["policy_files"], b["policy_files"]
+    by_file = isinstance(pa_, Mapping) and isinstance(pb, Mapping)
+    if by_file:
+        diffs += [f"conf/policy/{n}.yaml" for n in sorted(set(pa_) | set(pb)) if pa_.get(n) != pb.get(n)]
+    specific = bool(diffs)
+    diffs += [
+        k for k in a
+        if k != "config" and a[k] != b[k] and not (k == "cells" and specific) and not (k == "policy_files" and by_file)
+    ]
     ca, cb = a["config"], b["config"]
     diffs += [f"config.{k}" for k in sorted(set(ca) | set(cb)) if ca.get(k) != cb.get(k)]
     return diffs

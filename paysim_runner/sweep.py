@@ -13,7 +13,9 @@ own stream, independent of policy, LSM, credit or balances), so differences betw
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -328,12 +330,16 @@ class SweepPlan:
     runs: list[RunSpec]
     engine_configs: dict[int, dict[str, Any]]  # cell_id -> engine dict (rng_seed set per run)
     liquidity_fractions: dict[int, float | None]
+    policy_files: dict[str, dict[str, Any]]  # conf/policy/<name>.yaml contents used by name
     batch_size: int
     logs: LogOptions
 
     @property
     def grid_columns(self) -> list[str]:
         return [a.column for a in self.axes]
+
+    def engine_config_sha256(self, cell_id: int) -> str:
+        return engine_config_sha256(self.engine_configs[cell_id])
 
     def batches(self) -> dict[int, list[RunSpec]]:
         return batches(self.runs)
@@ -375,6 +381,14 @@ def cell_scenario(base: dict[str, Any], settings: Iterable[tuple[str, Any, str]]
                 shown = "" if isinstance(value, dict) else f"value {value!r} makes "
                 raise ConfigError(where, f"{shown}{exc.path} invalid: {exc.problem}") from None
         raise ConfigError(f"scenario.{exc.path}" if exc.path else "scenario", exc.problem) from None
+
+
+def engine_config_sha256(engine: Mapping[str, Any]) -> str:
+    """SHA-256 of a cell's engine dict as canonical JSON (sorted keys, no spaces), ``rng_seed``
+    excluded since every run sets its own: what the cell meant, whatever named it."""
+    canonical = json.dumps({k: v for k, v in engine.items() if k != "rng_seed"}, sort_keys=True,
+                           separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def parse_compare(spec: Any, axes: Sequence[Axis]) -> list[dict[str, Scalar]]:
@@ -440,6 +454,8 @@ def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> SweepPlan:
     fixed += [(k, v, f"sweep.fixed.{k}") for k, v in fixed_settings.items()]
 
     cells = expand_grid(axes)
+    policy_names = {v for k, v, _ in fixed if k == "policy" and isinstance(v, str)}
+    policy_names |= {v for a in axes if a.key == "policy" for v in a.values if isinstance(v, str)}
     engine_configs: dict[int, dict[str, Any]] = {}
     fractions: dict[int, float | None] = {}
     for cell in cells:
@@ -462,6 +478,7 @@ def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> SweepPlan:
         runs=runs,
         engine_configs=engine_configs,
         liquidity_fractions=fractions,
+        policy_files={name: load_policy(name, conf_dir) for name in sorted(policy_names)},
         batch_size=cfg.batch_size,
         logs=cfg.logs,
     )
