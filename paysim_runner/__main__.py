@@ -8,11 +8,13 @@ the resolved config instead.
 from __future__ import annotations
 
 import sys
-
+from collections.abc import Sequence
 from typing import NoReturn
 
 import hydra
+from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 from rich.console import Console
 from rich.markup import escape
 
@@ -39,6 +41,52 @@ def main(cfg: DictConfig) -> None:
         sys.exit(1)
 
 
+#: Why ``scenario.simulation.seed`` is refused on the command line: the runner never uses it.
+SEED_PROBLEM = (
+    "not used by the runner: every run's seed derives from root_seed and its replication number "
+    "(common random numbers); set root_seed=... or seeds=... instead"
+)
+
+
+def check_overrides(args: Sequence[str]) -> None:
+    """Compose the config the way ``hydra.main`` will, so that a misspelt key, a missing config or an
+    unparsable override is one line naming the key (``ConfigError``), not Hydra's multi-line
+    message. Hydra's own flags (``--help``, ``--cfg``, ``-m``) are left to Hydra."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if any(arg.startswith("-") for arg in args):
+        return
+    try:
+        overrides = OverridesParser.create().parse_overrides(list(args))
+    except OverrideParseException as exc:
+        key = exc.override.split("=", 1)[0].lstrip("+~")
+        raise ConfigError(key, f"cannot parse {exc.override!r}: {exc.message.splitlines()[0]}") from None
+    for override in overrides:
+        if override.key_or_group == "scenario.simulation.seed":
+            raise ConfigError("scenario.simulation.seed", SEED_PROBLEM)
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            compose(config_name="config", overrides=list(args))
+    except (ConfigCompositionException, MissingConfigException, OmegaConfBaseException) as exc:
+        raise composition_error(exc) from None
+
+
+def composition_error(exc: Exception) -> ConfigError:
+    """Hydra's composition error as one line naming the key or config group."""
+    cause = exc.__cause__
+    key = getattr(cause, "full_key", None) or getattr(exc, "full_key", None)
+    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and key:
+        return ConfigError(key, f"unknown key (to add a new key use +{key}=...)")
+    if isinstance(exc, MissingConfigException) and exc.missing_cfg_file:
+        group, _, name = exc.missing_cfg_file.rpartition("/")
+        available = f" (conf/{group} has {', '.join(exc.options)})" if exc.options else ""
+        return ConfigError(group or "config", f"no config {name!r}{available}")
+    detail = str(cause if cause is not None and str(cause) else exc).splitlines()
+    return ConfigError(key or "", " ".join(line.strip() for line in detail if line.strip()
+                                            and not line.strip().startswith(("full_key:", "object_type="))))
+
+
 def _fail(err: Console, what: str, exc: Exception, code: int) -> NoReturn:
     """One line on stderr. The message is escaped: cell labels such as ``[policy=fifo]`` and values
     the user typed are text, never rich markup."""
@@ -49,4 +97,8 @@ def _fail(err: Console, what: str, exc: Exception, code: int) -> NoReturn:
 if __name__ == "__main__":
     if not (CONF_DIR / "config.yaml").is_file():
         sys.exit(f"error: Hydra config folder {CONF_DIR} not found; install paysim from its repo (pip install -e .)")
+    try:
+        check_overrides(sys.argv[1:])
+    except ConfigError as exc:
+        _fail(Console(stderr=True), "error", exc, 2)
     main()

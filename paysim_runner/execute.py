@@ -31,11 +31,12 @@ from paysim_runner import storage
 from paysim_runner.config import CONF_DIR, ConfigError
 from paysim_runner.sweep import Axis, Cell, RunSpec, SweepPlan, build_plan
 
-#: Metrics stored as float64 / string in ``runs``; every other metric is an int64 count or amount.
+#: Metrics stored as float64 / string in ``runs``; every other metric (schema_version included, an
+#: int as in ``metrics()`` and the manifest) is an int64 count, amount or number.
 FLOAT_METRICS = frozenset(
     {"settlement_rate", "value_settlement_rate", "mean_delay_ticks", "delay_indicator", "engine_seconds"}
 )
-STRING_METRICS = frozenset({"engine_version", "schema_version"})
+STRING_METRICS = frozenset({"engine_version"})
 _ARROW_KIND = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string()}
 
 

@@ -27,6 +27,7 @@ import duckdb
 from duckdb.func import FunctionNullHandling
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from paysim_runner.storage import atomic_write_bytes
 
@@ -47,6 +48,10 @@ COST_COMPONENTS: tuple[str, ...] = (
     "cost_eod",
 )
 REPORT_METRICS: tuple[str, ...] = HEADLINE_METRICS + COST_COMPONENTS
+#: Shares that cannot leave [0, 1]: their intervals are clipped to [0, 1], and the intervals of their
+#: paired differences to [-1, 1]. A t-interval of a share near 0 or 1 would otherwise claim values
+#: no run can have.
+RATE_METRICS: tuple[str, ...] = ("settlement_rate", "value_settlement_rate", "delay_indicator")
 CONFIDENCE = 0.95
 TABLES: tuple[str, ...] = ("runs", "ticks", "transactions")
 
@@ -263,10 +268,12 @@ def load_manifest(results_dir: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _unpivot_stats(source: str, keys: Sequence[str]) -> str:
-    """n, mean, sd and t-based CI of every report metric, grouped by ``keys``, over ``source``."""
+def _unpivot_stats(source: str, keys: Sequence[str], rate_floor: int) -> str:
+    """n, mean, sd and t-based CI of every report metric, grouped by ``keys``, over ``source``; the
+    intervals of RATE_METRICS are clipped to [rate_floor, 1] (0 for shares, -1 for differences)."""
     key_list = ", ".join(keys)
     metrics = ", ".join(REPORT_METRICS)
+    rates = ", ".join(f"'{m}'" for m in RATE_METRICS)
     return f"""long AS (
   UNPIVOT (SELECT {key_list}, {metrics} FROM {source})
   ON {metrics} INTO NAME metric VALUE value
@@ -277,8 +284,10 @@ stats AS (
 )
 SELECT *,
        t_quantile({(1 + CONFIDENCE) / 2}, n - 1) * sd / sqrt(n) AS half_width,
-       mean - half_width AS ci_low,
-       mean + half_width AS ci_high
+       CASE WHEN metric IN ({rates}) AND half_width IS NOT NULL
+            THEN greatest(mean - half_width, {rate_floor}::DOUBLE) ELSE mean - half_width END AS ci_low,
+       CASE WHEN metric IN ({rates}) AND half_width IS NOT NULL
+            THEN least(mean + half_width, 1::DOUBLE) ELSE mean + half_width END AS ci_high
 FROM stats ORDER BY {key_list}, metric"""
 
 
@@ -296,7 +305,7 @@ CELL_STATS_SQL = f"""WITH run_metrics AS (
     {_as_double()}
   FROM runs
 ),
-{_unpivot_stats("run_metrics", ["cell_id"])}"""
+{_unpivot_stats("run_metrics", ["cell_id"], rate_floor=0)}"""
 
 
 def _pairs_cte(pairing: Sequence[tuple[int, int]]) -> str:
@@ -316,7 +325,7 @@ def paired_stats_sql(pairing: Sequence[tuple[int, int]]) -> str:
     """Per (cell, baseline cell): n pairs, mean paired difference (cell − baseline), its sd and
     t-based 95% CI. Runs pair by replication number, so both ran on the same seed."""
     return f"""WITH {_pairs_cte(pairing)},
-{_unpivot_stats("pairs", ["cell_id", "baseline_cell_id"])}"""
+{_unpivot_stats("pairs", ["cell_id", "baseline_cell_id"], rate_floor=-1)}"""
 
 
 def _seed_mismatch_sql(pairing: Sequence[tuple[int, int]]) -> str:
@@ -336,19 +345,18 @@ FROM runs GROUP BY cell_id ORDER BY cell_id"""
 
 @dataclass(frozen=True)
 class Estimate:
-    """Mean and t-based 95% CI of one metric; ``ci_low``/``ci_high`` are None when n < 2."""
+    """Mean and t-based 95% CI of one metric; ``ci_low``/``ci_high`` are None when n < 2.
+
+    ``half_width`` is t · s/√n; the interval is mean ± half_width, clipped to [0, 1] for shares
+    (RATE_METRICS) and to [-1, 1] for their differences.
+    """
 
     n: int
     mean: float | None
     sd: float | None
     ci_low: float | None
     ci_high: float | None
-
-    @property
-    def half_width(self) -> float | None:
-        if self.ci_high is None or self.mean is None:
-            return None
-        return self.ci_high - self.mean
+    half_width: float | None = None
 
     @property
     def excludes_zero(self) -> bool:
@@ -444,7 +452,8 @@ def _estimates(rows: Iterable[dict[str, Any]], key_of: Any) -> dict[Any, dict[st
     out: dict[Any, dict[str, Estimate]] = {}
     for r in rows:
         out.setdefault(key_of(r), {})[r["metric"]] = Estimate(
-            n=int(r["n"]), mean=r["mean"], sd=r["sd"], ci_low=r["ci_low"], ci_high=r["ci_high"]
+            n=int(r["n"]), mean=r["mean"], sd=r["sd"], ci_low=r["ci_low"], ci_high=r["ci_high"],
+            half_width=r["half_width"],
         )
     return out
 
@@ -670,6 +679,22 @@ def fmt_number(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 
 
+def fmt_short(x: float | None, digits: int = 3) -> str:
+    """``digits`` significant digits with k/M/G for thousands, millions, billions: 414000 -> '414k'.
+
+    Terminal tables use it so a figure fits its column and is never folded mid-digit at 80 columns.
+    """
+    if x is None:
+        return "–"
+    if math.isnan(x):
+        return "NaN"
+    rounded = float(f"{x:.{digits}g}")
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(rounded) >= scale:
+            return f"{rounded / scale:.{digits}g}{suffix}"
+    return f"{rounded:.{digits}g}"
+
+
 def fmt_estimate(e: Estimate | None, style: str = "ci") -> str:
     """'mean [low, high]' (style 'ci') or 'mean ± half' (style 'pm'); mean alone when n < 2."""
     if e is None:
@@ -684,26 +709,51 @@ def fmt_estimate(e: Estimate | None, style: str = "ci") -> str:
 #: Short column headers for the terminal, where width is scarce.
 SHORT_NAMES: dict[str, str] = {
     "settlement_rate": "settled",
-    "value_settlement_rate": "value settled",
-    "delay_indicator": "delay ind.",
-    "liquidity_used": "liquidity used",
-    "cost_total": "cost total",
+    "value_settlement_rate": "value\nsettled",
+    "delay_indicator": "delay\nind.",
+    "liquidity_used": "liq.\nused",
+    "cost_total": "cost\ntotal",
 }
 
 
-def _terminal_estimate(e: Estimate | None, bold_if_nonzero: bool = False) -> str:
+#: Cost columns of the terminal table: short enough for 80 columns.
+COST_HEADERS: dict[str, str] = {
+    "cost_liquidity": "liquid.",
+    "cost_delay": "delay",
+    "cost_collateral": "collat.",
+    "cost_split": "split",
+    "cost_deadline": "deadline",
+    "cost_eod": "eod",
+}
+
+
+def _terminal_number(x: float | None, metric: str) -> str:
+    """Shares with 3 decimals, other figures with 3 significant digits and k/M/G."""
+    if x is not None and metric in RATE_METRICS and math.isfinite(x):
+        text = f"{x:.3f}"
+        return "0.000" if text == "-0.000" else text
+    return fmt_short(x)
+
+
+def _terminal_estimate(e: Estimate | None, metric: str, bold_if_nonzero: bool = False) -> Text:
+    """'mean' over '±half-width' (two lines keep columns narrow), bold when the interval excludes 0."""
     if e is None:
-        return "–"
+        return Text("–")
     if e.half_width is None:
-        return fmt_number(e.mean, 3)
-    text = f"{fmt_number(e.mean, 3)}\n±{fmt_number(e.half_width, 3)}"  # two lines keep columns narrow
-    return f"[bold]{text}[/bold]" if bold_if_nonzero and e.excludes_zero else text
+        return Text(_terminal_number(e.mean, metric))
+    return Text(f"{_terminal_number(e.mean, metric)}\n±{_terminal_number(e.half_width, metric)}",
+                style="bold" if bold_if_nonzero and e.excludes_zero else "")
+
+
+def _number_column(table: Table, header: str) -> None:
+    """Figures are never wrapped; when the terminal is narrow, the label columns fold instead."""
+    table.add_column(header, justify="right", no_wrap=True)
 
 
 def _axis_columns(report: Report, table: Table, skip: str | None = None) -> list[str]:
     axes = [a for a in report.grid_axes if a != skip]
     for a in axes:
-        table.add_column(a, no_wrap=True)
+        table.add_column(a, overflow="fold")
     return axes
 
 
@@ -714,21 +764,22 @@ def print_report(report: Report, console: Console) -> None:
     t = Table(title=f"{report.sweep}: mean ±95% CI half-width per cell", title_justify="left",
               caption="no ±: one run, no interval" if single else None, caption_justify="left")
     axes = _axis_columns(report, t)
-    t.add_column("n", justify="right")
+    t.add_column("n", justify="right", no_wrap=True)
     for m in HEADLINE_METRICS:
-        t.add_column(SHORT_NAMES[m], justify="right", overflow="fold")
+        _number_column(t, SHORT_NAMES[m])
     for c in report.cells:
         n = f"{c.n_runs}" if c.n_runs == c.n_planned else f"{c.n_runs}/{c.n_planned}"
-        t.add_row(*(str(c.params.get(a)) for a in axes), n,
-                  *(_terminal_estimate(c.stats.get(m)) for m in HEADLINE_METRICS))
+        t.add_row(*(Text(str(c.params.get(a))) for a in axes), n,
+                  *(_terminal_estimate(c.stats.get(m), m) for m in HEADLINE_METRICS))
     console.print(t)
 
     t = Table(title="cost components: mean ±95% CI per run (cents)", title_justify="left")
     axes = _axis_columns(report, t)
     for m in COST_COMPONENTS:
-        t.add_column(m.removeprefix("cost_"), justify="right", overflow="fold")
+        _number_column(t, COST_HEADERS[m])
     for c in report.cells:
-        t.add_row(*(str(c.params.get(a)) for a in axes), *(_terminal_estimate(c.stats.get(m)) for m in COST_COMPONENTS))
+        t.add_row(*(Text(str(c.params.get(a))) for a in axes),
+                  *(_terminal_estimate(c.stats.get(m), m) for m in COST_COMPONENTS))
     console.print(t)
 
     for compare in report.compare:
@@ -739,14 +790,14 @@ def print_report(report: Report, console: Console) -> None:
         t = Table(title=f"paired differences vs {axis}={baseline}, same seeds (bold: 95% CI excludes 0)",
                   title_justify="left")
         axes = _axis_columns(report, t, skip=axis)
-        t.add_column(axis, no_wrap=True)
-        t.add_column("pairs", justify="right")
+        t.add_column(axis, overflow="fold")
+        t.add_column("pairs", justify="right", no_wrap=True)
         for m in HEADLINE_METRICS:
-            t.add_column(f"Δ {SHORT_NAMES[m]}", justify="right", overflow="fold")
+            _number_column(t, "Δ " + SHORT_NAMES[m])
         for p in pairs:
             params = report.cell(p.cell_id).params
-            t.add_row(*(str(params.get(a)) for a in axes), str(params.get(axis)), str(p.n_pairs),
-                      *(_terminal_estimate(p.diffs.get(m), bold_if_nonzero=True) for m in HEADLINE_METRICS))
+            t.add_row(*(Text(str(params.get(a))) for a in axes), Text(str(params.get(axis))), str(p.n_pairs),
+                      *(_terminal_estimate(p.diffs.get(m), m, bold_if_nonzero=True) for m in HEADLINE_METRICS))
         console.print(t)
     console.print(f"report written to {report.results_dir / REPORT_MD} ({report.seconds:.2f} s)")
 
@@ -767,6 +818,8 @@ HOW_TO_READ = """\
   by their parameters, never by their luck.
 - Figures are **means over runs** with a **95% confidence interval** `[low, high]` = mean ± t₀.₉₇₅,ₙ₋₁ · s/√n
   (Student t, s = sample standard deviation across runs). A cell with one run has a mean and no interval.
+  The intervals of the shares `settlement_rate`, `value_settlement_rate` and `delay_indicator` are
+  clipped to [0, 1], and those of their paired differences to [−1, 1]: no run can fall outside.
 - `settlement_rate` counts payments, `value_settlement_rate` weighs them by value.
   `delay_indicator` is Leinonen–Soramäki's Σv·(settle−arrival) / Σv·(eod−arrival): 0 means every payment
   settled on arrival, 1 means every payment waited until the end of its day (unsettled payments count as

@@ -145,7 +145,7 @@ def minus_one_as_null(values: np.ndarray) -> pa.Array:
 
 # --- manifest --------------------------------------------------------------------------------------
 
-def versions() -> dict[str, str]:
+def versions() -> dict[str, str | int]:
     """Versions of everything that can change a number in the outputs."""
     import duckdb
     import ray
@@ -155,7 +155,7 @@ def versions() -> dict[str, str]:
     return {
         "paysim": package_version(),
         "engine": str(_core.ENGINE_VERSION),
-        "schema": str(_core.SCHEMA_VERSION),
+        "schema": int(_core.SCHEMA_VERSION),
         "python": platform.python_version(),
         "ray": ray.__version__,
         "pyarrow": pa.__version__,

@@ -151,6 +151,7 @@ def parse_axes(axes: Mapping[str, Sequence[Scalar]]) -> list[Axis]:
         where = f"sweep.axes.{key}"
         if not _PATH_RE.match(key):
             raise ConfigError(where, "axis key must be a dotted config path or one of " + ", ".join(TRANSFORMS))
+        _not_the_seed(key, where)
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
             raise ConfigError(where, "needs a non-empty list of values")
         for v in values:
@@ -166,6 +167,13 @@ def parse_axes(axes: Mapping[str, Sequence[Scalar]]) -> list[Axis]:
         columns[column] = key
         out.append(Axis(key, _uniform(values)))
     return out
+
+
+def _not_the_seed(key: str, where: str) -> None:
+    """Every run's seed comes from (root_seed, rep): a scenario seed set by a sweep would be ignored."""
+    if key == "simulation.seed":
+        raise ConfigError(where, "run seeds derive from root_seed and the replication number (common random "
+                                 "numbers); vary root_seed or seeds instead")
 
 
 def _uniform(values: Sequence[Scalar]) -> tuple[Scalar, ...]:
@@ -441,6 +449,7 @@ def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> SweepPlan:
     for key in fixed_settings:
         if not _PATH_RE.match(key):
             raise ConfigError(f"sweep.fixed.{key}", "key must be a dotted config path or a transform")
+        _not_the_seed(key, f"sweep.fixed.{key}")
     compare = parse_compare(cfg.sweep.compare, axes)
 
     base = config_from_mapping(cfg.scenario, prefix="scenario")

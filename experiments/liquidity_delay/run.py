@@ -180,13 +180,15 @@ def run_day(day: int, fractions: Sequence[float], modes: Sequence[str]) -> tuple
     return results, (day, sum(bounds.lower), bounds.engine_lower, sum(bounds.upper), bounds.engine_upper)
 
 
-def estimate(values: Sequence[float]) -> Estimate:
+def estimate(values: Sequence[float], bounds: tuple[float, float] = (0.0, 1.0)) -> Estimate:
+    """Mean and t-based 95% CI over days; the figures here are shares (or differences of shares),
+    so the interval is clipped to ``bounds`` as in the runner's report."""
     n = len(values)
     mean = statistics.fmean(values)
     sd = statistics.stdev(values) if n >= 2 else None
     half = ci_half_width(sd, n)
-    return Estimate(n=n, mean=mean, sd=sd, ci_low=None if half is None else mean - half,
-                    ci_high=None if half is None else mean + half)
+    return Estimate(n=n, mean=mean, sd=sd, ci_low=None if half is None else max(bounds[0], mean - half),
+                    ci_high=None if half is None else min(bounds[1], mean + half), half_width=half)
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,7 @@ def lsm_effect(results: Sequence[RunResult], on: str = "multilateral", off: str 
     fractions = sorted({r.fraction for r in results})
     days = sorted({r.day for r in results})
     return [
-        (f, estimate([by_key[(d, on, f)] - by_key[(d, off, f)] for d in days]))
+        (f, estimate([by_key[(d, on, f)] - by_key[(d, off, f)] for d in days], bounds=(-1.0, 1.0)))
         for f in fractions
         if all((d, on, f) in by_key and (d, off, f) in by_key for d in days)
     ]
@@ -254,7 +256,8 @@ def results_markdown(points: Sequence[Point], effect: Sequence[tuple[float, Esti
         "",
         f"{days} synthetic days × {len(FRACTIONS)} liquidity levels × LSM {' / '.join(LSM_MODES)}; "
         f"{N_BANKS} banks, {PAYMENTS_PER_DAY} payments a day arriving in ticks 0–{ARRIVAL_WINDOW - 1} "
-        f"of a {TICKS_PER_DAY}-tick day; no intraday credit. Means over days with 95% t-intervals.",
+        f"of a {TICKS_PER_DAY}-tick day; no intraday credit. Means over days with 95% t-intervals "
+        "(clipped to [0, 1], a share's range).",
         "",
         "![liquidity–delay curve](liquidity_delay.png)",
         "",

@@ -229,6 +229,37 @@ def test_terminal_table_shows_every_cell_and_the_paired_block(hand: Path) -> Non
     assert f"report written to {hand / 'report.md'}" in text
 
 
+def test_intervals_of_shares_are_clipped_to_what_a_share_can_be(tmp_path: Path) -> None:
+    """Settlement rates near 1 have t-intervals reaching past 1; no run can settle more than all."""
+    out = tmp_path / "clip"
+    base, treated = CELLS[0], CELLS[1]
+    near_one = [1.0, 1.0, 1.0, 0.8, 1.0]  # mean 0.96, half-width 0.111: [0.849, 1.071] unclipped
+    near_zero = [0.0, 0.0, 0.0, 0.2, 0.1]  # differences: mean -0.9, half-width 0.215: [-1.115, -0.685]
+    rows = [_run(base, r, 100 + r, 1.0, near_one[r]) for r in range(5)]
+    rows += [_run(treated, r, 100 + r, 1.0, near_zero[r]) for r in range(5)]
+    ticks, txs = _side_tables([r["run_id"] for r in rows])
+    write_part(out, "ticks", 0, ticks)
+    write_part(out, "transactions", 0, txs)
+    write_part(out, "runs", 0, _runs_table(rows))
+    write_manifest(out, {"sweep": "clip", "grid_axes": ["lsm_mode", "policy"], "cells": [base, treated],
+                         "compare": [{"axis": "lsm_mode", "baseline": "none"}],
+                         "runs": [{"run_id": r["run_id"], "cell_id": r["cell_id"], "rep": r["rep"]} for r in rows]})
+    report = build_report(out, console=QUIET)
+    half = T_0975_4 * statistics.stdev(near_one) / math.sqrt(5)
+    settled = report.cell(0).stats["settlement_rate"]
+    assert settled.half_width == pytest.approx(half, abs=1e-6)
+    assert settled.ci_low == pytest.approx(0.96 - half, abs=1e-6) and settled.ci_high == 1.0
+    delay = report.cell(0).stats["delay_indicator"]  # 1 - settled: [0, 0.151]
+    assert delay.ci_low == 0.0 and delay.ci_high == pytest.approx(0.04 + half, abs=1e-6)
+    diff = report.paired[0].diffs["settlement_rate"]
+    assert diff.mean == pytest.approx(-0.9) and diff.ci_low == -1.0
+    assert diff.ci_high == pytest.approx(-0.9 + T_0975_4 * statistics.stdev(
+        [b - a for a, b in zip(near_one, near_zero)]) / math.sqrt(5), abs=1e-6)
+    cost = report.cell(0).stats["cost_total"]  # not a share: never clipped
+    assert cost.ci_low == cost.ci_high == 1.0
+    assert "clipped to [0, 1]" in (out / "report.md").read_text()
+
+
 def test_sql_in_the_report_reruns_through_open_views(hand: Path) -> None:
     report = build_report(hand, console=QUIET)
     with open_views(hand) as con:

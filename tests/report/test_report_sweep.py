@@ -16,7 +16,7 @@ import pyarrow.dataset as ds
 import pytest
 from rich.console import Console
 
-from paysim_runner.report import COST_COMPONENTS, REPORT_METRICS, build_report, open_views
+from paysim_runner.report import COST_COMPONENTS, HEADLINE_METRICS, REPORT_METRICS, _terminal_number, build_report, open_views
 
 from .conftest import run_real_sweep
 
@@ -268,6 +268,22 @@ def test_terminal_shows_one_paired_table_per_compared_axis(sweep: Path) -> None:
     lsm, policy = text.split("paired differences vs lsm_mode=none")[1].split("paired differences vs policy=fifo")
     assert lsm.count("splitting") == 1 and "t2" in lsm  # t2 − none under fifo and under splitting
     assert policy.count("splitting") == 2  # splitting − fifo under none and under t2
+
+
+def test_terminal_figures_are_never_folded_at_80_columns(sweep: Path) -> None:
+    """Every figure of the terminal tables appears whole on one line of an 80-column terminal."""
+    console = Console(record=True, width=80)
+    report = build_report(sweep, console=console)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    fragments = {part.strip() for line in text.splitlines() for part in line.split("│")}
+    expected = set()
+    shown = [(c.stats, REPORT_METRICS) for c in report.cells] + [(p.diffs, HEADLINE_METRICS) for p in report.paired]
+    for estimates, metrics in shown:
+        for metric in metrics:
+            e = estimates[metric]
+            expected |= {_terminal_number(e.mean, metric), "±" + _terminal_number(e.half_width, metric)}
+    assert expected <= fragments, sorted(expected - fragments)
 
 
 def test_liquidity_sweep_gets_the_liquidity_delay_curve(tmp_path: Path) -> None:

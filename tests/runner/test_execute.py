@@ -37,8 +37,8 @@ def test_run_one_reports_the_engines_own_metrics_and_logs(tmp_path: Path) -> Non
     for name in _core.METRIC_NAMES:
         if name == "engine_seconds":
             assert out.row[name] > 0
-        elif name in ("engine_version", "schema_version"):
-            assert out.row[name] == str(expected[name])
+        elif name == "engine_version":
+            assert out.row[name] == expected[name] == _core.ENGINE_VERSION
         else:
             assert out.row[name] == expected[name], name
     assert {k: out.row[k] for k in ("run_id", "sweep", "cell_id", "cell", "lsm_mode", "policy", "seed", "rep")} == {
@@ -146,7 +146,11 @@ def test_run_batch_writes_three_files_and_returns_a_summary(tmp_path: Path) -> N
     assert runs_table.schema.field("cell_id").type == pa.int32()
     assert runs_table.schema.field("seed").type == pa.int64()
     assert runs_table.schema.field("settlement_rate").type == pa.float64()
-    assert runs_table.schema.field("schema_version").type == pa.string()
+    # one type for schema_version everywhere: an int, as metrics() and manifest.versions.schema give it
+    assert runs_table.schema.field("schema_version").type == pa.int64()
+    assert runs_table.column("schema_version").to_pylist() == [_core.SCHEMA_VERSION] * 2
+    assert isinstance(_core.Orchestrator.new(plan.engine_configs[0]).metrics()["schema_version"], int)
+    assert storage.versions()["schema"] == _core.SCHEMA_VERSION
     assert pq.ParquetFile(storage.batch_file(sweep_dir, "runs", 1)).metadata.row_group(0).column(0).compression == "ZSTD"
 
     # a retried task rewrites the same bytes (engine_seconds, a wall-time measure, aside)

@@ -78,3 +78,24 @@ def test_an_unusable_output_dir_is_one_line_before_ray_starts(tmp_path: Path, ou
     assert "Ray" not in proc.stdout + proc.stderr  # refused before Ray started
     assert time.monotonic() - started < 30
     assert os.listdir(tmp_path) == ["afile"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (("seedz=3",), "error: seedz: unknown key (to add a new key use +seedz=...)"),
+        (("+sweep=lsm_vs_fifo", "scenario.lsm.mod=t2"),
+         "error: scenario.lsm.mod: unknown key (to add a new key use +scenario.lsm.mod=...)"),
+        (("+sweep=nope",), "error: sweep: no config 'nope' (conf/sweep has credit_limits, liquidity_delay, lsm_vs_fifo)"),
+        (("seeds=[",), "error: seeds: cannot parse 'seeds=[': no viable alternative at input '['"),
+        # the runner never uses the scenario's seed: saying so beats silently ignoring it
+        (("+sweep=lsm_vs_fifo", "scenario.simulation.seed=7"),
+         "error: scenario.simulation.seed: not used by the runner: every run's seed derives from root_seed and "
+         "its replication number (common random numbers); set root_seed=... or seeds=... instead"),
+    ],
+)
+def test_hydra_errors_are_one_line_exit_2(tmp_path: Path, overrides: tuple[str, ...], message: str) -> None:
+    """Hydra's own message is four lines and exits 1; a misspelt key is a bad value like any other."""
+    proc = run_runner(*overrides, "output_dir=results", cwd=tmp_path, timeout=60)
+    assert (proc.returncode, proc.stderr.strip(), proc.stdout) == (2, message, "")
+    assert os.listdir(tmp_path) == []

@@ -235,6 +235,8 @@ def _fixed_policy_without_threshold(cfg: dict[str, Any]) -> None:
         (_set("sweep/compare", [{"axs": "policy", "baseline": "fifo"}]), "sweep.compare[0].axs", "unknown key"),
         (_set("sweep/compare", "policy"), "sweep.compare", "expected {axis: ..., baseline: ...} or a list of them"),
         (_set("sweep/name", "../escape"), "sweep.name", "names the results folder"),
+        (_set("sweep/axes/simulation.seed", [1, 2]), "sweep.axes.simulation.seed", "vary root_seed or seeds instead"),
+        (_set("sweep/fixed", {"simulation": {"seed": 3}}), "sweep.fixed.simulation.seed", "derive from root_seed"),
         (_set("seeds", 0), "seeds", "greater than or equal to 1"),
         (_set("batch_size", "many"), "batch_size", "valid integer"),
         (_set("scenario/agent_groups", []), "scenario.agents", "at least one bank"),
