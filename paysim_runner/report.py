@@ -398,6 +398,7 @@ class Report:
     cells: list[CellSummary]
     paired: list[PairedSummary]
     sql: dict[str, str]
+    plots: dict[str, Any] | None = None  # manifest "plots"; None for manifests written before it existed
     files: list[Path] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -536,6 +537,7 @@ def build_report(results_dir: Path | str, console: Console | None = None) -> Rep
         cells=cells,
         paired=paired,
         sql=sql,
+        plots=manifest.get("plots") if isinstance(manifest.get("plots"), dict) else None,
     )
     _write_outputs(report, manifest)
     report.seconds = time.perf_counter() - started
@@ -630,18 +632,23 @@ def _mean(cell: CellSummary, metric: str) -> float:
 #: (liquidity level, delay indicator, value settlement rate) of one cell.
 CurvePoint = tuple[float, "Estimate | None", "Estimate | None"]
 
-#: Axis-name fragments that mark a grid axis as a liquidity level, most specific first.
-LIQUIDITY_AXIS_HINTS: tuple[str, ...] = ("liquidity", "balance")
+#: Axes that step liquidity by their name alone, when the manifest has no ``plots`` (older sweeps).
+LIQUIDITY_AXES: tuple[str, ...] = ("liquidity_fraction", "balance_scale")
 
 
 def liquidity_axis(report: Report) -> str | None:
-    """The grid axis that steps liquidity (numeric, named like 'liquidity_fraction'), if any."""
-    for hint in LIQUIDITY_AXIS_HINTS:
-        for axis in report.grid_axes:
-            values = {c.params.get(axis) for c in report.cells}
-            numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-            if hint in axis.lower() and numeric and len(values) >= 2:
-                return axis
+    """The grid axis of the liquidity–delay curve: ``plots.liquidity_delay.x`` of the manifest (the
+    sweep's ``plot: {liquidity_delay: {x: AXIS}}``, or an axis named liquidity_fraction or
+    balance_scale), if it is numeric with two or more values."""
+    if report.plots is not None:
+        wanted = [(report.plots.get("liquidity_delay") or {}).get("x")]
+    else:
+        wanted = [a for a in report.grid_axes if a in LIQUIDITY_AXES]
+    for axis in wanted:
+        values = {c.params.get(axis) for c in report.cells}
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        if axis in report.grid_axes and numeric and len(values) >= 2:
+            return axis
     return None
 
 

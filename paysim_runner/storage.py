@@ -213,6 +213,7 @@ def build_manifest(plan: SweepPlan, config: Mapping[str, Any], repo: Path) -> di
             for c in plan.cells
         ],
         "policy_files": plan.policy_files,
+        "plots": plan.plots,
         "runs": [
             {"run_id": r.run_id, "cell_id": r.cell_id, "rep": r.rep, "seed": r.seed, "batch": r.batch}
             for r in plan.runs
@@ -229,6 +230,8 @@ def plan_fingerprint(manifest: Mapping[str, Any]) -> dict[str, Any]:
     out["engine"] = (vers.get("engine"), vers.get("schema"))
     config = manifest.get("config") or {}
     out["config"] = {k: v for k, v in config.items() if k not in EXECUTION_KEYS}
+    if isinstance(out["config"].get("sweep"), Mapping):  # which figures to draw changes no run
+        out["config"]["sweep"] = {k: v for k, v in out["config"]["sweep"].items() if k != "plot"}
     return out
 
 

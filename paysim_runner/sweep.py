@@ -68,6 +68,17 @@ class CompareSpec(_Strict):
     baseline: Any
 
 
+class LiquidityDelayPlot(_Strict):
+    x: str = Field(min_length=1)  # the grid axis that steps liquidity
+
+
+class PlotSpec(_Strict):
+    """Figures the report draws beyond the cost breakdown. ``liquidity_delay.x`` names the axis of
+    the Leinonen–Soramäki curve (without it, an axis named liquidity_fraction or balance_scale)."""
+
+    liquidity_delay: LiquidityDelayPlot | None = None
+
+
 class SweepSpec(_Strict):
     name: str = Field(min_length=1)
     axes: dict[str, Any] = Field(default_factory=dict)  # checked by parse_axes, with clearer messages
@@ -75,6 +86,7 @@ class SweepSpec(_Strict):
     #: One ``{axis, baseline}`` or a list of them: paired differences along each listed axis
     #: (checked by parse_compare, which names the entry at fault).
     compare: Any = None
+    plot: PlotSpec | None = None
 
 
 class RunnerConfig(_Strict):
@@ -339,6 +351,7 @@ class SweepPlan:
     engine_configs: dict[int, dict[str, Any]]  # cell_id -> engine dict (rng_seed set per run)
     liquidity_fractions: dict[int, float | None]
     policy_files: dict[str, dict[str, Any]]  # conf/policy/<name>.yaml contents used by name
+    plots: dict[str, dict[str, str]]  # {"liquidity_delay": {"x": column}} when the sweep has that curve
     batch_size: int
     logs: LogOptions
 
@@ -434,6 +447,28 @@ def parse_compare(spec: Any, axes: Sequence[Axis]) -> list[dict[str, Scalar]]:
     return out
 
 
+#: Axes that step liquidity by their name alone, for the liquidity–delay curve.
+LIQUIDITY_AXES = ("liquidity_fraction", "balance_scale")
+
+
+def parse_plots(spec: PlotSpec | None, axes: Sequence[Axis]) -> dict[str, dict[str, str]]:
+    """The report's extra figures, by axis column: ``sweep.plot.liquidity_delay.x`` if given, else
+    an axis named liquidity_fraction or balance_scale. The x axis must be numeric with 2+ values."""
+    by_key = {a.key: a for a in axes} | {a.column: a for a in axes}
+    wanted = spec.liquidity_delay.x if spec is not None and spec.liquidity_delay is not None else None
+    if wanted is None:
+        axis = next((a for a in axes if a.key in LIQUIDITY_AXES and a.kind in ("int", "float")
+                     and len(a.values) >= 2), None)
+        return {} if axis is None else {"liquidity_delay": {"x": axis.column}}
+    axis = by_key.get(wanted)
+    where = "sweep.plot.liquidity_delay.x"
+    if axis is None:
+        raise ConfigError(where, f"{wanted!r} is not a grid axis")
+    if axis.kind not in ("int", "float") or len(axis.values) < 2:
+        raise ConfigError(where, f"axis {wanted!r} needs at least two numeric values to draw a curve")
+    return {"liquidity_delay": {"x": axis.column}}
+
+
 def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> SweepPlan:
     """Validate the whole sweep and return its plan. Raises :class:`ConfigError`; writes nothing.
 
@@ -451,6 +486,7 @@ def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> SweepPlan:
             raise ConfigError(f"sweep.fixed.{key}", "key must be a dotted config path or a transform")
         _not_the_seed(key, f"sweep.fixed.{key}")
     compare = parse_compare(cfg.sweep.compare, axes)
+    plots = parse_plots(cfg.sweep.plot, axes)
 
     base = config_from_mapping(cfg.scenario, prefix="scenario")
     base_dict = base.model_dump(exclude_none=True)
@@ -488,6 +524,7 @@ def build_plan(data: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> SweepPlan:
         engine_configs=engine_configs,
         liquidity_fractions=fractions,
         policy_files={name: load_policy(name, conf_dir) for name in sorted(policy_names)},
+        plots=plots,
         batch_size=cfg.batch_size,
         logs=cfg.logs,
     )

@@ -24,8 +24,8 @@ def write_manifest(results_dir: Path, manifest: dict[str, Any]) -> None:
 
 
 def run_real_sweep(output_dir: Path, name: str, scenario: dict[str, Any], axes: dict[str, Any], *,
-                   seeds: int, compare: dict[str, Any] | None = None, fixed: dict[str, Any] | None = None,
-                   batch_size: int = 3) -> Path:
+                   seeds: int, compare: Any = None, fixed: dict[str, Any] | None = None,
+                   batch_size: int = 3, plot: dict[str, Any] | None = None) -> Path:
     """A real sweep through RUNNER's own planning, batch body and storage (no Ray: the task body is a
     plain function), so the files are laid out exactly as `python -m paysim_runner` lays them out."""
     from paysim_runner import storage
@@ -38,7 +38,7 @@ def run_real_sweep(output_dir: Path, name: str, scenario: dict[str, Any], axes: 
         "root_seed": 20251121,
         "batch_size": batch_size,
         "progress": False,
-        "sweep": {"name": name, "axes": axes, "fixed": fixed or {}, "compare": compare},
+        "sweep": {"name": name, "axes": axes, "fixed": fixed or {}, "compare": compare, "plot": plot},
     }
     plan, sweep_dir, manifest = prepare(config)
     sweep_dir.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,17 @@ import pyarrow.dataset as ds
 import pytest
 from rich.console import Console
 
-from paysim_runner.report import COST_COMPONENTS, HEADLINE_METRICS, REPORT_METRICS, _terminal_number, build_report, open_views
+from paysim_runner.report import (
+    COST_COMPONENTS,
+    HEADLINE_METRICS,
+    REPORT_METRICS,
+    CellSummary,
+    Report,
+    _terminal_number,
+    build_report,
+    liquidity_axis,
+    open_views,
+)
 
 from .conftest import run_real_sweep
 
@@ -298,6 +308,33 @@ def test_liquidity_sweep_gets_the_liquidity_delay_curve(tmp_path: Path) -> None:
     at_upper = [c for c in report.cells if c.params["liquidity_fraction"] == 1.0]
     assert all(c.stats["delay_indicator"].mean == 0.0 for c in at_upper)
     assert "![Liquidity–delay curve over `liquidity_fraction`](liquidity_delay.png)" in (sweep / "report.md").read_text()
+
+
+def test_the_liquidity_delay_curve_is_drawn_over_the_axis_the_sweep_declares(tmp_path: Path) -> None:
+    """No guessing from axis names: an axis named like a balance is not a liquidity level unless the
+    sweep says so (``plot: {liquidity_delay: {x: AXIS}}``)."""
+    axes = {"agents.*.balance": [30_000, 120_000], "lsm": {"mode": ["none", "t2"]}}
+    plain = run_real_sweep(tmp_path / "plain", "bal", SCENARIO, axes, seeds=2)
+    report = build_report(plain, console=Console(quiet=True))
+    assert report.plots == {} and not (plain / "liquidity_delay.png").exists()
+
+    declared = run_real_sweep(tmp_path / "declared", "bal", SCENARIO, axes, seeds=2,
+                              plot={"liquidity_delay": {"x": "agents.*.balance"}})
+    report = build_report(declared, console=Console(quiet=True))
+    assert report.plots == {"liquidity_delay": {"x": "agents_all_balance"}}
+    assert (declared / "liquidity_delay.png") in report.files
+    assert "over `agents_all_balance`" in (declared / "report.md").read_text()
+
+
+def test_manifests_without_plots_fall_back_to_the_liquidity_axis_names() -> None:
+    def report(axes: list[str], plots: dict | None) -> Report:
+        cells = [CellSummary(i, f"c{i}", {a: float(i) for a in axes}, 1, 1, {}) for i in range(3)]
+        return Report(Path("."), "s", axes, [], cells, [], {}, plots=plots)
+
+    assert liquidity_axis(report(["balance_scale", "x"], None)) == "balance_scale"
+    assert liquidity_axis(report(["liquidity_fraction"], None)) == "liquidity_fraction"
+    assert liquidity_axis(report(["opening_balance_level"], None)) is None  # a fragment is not enough
+    assert liquidity_axis(report(["liquidity_fraction"], {})) is None  # the sweep declared no curve
 
 
 def test_a_sweep_without_axes_and_one_seed_reports_means_without_intervals(tmp_path: Path) -> None:

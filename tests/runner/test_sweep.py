@@ -235,6 +235,10 @@ def _fixed_policy_without_threshold(cfg: dict[str, Any]) -> None:
         (_set("sweep/compare", [{"axs": "policy", "baseline": "fifo"}]), "sweep.compare[0].axs", "unknown key"),
         (_set("sweep/compare", "policy"), "sweep.compare", "expected {axis: ..., baseline: ...} or a list of them"),
         (_set("sweep/name", "../escape"), "sweep.name", "names the results folder"),
+        (_set("sweep/plot", {"liquidity_delay": {"x": "lsm.mode"}}), "sweep.plot.liquidity_delay.x",
+         "needs at least two numeric values"),
+        (_set("sweep/plot", {"liquidity_delay": {"x": "credit"}}), "sweep.plot.liquidity_delay.x",
+         "'credit' is not a grid axis"),
         (_set("sweep/axes/simulation.seed", [1, 2]), "sweep.axes.simulation.seed", "vary root_seed or seeds instead"),
         (_set("sweep/fixed", {"simulation": {"seed": 3}}), "sweep.fixed.simulation.seed", "derive from root_seed"),
         (_set("seeds", 0), "seeds", "greater than or equal to 1"),
@@ -266,6 +270,17 @@ def test_a_different_sweep_in_the_output_folder_is_refused(tmp_path: Path) -> No
         run_sweep(cfg)
     assert (sweep_dir / "manifest.json").read_bytes() == before
     assert sorted(p.name for p in sweep_dir.iterdir()) == ["manifest.json"]
+
+
+def test_the_liquidity_delay_plot_axis_is_explicit() -> None:
+    ld = build_plan(hydra_config("+sweep=liquidity_delay"))
+    assert ld.plots == {"liquidity_delay": {"x": "liquidity_fraction"}}  # declared by the sweep file
+    credit = build_plan(hydra_config("+sweep=credit_limits"))
+    assert credit.plots == {}  # credit_scale is not a liquidity level unless the sweep says so
+    declared = build_plan(hydra_config("+sweep=credit_limits", "sweep.plot={liquidity_delay: {x: credit_scale}}"))
+    assert declared.plots == {"liquidity_delay": {"x": "credit_scale"}}
+    named = build_plan(hydra_config("+sweep.axes.balance_scale=[0.5,1.0]"))
+    assert named.plots == {"liquidity_delay": {"x": "balance_scale"}}  # the documented default names
 
 
 def test_compare_takes_one_entry_or_a_list() -> None:
