@@ -150,8 +150,8 @@ class StateResponse(BaseModel):
 
 class PaymentAccepted(BaseModel):
     simulation_id: str
-    tx_id: str
-    arrival_tick: int
+    transaction_id: str = Field(description="The payment's id: the tx_id of its transaction-log row, as a string")
+    arrival_tick: int = Field(description="The tick it entered the sender's Queue 1: the next tick to run")
 
 
 class SimulationDeleted(BaseModel):
@@ -266,7 +266,6 @@ def create_app(manager: SimulationManager | None = None) -> FastAPI:
     @app.post(
         "/simulations",
         response_model=SimulationSummary,
-        status_code=status.HTTP_201_CREATED,
         responses={429: {"model": ErrorMessage, "description": "Too many live simulations"}},
     )
     def create_simulation(config: Scenario) -> SimulationSummary:
@@ -301,7 +300,6 @@ def create_app(manager: SimulationManager | None = None) -> FastAPI:
     @app.post(
         "/simulations/{simulation_id}/transactions",
         response_model=PaymentAccepted,
-        status_code=status.HTTP_201_CREATED,
         responses={**_NOT_FOUND, **_FINISHED},
     )
     def submit_transaction(simulation_id: SimulationId, payment: PaymentRequest) -> PaymentAccepted:

@@ -199,7 +199,10 @@ class SimulationManager:
         return result
 
     def submit_transaction(self, sim_id: str, payment: dict[str, Any]) -> dict[str, Any]:
-        """Enter a payment in the sender's Queue 1 now; returns its engine tx_id and arrival tick."""
+        """Enter a payment in the sender's Queue 1 now; returns its ``transaction_id`` and arrival tick.
+
+        ``transaction_id`` is the seeds' name for the engine's id, which the transaction log calls ``tx_id``.
+        """
         sim = self._get(sim_id)
         for role in ("sender", "receiver"):
             if payment[role] not in sim.bank_ids:
@@ -213,7 +216,7 @@ class SimulationManager:
                 tx_id = sim.engine.submit_transaction(payment)
             except (KeyError, ValueError, TypeError, OverflowError) as exc:
                 raise InvalidPayment(_field_of(exc, payment), str(exc).strip("'\"")) from exc
-            return {"tx_id": tx_id, "arrival_tick": sim.engine.current_tick()}
+            return {"transaction_id": tx_id, "arrival_tick": sim.engine.current_tick()}
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -109,7 +109,7 @@ def create_sim(client: httpx.Client) -> Iterator[Callable[..., str]]:
 
     def create(scenario: dict[str, Any] | None = None) -> str:
         response = client.post("/simulations", json=scenario or two_banks())
-        assert response.status_code == 201, response.text
+        assert response.status_code == 200, response.text
         made.append(response.json()["simulation_id"])
         return made[-1]
 
