@@ -15,7 +15,9 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, Path, Query, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paysim_runner._core import DROP_REASON_NAMES, ENGINE_VERSION, SETTLED_VIA_NAMES, STATUS_NAMES
@@ -46,7 +48,24 @@ MAX_API_BANKS = 1_000
 
 
 class Scenario(SimulationConfig):
-    """The scenario schema of ``paysim_runner.config`` (the YAML files, as JSON), capped in size."""
+    """The scenario schema of ``paysim_runner.config`` (the YAML files, as JSON), capped in size.
+
+    ``scheduled_payments_file`` is refused: it names a file on the server, and a client must not be
+    able to make the server open files. Payments go inline, as ``scheduled_payments``.
+    """
+
+    scheduled_payments_file: SkipJsonSchema[None] = None
+
+    @field_validator("scheduled_payments_file", mode="before")
+    @classmethod
+    def _no_server_files(cls, value: Any) -> None:
+        if value is not None:
+            raise PydanticCustomError(
+                "server_file",
+                "not accepted over HTTP (the server does not open files for clients);"
+                " send the payments inline as scheduled_payments",
+            )
+        return None
 
     @model_validator(mode="before")
     @classmethod

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from paysim_runner._core import METRIC_NAMES
+from paysim_runner.config import SimulationConfig
 
 Scenario = Callable[..., dict[str, Any]]
 CreateSim = Callable[..., str]
@@ -134,6 +136,27 @@ def test_invalid_config_is_422_naming_the_field(client: httpx.Client, two_banks:
     assert client.post("/simulations", content=b"{not json", headers={"content-type": "application/json"}
                        ).status_code == 422
     assert client.post("/simulations", json=[1, 2]).status_code == 422
+
+
+def test_server_files_are_refused(client: httpx.Client, two_banks: Scenario, tmp_path: Path) -> None:
+    """A client cannot make the server open a file: scheduled_payments_file is a 422 naming the field."""
+    payments = tmp_path / "payments.csv"
+    payments.write_text("sender,receiver,amount,arrival_tick\nBANK_A,BANK_B,1000,3\n")
+    scenario = two_banks()
+    SimulationConfig.model_validate({**scenario, "scheduled_payments_file": str(payments)})  # a usable file
+    refused = client.post("/simulations", json={**scenario, "scheduled_payments_file": str(payments)})
+    ((loc, msg),) = _field_errors(refused)
+    assert loc == ("body", "scheduled_payments_file") and "scheduled_payments" in msg and "HTTP" in msg
+    assert "scheduled_payments_file" not in client.get("/openapi.json").json()["components"]["schemas"][
+        "Scenario"]["properties"]
+
+    inline = {**scenario, "scheduled_payments": [{"sender": "BANK_A", "receiver": "BANK_B", "amount": 1000,
+                                                  "arrival_tick": 3}]}
+    created = client.post("/simulations", json=inline)
+    assert created.status_code == 200, created.text
+    sim_id = created.json()["simulation_id"]
+    assert client.post(f"/simulations/{sim_id}/tick", params={"n": 4}).json()["value_settled"] == 1000
+    client.delete(f"/simulations/{sim_id}")
 
 
 def test_unknown_bank_is_422(client: httpx.Client, create_sim: CreateSim) -> None:
