@@ -854,7 +854,8 @@ def render_markdown(report: Report, manifest: dict[str, Any], figures: dict[str,
         ("root seed", str(manifest.get("root_seed", "–"))),
         ("baselines", ", ".join(f"`{c['axis']}` = `{c['baseline']}`" for c in report.compare) or "none"),
         ("created by", str(manifest.get("created_by", "–"))),
-        ("git commit", f"`{manifest.get('git_commit', '–')}`"),
+        ("git commit", f"`{manifest.get('git_commit', '–')}`"
+                       + (" with uncommitted changes" if manifest.get("git_dirty") else "")),
         ("engine", f"{versions.get('engine', '–')} (schema {versions.get('schema', '–')})"),
     ]
     out += [_md_table(["", ""], meta), "", "## How to read this", "", HOW_TO_READ, ""]

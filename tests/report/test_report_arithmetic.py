@@ -204,6 +204,15 @@ def test_files_are_written_complete_and_loadable(hand: Path) -> None:
         assert needed in md
 
 
+def test_report_md_says_when_the_code_had_uncommitted_changes(hand: Path) -> None:
+    build_report(hand, console=QUIET)
+    assert f"| git commit | `{'0' * 40}` |" in (hand / "report.md").read_text()
+    manifest = json.loads((hand / "manifest.json").read_text())
+    write_manifest(hand, {**manifest, "git_dirty": True})
+    build_report(hand, console=QUIET)
+    assert f"| git commit | `{'0' * 40}` with uncommitted changes |" in (hand / "report.md").read_text()
+
+
 def test_same_results_give_the_same_bytes(hand: Path) -> None:
     build_report(hand, console=QUIET)
     first = {p.name: p.read_bytes() for p in hand.iterdir() if p.is_file()}
