@@ -42,10 +42,15 @@ class ConfigError(ValueError):
     """A scenario that cannot be run. ``str()`` is one line: ``<field.path>: <problem>``."""
 
     def __init__(self, path: str, problem: str, *, more: int = 0) -> None:
+        path, problem = _one_line(path), _one_line(problem)  # a typed value may hold a line break
         self.path = path
         self.problem = problem
         suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
         super().__init__(f"{path}: {problem}{suffix}" if path else f"{problem}{suffix}")
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class _Strict(BaseModel):
@@ -446,6 +451,8 @@ def format_loc(loc: Sequence[str | int]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
+        elif not item.strip() or not item.isprintable():
+            parts.append(f"[{item!r}]")  # a key only visible quoted (blank, a line break, ...)
         elif isinstance(prev, str) and prev in _UNION_NAMES and item in _UNION_NAMES[prev]:
             pass  # pydantic puts the discriminator tag in the path; readers think in field names
         else:

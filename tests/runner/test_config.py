@@ -470,3 +470,14 @@ def test_junk_gets_a_config_error_never_a_crash(data: dict[str, Any]) -> None:
         config_from_mapping(data)
     except ConfigError as exc:
         assert "\n" not in str(exc) and str(exc)
+
+
+def test_keys_and_values_with_line_breaks_still_give_one_line() -> None:
+    """Found by the junk property: an unknown key "\\n" was printed raw, breaking the one-line rule."""
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping({"simulation": {"\n": 1, "ticks_per_day": 3}, "agents": []})
+    assert str(info.value) == "simulation['\\n']: unknown key (not part of the scenario schema)"
+    data = minimal(scheduled_payments=[{"sender": "A", "receiver": "Z\n", "amount": 1, "arrival_tick": 0}])
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping(data)
+    assert str(info.value) == "scheduled_payments[0].receiver: unknown bank 'Z\\n'"
