@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import socket
 import subprocess
@@ -12,7 +13,8 @@ from typing import Any
 
 import httpx
 
-from paysim_runner._core import METRIC_NAMES
+from paysim_runner._core import METRIC_NAMES, Orchestrator
+from paysim_runner.config import load_config
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 ScenarioFile = Callable[..., Path]
@@ -40,7 +42,8 @@ def test_round_trip_with_json(paysim: Run, scenario_file: ScenarioFile, two_bank
     created = ok_json(paysim("create", "--config", config, "--state", "sim.state", "--json"))
     assert (created["tick"], created["total_ticks"], created["ticks_per_day"]) == (0, 50, 50)
     assert [a["id"] for a in created["agents"]] == ["BANK_A", "BANK_B"]
-    assert (tmp_path / "sim.state").read_bytes().startswith(b"paysim-state format=1 ")
+    fresh = Orchestrator.new(load_config(config).to_rust_dict())
+    assert (tmp_path / "sim.state").read_bytes() == fresh.save_state()  # the engine's own bytes, nothing else
 
     ticked = ok_json(paysim("tick", "5", "--state", "sim.state", "--json"))
     assert (ticked["first_tick"], ticked["tick"], ticked["current_tick"], ticked["ticks_run"]) == (0, 4, 5, 5)
@@ -48,7 +51,7 @@ def test_round_trip_with_json(paysim: Run, scenario_file: ScenarioFile, two_bank
     accepted = ok_json(paysim("submit", "--state", "sim.state", "--sender", "BANK_B", "--receiver", "BANK_A",
                               "--amount", "300000", "--deadline", "10", "--priority", "8", "--json"))
     assert (accepted["arrival_tick"], accepted["deadline_tick"], accepted["priority"]) == (5, 15, 8)
-    assert accepted["tx_id"]
+    assert accepted["transaction_id"] == "0" and "tx_id" not in accepted
 
     settled = ok_json(paysim("tick", "1", "--state", "sim.state", "--json"))
     assert (settled["num_arrivals"], settled["num_settlements"], settled["value_settled"]) == (1, 1, 300_000)
@@ -61,6 +64,7 @@ def test_round_trip_with_json(paysim: Run, scenario_file: ScenarioFile, two_bank
     assert set(stats) == set(METRIC_NAMES)
     assert (stats["n_payments"], stats["n_settled"], stats["value_settled"], stats["ticks_run"]) == (1, 1, 300_000, 6)
     assert stats["settlement_rate"] == 1.0
+    assert stats["engine_seconds"] is None  # the engine's clock restarts at every load: not measured here
 
 
 def test_tables_for_people(paysim: Run, scenario_file: ScenarioFile) -> None:
@@ -111,14 +115,14 @@ def test_missing_and_corrupt_state(paysim: Run, scenario_file: ScenarioFile, tmp
         "truncated": good[: len(good) // 2],
         "flipped": good[:-1] + bytes([good[-1] ^ 0xFF]),
         "empty": b"",
-        "future": good.replace(b"format=1", b"format=9", 1),
+        "future": good[:6] + b"\x00\x09" + good[8:],  # the engine's format version after its magic
     }
     expected = {
-        "foreign": "not a paysim state file",
-        "truncated": "corrupt state file",
-        "flipped": "corrupt state file",
-        "empty": "not a paysim state file",
-        "future": "format 9",
+        "foreign": "not a paysim engine state",
+        "truncated": "corrupt state",
+        "flipped": "corrupt state",
+        "empty": "not a paysim engine state",
+        "future": "bad header or version",
     }
     for name, data in damaged.items():
         (tmp_path / name).write_bytes(data)
@@ -147,7 +151,81 @@ def test_unknown_bank_and_bad_payment(paysim: Run, scenario_file: ScenarioFile, 
         "--priority",
     )
     assert (tmp_path / "s").read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s", "s.lock", "scenario.yaml"]  # no temp files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s", "scenario.yaml"]  # no temp files
+
+
+def test_no_lock_files_or_temporaries_are_left(paysim: Run, scenario_file: ScenarioFile, tmp_path: Path) -> None:
+    """Read-only commands, failed commands and writers leave only the state file itself behind."""
+    config = scenario_file()
+    for command in (["tick", "1"], ["state"], ["stats"], ["state", "--json"],
+                    ["submit", "--sender", "BANK_A", "--receiver", "BANK_B", "--amount", "1"]):
+        assert_one_line_error(paysim(*command, "--state", "missing.state"), "no such state file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml"]
+
+    assert paysim("create", "--config", config, "--state", "s").returncode == 0
+    for command in (["tick", "2"], ["state"], ["stats", "--json"],
+                    ["submit", "--sender", "BANK_A", "--receiver", "BANK_B", "--amount", "1"]):
+        assert paysim(*command, "--state", "s").returncode == 0, command
+    assert paysim("tick", "1000", "--state", "s").returncode == 1  # refused: too few ticks left
+    assert paysim("create", "--config", config, "--state", "s").returncode == 0  # over an existing state
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s", "scenario.yaml"]
+
+
+def _blocked_flock_pids(path: Path) -> set[int]:
+    """Pids waiting (``->``) for a flock on ``path``'s inode, from the kernel's /proc/locks."""
+    inode = path.stat().st_ino
+    pids = set()
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if "->" in fields and "FLOCK" in fields and fields[-3].rsplit(":", 1)[-1] == str(inode):
+            pids.add(int(fields[-4]))
+    return pids
+
+
+def test_a_writer_waits_for_the_writer_holding_the_state(
+    paysim: Run, paysim_script: Path, scenario_file: ScenarioFile, tmp_path: Path
+) -> None:
+    """While one writer holds the state, another waits, then works on the state the first one saved."""
+    from paysim_runner.cli import read_state, write_state
+
+    assert paysim("create", "--config", scenario_file(), "--state", "s").returncode == 0
+    path = tmp_path / "s"
+    with open(path, "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a `paysim tick` in progress holds it
+        waiting = subprocess.Popen([str(paysim_script), "tick", "1", "--state", "s", "--json"], cwd=tmp_path,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while waiting.pid not in _blocked_flock_pids(path):
+            assert waiting.poll() is None, waiting.communicate()
+            assert time.monotonic() < deadline, "the second writer never waited for the lock"
+            time.sleep(0.05)
+        engine = read_state(path)  # the first writer's update: 5 ticks, saved by replacing the file
+        for _ in range(5):
+            engine.tick()
+        write_state(path, engine)
+    out, errors = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, errors
+    assert json.loads(out)["first_tick"] == 5  # it read the state saved while it waited, not the old one
+    assert read_state(path).current_tick() == 6
+
+
+def test_concurrent_writers_lose_no_update(
+    paysim: Run, paysim_script: Path, scenario_file: ScenarioFile, tmp_path: Path
+) -> None:
+    from paysim_runner.cli import read_state
+
+    assert paysim("create", "--config", scenario_file(), "--state", "s").returncode == 0
+    commands = [["tick", "1"]] * 3 + [["submit", "--sender", "BANK_A", "--receiver", "BANK_B",
+                                       "--amount", str(amount), "--deadline", "90"] for amount in (11, 12, 13)]
+    running = [subprocess.Popen([str(paysim_script), *command, "--state", "s"], cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for command in commands]
+    for process in running:
+        _, errors = process.communicate(timeout=120)
+        assert process.returncode == 0, errors
+    state = ok_json(paysim("state", "--state", "s", "--json"))
+    assert state["tick"] == 3
+    amounts = read_state(tmp_path / "s").transaction_log()["amount"].tolist()
+    assert sorted(a for a in amounts if a in (11, 12, 13)) == [11, 12, 13]
 
 
 def test_tick_errors(paysim: Run, scenario_file: ScenarioFile, two_banks: Scenario, tmp_path: Path) -> None:
