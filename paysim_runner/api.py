@@ -218,7 +218,7 @@ class MetricsResponse(BaseModel):
     ticks_run: int
     engine_seconds: float
     engine_version: str
-    schema_version: int | str
+    schema_version: int
 
 
 class TransactionRecord(BaseModel):

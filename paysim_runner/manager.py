@@ -14,6 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
+from paysim_runner import storage
 from paysim_runner._core import DROP_REASON_NAMES, SETTLED_VIA_NAMES, STATUS_NAMES, Orchestrator
 from paysim_runner.config import SimulationConfig
 
@@ -42,8 +46,13 @@ FLOW_KEYS = (
 STOCK_KEYS = ("tick", "day", "queue1_size", "queue2_size", "queue1_value", "queue2_value")
 
 #: Transaction-log columns holding a tick or a parent id, where -1 means "none".
-_OPTIONAL_INT_COLUMNS = ("parent_id", "release_tick", "settle_tick", "drop_tick")
-_CODED_COLUMNS = {"status": STATUS_NAMES, "settled_via": SETTLED_VIA_NAMES, "drop_reason": DROP_REASON_NAMES}
+_OPTIONAL_INT_COLUMNS = frozenset({"parent_id", "release_tick", "settle_tick", "drop_tick"})
+#: Coded transaction-log columns: their names, and the code meaning "not applicable" (null).
+_CODED_COLUMNS = {
+    "status": (STATUS_NAMES, None),
+    "settled_via": (SETTLED_VIA_NAMES, 0),
+    "drop_reason": (DROP_REASON_NAMES, 0),
+}
 
 
 class SimulationNotFound(KeyError):
@@ -153,10 +162,6 @@ class SimulationManager:
             if self._simulations.pop(sim_id, None) is None:
                 raise SimulationNotFound(sim_id)
 
-    def exists(self, sim_id: str) -> bool:
-        with self._registry_lock:
-            return sim_id in self._simulations
-
     def list(self) -> list[dict[str, Any]]:
         """Summaries of the live simulations, oldest first; never blocks on a running tick."""
         with self._registry_lock:
@@ -242,7 +247,7 @@ class SimulationManager:
         with sim.lock:
             log = sim.engine.transaction_log()
         total = len(log["tx_id"])
-        page = {name: column[offset : offset + limit].tolist() for name, column in log.items()}
+        page = {name: column[offset : offset + limit] for name, column in log.items()}
         return {
             "total": total,
             "offset": offset,
@@ -322,17 +327,24 @@ def _summary(sim_id: str, sim: _Simulation) -> dict[str, Any]:
     }
 
 
-def _decode_rows(page: dict[str, list[Any]], bank_ids: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Turn log columns into one dict per payment, readable without the code tables."""
-    columns = dict(page)
-    for name in ("sender", "receiver"):
-        columns[name] = [bank_ids[index] for index in columns[name]]
-    for name, names in _CODED_COLUMNS.items():
-        columns[name] = [names[code] or None for code in columns[name]]
-    for name in _OPTIONAL_INT_COLUMNS:
-        columns[name] = [None if value < 0 else value for value in columns[name]]
-    keys = list(columns)
-    return [dict(zip(keys, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+def _decode_rows(page: dict[str, np.ndarray], bank_ids: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Turn log columns into one dict per payment, readable without the code tables.
+
+    The decoding is storage's, so a row here reads exactly like its row in the Parquet
+    ``transactions`` table: bank ids, status names, and null for -1 ticks and "not applicable" codes.
+    """
+    columns: dict[str, pa.Array] = {}
+    for name, values in page.items():
+        if name in ("sender", "receiver"):
+            columns[name] = storage.bank_names(values, bank_ids)
+        elif name in _CODED_COLUMNS:
+            names, none_code = _CODED_COLUMNS[name]
+            columns[name] = storage.code_names(values, names, none_code=none_code)
+        elif name in _OPTIONAL_INT_COLUMNS:
+            columns[name] = storage.minus_one_as_null(values)
+        else:
+            columns[name] = pa.array(values)
+    return pa.table(columns).to_pylist()
 
 
 def _bank_list(bank_ids: tuple[str, ...], shown: int = 10) -> str:
