@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from paysim_runner.config import ConfigError, load_config
@@ -39,8 +40,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+# No rich markup in our own output: state paths, bank ids and SQL values are the user's text, and a
+# "[1]" or "[b]" in them must be printed, not swallowed as a style tag.
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
 
 StateOpt = Annotated[Path, typer.Option("--state", help="State file (written atomically).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
@@ -203,14 +206,25 @@ _POSITION_COLUMNS = {  # field: short header, so the table fits an 80-column ter
 _OPENING_COLUMNS = {"id": "bank", "opening_balance": "opening balance", "credit_limit": "credit limit"}
 
 
-def _banks_table(title: str, agents: list[dict[str, Any]], columns: dict[str, str] = _POSITION_COLUMNS) -> Table:
+def _print_banks(title: str, agents: list[dict[str, Any]], columns: dict[str, str] = _POSITION_COLUMNS) -> None:
     caption = "Q1: the bank's own queue, Q2: the central RTGS queue" if "queue1_size" in columns else None
     table = Table(title=title, title_justify="left", caption=caption, box=box.SIMPLE_HEAD)
     for name, header in columns.items():
         table.add_column(header, justify="left" if name == "id" else "right")
     for agent in agents:
         table.add_row(*(_fmt(agent[name]) for name in columns))
-    return table
+    _print_whole(table, [{header: agent[name] for name, header in columns.items()} for agent in agents], "bank")
+
+
+def _print_whole(table: Table, records: list[dict[str, Any]], label: str) -> None:
+    """Print ``table`` if it fits the terminal; otherwise one figure/value block per record, so no
+    number is ever cut short (``2,672,7…``) or folded mid-digit to fit."""
+    natural = Measurement.get(out, out.options.update_width(1_000_000), table).maximum
+    if natural <= out.width:
+        out.print(table)
+        return
+    for i, record in enumerate(records, start=1):
+        out.print(_key_value_table(f"{label} {i} of {len(records)}", record))
 
 
 def _one_line(message: str) -> str:
@@ -249,7 +263,7 @@ def create(
         f"Created {state}: {len(snapshot['agents'])} banks, {snapshot['total_ticks']} ticks"
         f" ({snapshot['ticks_per_day']} per day), seed {scenario.simulation.seed}"
     )
-    out.print(_banks_table("Banks", snapshot["agents"], _OPENING_COLUMNS))
+    _print_banks("Banks", snapshot["agents"], _OPENING_COLUMNS)
 
 
 @app.command()
@@ -336,7 +350,7 @@ def show_state(state: StateOpt, as_json: JsonOpt = False) -> None:
     else:
         where = f"day {snapshot['day']}, next tick {snapshot['tick']} of {snapshot['total_ticks']}"
     out.print(f"{state}: {where}; Queue 2 holds {snapshot['queue2_size']} payments")
-    out.print(_banks_table("Banks", snapshot["agents"]))
+    _print_banks("Banks", snapshot["agents"])
 
 
 @app.command()
@@ -382,7 +396,7 @@ def report(
     from paysim_runner.report import ReportError, build_report
 
     try:
-        built = build_report(results_dir, console=Console(quiet=True) if as_json else out)
+        built = build_report(results_dir, console=Console(quiet=True) if as_json else Console())
     except ReportError as exc:
         raise CliError(str(exc))
     if as_json:
@@ -427,7 +441,7 @@ def sql(
         table.add_column(name, justify="right" if numeric else "left")
     for row in rows:
         table.add_row(*(_fmt(v) for v in row))
-    out.print(table)
+    _print_whole(table, [dict(zip(names, row, strict=True)) for row in rows], "row")
 
 
 # -- entry point --------------------------------------------------------------------------------

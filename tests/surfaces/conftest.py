@@ -134,9 +134,10 @@ def paysim(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the installed ``paysim`` console script in tmp_path and capture its output."""
     assert PAYSIM.exists(), f"console script {PAYSIM} missing: install the project (make install)"
 
-    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(PAYSIM), *map(str, args)], capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False
+            [str(PAYSIM), *map(str, args)], capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False,
+            env={**os.environ, **(env or {})},
         )
 
     return run

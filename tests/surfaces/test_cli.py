@@ -171,6 +171,21 @@ def test_no_lock_files_or_temporaries_are_left(paysim: Run, scenario_file: Scena
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s", "scenario.yaml"]
 
 
+def test_user_text_is_printed_not_taken_as_markup(
+    paysim: Run, scenario_file: ScenarioFile, two_banks: Scenario, tmp_path: Path
+) -> None:
+    scenario = two_banks()
+    scenario["agents"][0]["id"] = "[b]A"
+    config = scenario_file(scenario)
+    created = paysim("create", "--config", config, "--state", "run[i].state")
+    assert created.returncode == 0, created.stderr
+    assert "Created run[i].state" in created.stdout and "[b]A" in created.stdout
+    for command in ("state", "stats"):
+        assert "run[i].state" in paysim(command, "--state", "run[i].state").stdout
+    assert "[b]A" in paysim("state", "--state", "run[i].state").stdout
+    assert_one_line_error(paysim("stats", "--state", "gone[red].state"), "gone[red].state")
+
+
 def _blocked_flock_pids(path: Path) -> set[int]:
     """Pids waiting (``->``) for a flock on ``path``'s inode, from the kernel's /proc/locks."""
     inode = path.stat().st_ino
@@ -283,6 +298,22 @@ def test_sql_over_a_real_sweep(paysim: Run, sweep_dir: Path) -> None:
     assert table.returncode == 0 and "c0000-r0000" in table.stdout and "6 rows" in table.stdout
     assert_one_line_error(paysim("sql", sweep_dir, "SELEC nonsense"), "query failed")
     assert_one_line_error(paysim("sql", sweep_dir, "SELECT * FROM no_such_table"), "no_such_table")
+
+
+def test_wide_results_are_never_cut_short(paysim: Run, sweep_dir: Path) -> None:
+    """At 80 columns a table too wide to fit is printed one record at a time, every digit intact."""
+    query = ("SELECT run_id, cell, lsm_mode, seed, value_settled * 1000003 AS big_value, settlement_rate,"
+             " delay_indicator, liquidity_used, cost_total FROM runs ORDER BY run_id LIMIT 2")
+    (first, _) = ok_json(paysim("sql", sweep_dir, query, "--json"))
+    shown = paysim("sql", sweep_dir, query, env={"COLUMNS": "80"})
+    assert shown.returncode == 0, shown.stderr
+    assert max(len(line) for line in shown.stdout.splitlines()) <= 80
+    assert "…" not in shown.stdout and "row 1 of 2" in shown.stdout
+    for value in (first["run_id"], f"{first['seed']:,}", f"{first['big_value']:,}", f"{first['liquidity_used']:,}"):
+        assert value in shown.stdout
+    narrow = paysim("sql", sweep_dir, "SELECT lsm_mode, count(*) AS n FROM runs GROUP BY ALL ORDER BY ALL",
+                    env={"COLUMNS": "80"})
+    assert "row 1 of" not in narrow.stdout and "2 rows" in narrow.stdout  # a table that fits stays a table
 
 
 def test_report_over_a_real_sweep(paysim: Run, sweep_dir: Path) -> None:
