@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from paysim_runner import _core
 
 __all__ = [
     "CONF_DIR",
@@ -60,43 +62,28 @@ class _Strict(BaseModel):
 
 
 # --- cash-manager policies (SPEC §3 Policies) -------------------------------------------------
-# The models give the structure (which keys, which types); the engine's own validation
-# (``_core.validate_config``, run by SimulationConfig) judges the values, so the two never disagree.
+# Policies live in the engine's registry (``_core.POLICY_TYPES``): a new policy is one new Rust type,
+# and nothing here changes. The schema checks the ``type``; the engine's own validation
+# (``_core.validate_config``, run by SimulationConfig) checks each policy's parameters.
 
-class FifoPolicy(_Strict):
-    """Release every payment at once."""
-
-    type: Literal["Fifo"]
+POLICY_TYPES: tuple[str, ...] = tuple(_core.POLICY_TYPES)
 
 
-class DeadlinePolicy(_Strict):
-    """Hold a payment until it is within ``urgency_threshold`` ticks of its deadline."""
+class PolicyConfig(BaseModel):
+    """``{type: Fifo}``, ``{type: Deadline, urgency_threshold}``, ``{type: LiquidityAware,
+    target_buffer, urgency_threshold}``, ``{type: Splitting, max_parts, min_part}``, or any other
+    policy the engine registers, with its parameters."""
 
-    type: Literal["Deadline"]
-    urgency_threshold: int
+    model_config = ConfigDict(extra="allow")
 
+    type: str = Field(description="one of " + ", ".join(_core.POLICY_TYPES))
 
-class LiquidityAwarePolicy(_Strict):
-    """Release while the projected balance stays at or above ``target_buffer``, or when urgent."""
-
-    type: Literal["LiquidityAware"]
-    target_buffer: int
-    urgency_threshold: int
-
-
-class SplittingPolicy(_Strict):
-    """Split divisible payments that do not fit into up to ``max_parts`` parts of ``min_part`` or more."""
-
-    type: Literal["Splitting"]
-    max_parts: int
-    min_part: int
-
-
-PolicyConfig = Annotated[
-    Union[FifoPolicy, DeadlinePolicy, LiquidityAwarePolicy, SplittingPolicy],
-    Field(discriminator="type"),
-]
-POLICY_TYPES = ("Fifo", "Deadline", "LiquidityAware", "Splitting")
+    @field_validator("type")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in POLICY_TYPES:
+            raise ValueError(f"unknown policy {value!r} (expected {', '.join(POLICY_TYPES)})")
+        return value
 
 
 # --- payment amounts ----------------------------------------------------------------------------
@@ -329,8 +316,6 @@ def _expand_groups(config: SimulationConfig) -> GroupOrigins:
 
 def _check_with_engine(engine: dict[str, Any], origins: GroupOrigins) -> None:
     """Run the engine's validation of ``engine``; re-raise its first error at the scenario's path."""
-    from paysim_runner import _core
-
     try:
         _core.validate_config(engine)
     except ValueError as exc:  # _core.ConfigError: "<engine.path>: <problem>"
@@ -441,7 +426,7 @@ def _field_error(loc: tuple[str | int, ...], problem: str, value: Any) -> Valida
     )
 
 
-_UNION_NAMES = {"policy": POLICY_TYPES, "distribution": DISTRIBUTION_TYPES}
+_UNION_NAMES = {"distribution": DISTRIBUTION_TYPES}
 
 
 def format_loc(loc: Sequence[str | int]) -> str:

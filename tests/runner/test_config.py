@@ -150,7 +150,7 @@ def test_agent_groups_expand_into_weighted_agents() -> None:
         (lambda d: d["agents"][0].update(credit_limit=-5), "agents[0].credit_limit", "must be between 0 and"),
         (lambda d: d["agents"][1].update(id="A"), "agents[1].id", "duplicate bank id 'A'"),
         (lambda d: d["agents"][0].update(id=""), "agents[0].id", "must contain a non-whitespace character"),
-        (lambda d: d["agents"][0].update(policy={"type": "Fifoo"}), "agents[0].policy.type", "unknown policy type 'Fifoo'"),
+        (lambda d: d["agents"][0].update(policy={"type": "Fifoo"}), "agents[0].policy.type", "unknown policy 'Fifoo'"),
         (lambda d: d["agents"][0].update(policy={"type": "Deadline", "urgency": 3}), "agents[0].policy.urgency", "unknown key"),
         (lambda d: d["agents"][0].update(colour="red"), "agents[0].colour", "unknown key"),
         (lambda d: d.update(lsm={"mode": "gross"}), "lsm.mode", "'none', 'bilateral', 'cycles', 'multilateral' or 't2'"),
@@ -224,7 +224,7 @@ def test_bad_values_are_named_by_field_path(patch: Any, path: str, problem: str)
     [
         # values the schema used to accept and only the engine refused, under the engine's path
         (lambda d: d["agents"][0].update(policy={"type": "Deadline"}), "agents[0].policy.urgency_threshold",
-         "required field is missing"),
+         "is required"),
         (lambda d: d.update(lsm={"mode": "cycles", "max_cycle_length": 20}), "lsm.max_cycle_length",
          "must be between 2 and 12"),
         (lambda d: d["agents"][1].update(policy={"type": "LiquidityAware", "target_buffer": -1, "urgency_threshold": 3}),

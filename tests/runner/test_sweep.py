@@ -220,7 +220,7 @@ def _fixed_policy_without_threshold(cfg: dict[str, Any]) -> None:
         (_set("sweep/axes/lsm.max_cycle_length", [6, 20]), "sweep.axes.lsm.max_cycle_length",
          "value 20 makes lsm.max_cycle_length invalid: must be between 2 and 12"),
         (_fixed_policy_without_threshold, "sweep.fixed.policy",
-         "agents[0].policy.urgency_threshold invalid: required field is missing"),
+         "agents[0].policy.urgency_threshold invalid: is required"),
         (_set("sweep/axes/agents.1.balance", [5, -5]), "sweep.axes.agents.1.balance",
          "value -5 makes agents[1].balance invalid: must be between 0 and"),
         (_set("sweep/fixed", {"costs.eod_penalty": -1}), "sweep.fixed.costs.eod_penalty",

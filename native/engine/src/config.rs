@@ -557,16 +557,22 @@ impl<'a> Obj<'a> {
         }
     }
 
-    pub fn finish(self) -> Result<()> {
-        let mut unknown: Vec<&String> = self.map.keys().filter(|k| !self.used.contains(&k.as_str())).collect();
+    /// Fail on any key outside `keys` (and those already read), before reading the rest.
+    pub fn allow_only(&self, keys: &[&str]) -> Result<()> {
+        let mut unknown: Vec<&String> =
+            self.map.keys().filter(|k| !self.used.contains(&k.as_str()) && !keys.contains(&k.as_str())).collect();
         unknown.sort();
         if let Some(k) = unknown.first() {
-            let mut expected = self.used.clone();
+            let mut expected: Vec<&str> = self.used.iter().chain(keys).copied().collect();
             expected.sort();
-            expected.dedup();
             return Err(EngineError::config(self.field(k), format!("unknown key (expected one of: {})", expected.join(", "))));
         }
         Ok(())
+    }
+
+    /// Every key must have been read.
+    pub fn finish(self) -> Result<()> {
+        self.allow_only(&[])
     }
 }
 

@@ -39,16 +39,16 @@ pub trait CashManagerPolicy: Send + Sync + std::fmt::Debug {
 /// Reads a policy's parameters (validating them, errors naming the field) and builds it.
 type Builder = fn(&mut Obj) -> Result<Box<dyn CashManagerPolicy>>;
 
-/// Every policy by its config `type`.
-pub const REGISTRY: &[(&str, Builder)] = &[
-    ("Fifo", |_| Ok(Box::new(Fifo))),
-    ("Deadline", |o| Ok(Box::new(Deadline { urgency_threshold: o.req("urgency_threshold")? }))),
-    ("LiquidityAware", |o| {
+/// Every policy: its config `type`, its parameter keys, and its builder.
+pub const REGISTRY: &[(&str, &[&str], Builder)] = &[
+    ("Fifo", &[], |_| Ok(Box::new(Fifo))),
+    ("Deadline", &["urgency_threshold"], |o| Ok(Box::new(Deadline { urgency_threshold: o.req("urgency_threshold")? }))),
+    ("LiquidityAware", &["target_buffer", "urgency_threshold"], |o| {
         let target_buffer: i64 = o.req("target_buffer")?;
         check_range(target_buffer, 0, MAX_AMOUNT, &o.field("target_buffer"))?;
         Ok(Box::new(LiquidityAware { target_buffer, urgency_threshold: o.req("urgency_threshold")? }))
     }),
-    ("Splitting", |o| {
+    ("Splitting", &["max_parts", "min_part"], |o| {
         let max_parts: u32 = o.req("max_parts")?;
         if !(2..=1000).contains(&max_parts) {
             return Err(EngineError::config(o.field("max_parts"), "must be between 2 and 1000"));
@@ -63,13 +63,15 @@ pub const REGISTRY: &[(&str, Builder)] = &[
 pub fn build(v: &Value, path: &str) -> Result<Box<dyn CashManagerPolicy>> {
     let mut o = Obj::new(v, path)?;
     let kind: String = o.req("type")?;
-    let Some((_, builder)) = REGISTRY.iter().find(|(name, _)| *name == kind) else {
-        let names: Vec<&str> = REGISTRY.iter().map(|(name, _)| *name).collect();
+    let Some((_, keys, builder)) = REGISTRY.iter().find(|(name, _, _)| *name == kind) else {
+        let names: Vec<&str> = REGISTRY.iter().map(|(name, _, _)| *name).collect();
         return Err(EngineError::config(
             o.field("type"),
             format!("unknown policy '{kind}' (expected {})", names.join(", ")),
         ));
     };
+    // An unknown key is most likely a misspelling: report it before the key it left missing.
+    o.allow_only(keys)?;
     let policy = builder(&mut o)?;
     o.finish()?;
     Ok(policy)

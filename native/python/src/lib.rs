@@ -377,6 +377,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SETTLED_VIA_NAMES", SETTLED_VIA_NAMES.to_vec())?;
     m.add("DROP_REASON_NAMES", DROP_REASON_NAMES.to_vec())?;
     m.add("METRIC_NAMES", METRIC_NAMES.to_vec())?;
-    m.add("POLICY_TYPES", paysim_engine::policy::REGISTRY.iter().map(|(name, _)| *name).collect::<Vec<_>>())?;
+    m.add("POLICY_TYPES", paysim_engine::policy::REGISTRY.iter().map(|(name, _, _)| *name).collect::<Vec<_>>())?;
     Ok(())
 }
