@@ -222,37 +222,21 @@ impl EngineConfig {
             Some(v) => parse_lsm(v, "lsm")?,
             None => LsmConfig { mode: LsmMode::T2, max_cycle_length: 6 },
         };
-        let queue_discipline = match o.take("rtgs") {
-            Some(v) => {
-                let mut r = Obj::new(v, "rtgs")?;
-                let q = match r.opt::<String>("queue")?.as_deref() {
-                    None | Some("fifo_bypass") => QueueDiscipline::FifoBypass,
-                    Some("strict_fifo") => QueueDiscipline::StrictFifo,
-                    Some(other) => {
-                        return Err(EngineError::config("rtgs.queue", format!("unknown queue discipline '{other}' (expected fifo_bypass, strict_fifo)")))
-                    }
-                };
-                r.finish()?;
-                q
-            }
-            None => QueueDiscipline::FifoBypass,
-        };
+        let queue_discipline = section_choice(
+            o.take("rtgs"),
+            "rtgs",
+            "queue",
+            "queue discipline",
+            &[("fifo_bypass", QueueDiscipline::FifoBypass), ("strict_fifo", QueueDiscipline::StrictFifo)],
+        )?;
         let drop_expired = o.opt("drop_expired")?.unwrap_or(true);
-        let eod_unsettled = match o.take("end_of_day") {
-            Some(v) => {
-                let mut e = Obj::new(v, "end_of_day")?;
-                let u = match e.opt::<String>("unsettled")?.as_deref() {
-                    None | Some("drop") => EodUnsettled::Drop,
-                    Some("carry") => EodUnsettled::Carry,
-                    Some(other) => {
-                        return Err(EngineError::config("end_of_day.unsettled", format!("unknown choice '{other}' (expected drop, carry)")))
-                    }
-                };
-                e.finish()?;
-                u
-            }
-            None => EodUnsettled::Drop,
-        };
+        let eod_unsettled = section_choice(
+            o.take("end_of_day"),
+            "end_of_day",
+            "unsettled",
+            "choice",
+            &[("drop", EodUnsettled::Drop), ("carry", EodUnsettled::Carry)],
+        )?;
         o.finish()?;
         Ok(EngineConfig {
             ticks_per_day,
@@ -461,21 +445,29 @@ fn parse_costs(v: &Value, path: &str) -> Result<CostRates> {
     Ok(c)
 }
 
+/// A section holding one named choice (`rtgs.queue`, `end_of_day.unsettled`); absent means the first option.
+fn section_choice<T: Copy>(v: Option<&Value>, path: &str, key: &'static str, what: &str, options: &[(&str, T)]) -> Result<T> {
+    let Some(v) = v else { return Ok(options[0].1) };
+    let mut o = Obj::new(v, path)?;
+    let choice = o.choice(key, what, options, options[0].1)?;
+    o.finish()?;
+    Ok(choice)
+}
+
 fn parse_lsm(v: &Value, path: &str) -> Result<LsmConfig> {
     let mut o = Obj::new(v, path)?;
-    let mode = match o.opt::<String>("mode")?.as_deref() {
-        None | Some("t2") => LsmMode::T2,
-        Some("none") => LsmMode::None,
-        Some("bilateral") => LsmMode::Bilateral,
-        Some("cycles") => LsmMode::Cycles,
-        Some("multilateral") => LsmMode::Multilateral,
-        Some(other) => {
-            return Err(EngineError::config(
-                format!("{path}.mode"),
-                format!("unknown LSM mode '{other}' (expected none, bilateral, cycles, multilateral, t2)"),
-            ))
-        }
-    };
+    let mode = o.choice(
+        "mode",
+        "LSM mode",
+        &[
+            ("none", LsmMode::None),
+            ("bilateral", LsmMode::Bilateral),
+            ("cycles", LsmMode::Cycles),
+            ("multilateral", LsmMode::Multilateral),
+            ("t2", LsmMode::T2),
+        ],
+        LsmMode::T2,
+    )?;
     let max_cycle_length: u32 = o.opt("max_cycle_length")?.unwrap_or(6);
     if !(2..=12).contains(&max_cycle_length) {
         return Err(EngineError::config(format!("{path}.max_cycle_length"), "must be between 2 and 12"));
@@ -555,6 +547,15 @@ impl<'a> Obj<'a> {
             Some(Value::Null) | None => Ok(None),
             Some(v) => T::from_value(v, &self.field(key)).map(Some),
         }
+    }
+
+    /// One of `options` by name, `default` when absent. Names the choices when it is none of them.
+    pub fn choice<T: Copy>(&mut self, key: &'static str, what: &str, options: &[(&str, T)], default: T) -> Result<T> {
+        let Some(name) = self.opt::<String>(key)? else { return Ok(default) };
+        options.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).ok_or_else(|| {
+            let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+            EngineError::config(self.field(key), format!("unknown {what} '{name}' (expected {})", names.join(", ")))
+        })
     }
 
     /// Fail on any key outside `keys` (and those already read), before reading the rest.
