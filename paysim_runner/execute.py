@@ -169,28 +169,11 @@ def _ticks_table(log: Mapping[str, np.ndarray], bank_ids: Sequence[str], run: Ru
     return pa.table(columns)
 
 
-_NULLABLE_TX = frozenset({"parent_id", "release_tick", "settle_tick", "drop_tick"})
 
 
 def _transactions_table(log: Mapping[str, np.ndarray], bank_ids: Sequence[str], run: RunSpec) -> pa.Table:
-    from paysim_runner import _core
-
     n = len(log["tx_id"])
-    columns: dict[str, pa.Array] = _identity(run, n)
-    for name, values in log.items():
-        if name in ("sender", "receiver"):
-            columns[name] = storage.bank_names(values, bank_ids)
-        elif name == "status":
-            columns[name] = storage.code_names(values, _core.STATUS_NAMES)
-        elif name == "settled_via":
-            columns[name] = storage.code_names(values, _core.SETTLED_VIA_NAMES, none_code=0)
-        elif name == "drop_reason":
-            columns[name] = storage.code_names(values, _core.DROP_REASON_NAMES, none_code=0)
-        elif name in _NULLABLE_TX:
-            columns[name] = storage.minus_one_as_null(values)
-        else:
-            columns[name] = pa.array(values)
-    return pa.table(columns)
+    return pa.table({**_identity(run, n), **storage.transaction_columns(log, bank_ids)})
 
 
 # --- one batch (the Ray task body) -----------------------------------------------------------------

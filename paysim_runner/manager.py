@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from paysim_runner import storage
-from paysim_runner._core import DROP_REASON_NAMES, SETTLED_VIA_NAMES, STATUS_NAMES, Orchestrator
+from paysim_runner._core import Orchestrator
 from paysim_runner.config import SimulationConfig
 
 DEFAULT_MAX_SIMULATIONS = 64
@@ -45,14 +45,6 @@ FLOW_KEYS = (
 #: Tick-result figures that are positions at the end of a tick: the last tick's value is reported.
 STOCK_KEYS = ("tick", "day", "queue1_size", "queue2_size", "queue1_value", "queue2_value")
 
-#: Transaction-log columns holding a tick or a parent id, where -1 means "none".
-_OPTIONAL_INT_COLUMNS = frozenset({"parent_id", "release_tick", "settle_tick", "drop_tick"})
-#: Coded transaction-log columns: their names, and the code meaning "not applicable" (null).
-_CODED_COLUMNS = {
-    "status": (STATUS_NAMES, None),
-    "settled_via": (SETTLED_VIA_NAMES, 0),
-    "drop_reason": (DROP_REASON_NAMES, 0),
-}
 
 
 class SimulationNotFound(KeyError):
@@ -333,17 +325,7 @@ def _decode_rows(page: dict[str, np.ndarray], bank_ids: tuple[str, ...]) -> list
     The decoding is storage's, so a row here reads exactly like its row in the Parquet
     ``transactions`` table: bank ids, status names, and null for -1 ticks and "not applicable" codes.
     """
-    columns: dict[str, pa.Array] = {}
-    for name, values in page.items():
-        if name in ("sender", "receiver"):
-            columns[name] = storage.bank_names(values, bank_ids)
-        elif name in _CODED_COLUMNS:
-            names, none_code = _CODED_COLUMNS[name]
-            columns[name] = storage.code_names(values, names, none_code=none_code)
-        elif name in _OPTIONAL_INT_COLUMNS:
-            columns[name] = storage.minus_one_as_null(values)
-        else:
-            columns[name] = pa.array(values)
+    columns = storage.transaction_columns(page, bank_ids)
     return pa.table(columns).to_pylist()
 
 

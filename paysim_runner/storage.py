@@ -143,6 +143,35 @@ def minus_one_as_null(values: np.ndarray) -> pa.Array:
     return pa.array(values, mask=values == -1)
 
 
+#: Transaction-log columns holding a tick or a parent id, where -1 means "none".
+_OPTIONAL_TX_COLUMNS = frozenset({"parent_id", "release_tick", "settle_tick", "drop_tick"})
+
+
+def transaction_columns(log: Mapping[str, np.ndarray], bank_ids: Sequence[str]) -> dict[str, pa.Array]:
+    """The engine's ``transaction_log()`` as tidy columns: bank ids, status/means/reason names (null
+    where not applicable) and null for -1 ticks and parents. The Parquet ``transactions`` table and
+    the REST API's transaction pages both read this way."""
+    from paysim_runner import _core
+
+    coded = {
+        "status": (_core.STATUS_NAMES, None),
+        "settled_via": (_core.SETTLED_VIA_NAMES, 0),
+        "drop_reason": (_core.DROP_REASON_NAMES, 0),
+    }
+    columns: dict[str, pa.Array] = {}
+    for name, values in log.items():
+        if name in ("sender", "receiver"):
+            columns[name] = bank_names(values, bank_ids)
+        elif name in coded:
+            names, none_code = coded[name]
+            columns[name] = code_names(values, names, none_code=none_code)
+        elif name in _OPTIONAL_TX_COLUMNS:
+            columns[name] = minus_one_as_null(values)
+        else:
+            columns[name] = pa.array(values)
+    return columns
+
+
 # --- manifest --------------------------------------------------------------------------------------
 
 def versions() -> dict[str, str | int]:
