@@ -4,7 +4,7 @@
 //! Each algorithm reads a snapshot of Queue 2 and settles through [`Ledger::settle_batch`]; the
 //! caller compacts the queue afterwards.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::cmp::Reverse;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -239,43 +239,23 @@ pub fn multilateral(ledger: &mut Ledger, bank_rank: &[u32], now: u32) -> usize {
             fill[e.sender as usize] += 1;
         }
         let mut end: Vec<usize> = fill;
-        // Max-heap of (shortfall, id order); entries go stale when a shortfall changes.
-        let mut heap: BinaryHeap<(i64, Reverse<u32>, u32)> = BinaryHeap::new();
+        let mut short = ShortfallHeap::new(n);
         for b in 0..n {
-            if shortfall[b] > 0 {
-                heap.push((shortfall[b], Reverse(bank_rank[b]), b as u32));
-            }
+            short.update(b, &shortfall, bank_rank);
         }
-        while let Some((s, rank, b)) = heap.pop() {
-            let bi = b as usize;
-            if s != shortfall[bi] || s == 0 {
-                continue;
-            }
-            // Take out b's last payments while b stays the most short bank.
-            loop {
-                debug_assert!(end[bi] > start[bi], "an uncovered bank has outgoing payments");
-                end[bi] -= 1;
-                let i = by_sender[end[bi]] as usize;
-                selected[i] = false;
-                let e = &entries[i];
-                let r = e.receiver as usize;
-                net[bi] += e.amount;
-                net[r] -= e.amount;
-                shortfall[bi] = shortfall_of(ledger, bi, net[bi]);
-                let before = shortfall[r];
-                shortfall[r] = shortfall_of(ledger, r, net[r]);
-                if shortfall[r] != before {
-                    heap.push((shortfall[r], Reverse(bank_rank[r]), r as u32));
-                }
-                if shortfall[bi] == 0 {
-                    break;
-                }
-                let mine = (shortfall[bi], rank, b);
-                if heap.peek().is_some_and(|top| *top > mine) {
-                    heap.push(mine);
-                    break;
-                }
-            }
+        while let Some(b) = short.top() {
+            // The most short bank gives up its outgoing payment that is last in queue order.
+            debug_assert!(end[b] > start[b], "an uncovered bank has outgoing payments");
+            end[b] -= 1;
+            let e = &entries[by_sender[end[b]] as usize];
+            selected[by_sender[end[b]] as usize] = false;
+            let r = e.receiver as usize;
+            net[b] += e.amount;
+            net[r] -= e.amount;
+            shortfall[b] = shortfall_of(ledger, b, net[b]);
+            shortfall[r] = shortfall_of(ledger, r, net[r]);
+            short.update(b, &shortfall, bank_rank);
+            short.update(r, &shortfall, bank_rank);
         }
     }
     let remaining: Vec<TxIdx> = entries.iter().zip(&selected).filter(|(_, s)| **s).map(|(e, _)| e.tx).collect();
@@ -283,6 +263,89 @@ pub fn multilateral(ledger: &mut Ledger, bank_rank: &[u32], now: u32) -> usize {
         ledger.settle_batch(&remaining, SettledVia::Multilateral, now);
     }
     remaining.len()
+}
+
+/// Banks with a shortfall, most short first, ties by id rank: an indexed binary heap with one slot
+/// per bank, updated in place, so the partial algorithm pays O(log banks) per removed payment.
+struct ShortfallHeap {
+    heap: Vec<usize>,
+    /// Position of each bank in `heap`, or `usize::MAX` when covered.
+    pos: Vec<usize>,
+}
+
+impl ShortfallHeap {
+    fn new(n: usize) -> Self {
+        ShortfallHeap { heap: Vec::new(), pos: vec![usize::MAX; n] }
+    }
+
+    fn top(&self) -> Option<usize> {
+        self.heap.first().copied()
+    }
+
+    /// Whether bank `a` comes before bank `b`: larger shortfall, then earlier id.
+    fn before(a: usize, b: usize, shortfall: &[i64], rank: &[u32]) -> bool {
+        (shortfall[a], Reverse(rank[a])) > (shortfall[b], Reverse(rank[b]))
+    }
+
+    /// Re-place bank `b` after its shortfall changed (in, out or within the heap).
+    fn update(&mut self, b: usize, shortfall: &[i64], rank: &[u32]) {
+        match (shortfall[b] > 0, self.pos[b]) {
+            (true, usize::MAX) => {
+                self.heap.push(b);
+                self.pos[b] = self.heap.len() - 1;
+                self.sift_up(self.heap.len() - 1, shortfall, rank);
+            }
+            (true, at) => {
+                let at = self.sift_up(at, shortfall, rank);
+                self.sift_down(at, shortfall, rank);
+            }
+            (false, usize::MAX) => {}
+            (false, at) => {
+                let last = self.heap.len() - 1;
+                self.swap(at, last);
+                self.heap.pop();
+                self.pos[b] = usize::MAX;
+                if at < self.heap.len() {
+                    let at = self.sift_up(at, shortfall, rank);
+                    self.sift_down(at, shortfall, rank);
+                }
+            }
+        }
+    }
+
+    fn swap(&mut self, i: usize, j: usize) {
+        self.heap.swap(i, j);
+        self.pos[self.heap[i]] = i;
+        self.pos[self.heap[j]] = j;
+    }
+
+    fn sift_up(&mut self, mut at: usize, shortfall: &[i64], rank: &[u32]) -> usize {
+        while at > 0 {
+            let parent = (at - 1) / 2;
+            if !Self::before(self.heap[at], self.heap[parent], shortfall, rank) {
+                break;
+            }
+            self.swap(at, parent);
+            at = parent;
+        }
+        at
+    }
+
+    fn sift_down(&mut self, mut at: usize, shortfall: &[i64], rank: &[u32]) {
+        loop {
+            let mut best = at;
+            for child in [2 * at + 1, 2 * at + 2] {
+                if child < self.heap.len() && Self::before(self.heap[child], self.heap[best], shortfall, rank) {
+                    best = child;
+                }
+            }
+            if best == at {
+                return;
+            }
+            self.swap(at, best);
+            at = best;
+        }
+    }
 }
 
 #[cfg(test)]
