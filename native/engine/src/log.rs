@@ -50,9 +50,20 @@ impl TickAccounts {
         }
     }
 
+    /// Zero every counter for the next tick, keeping the per-bank vectors' memory.
     pub fn reset(&mut self) {
-        let n = self.value_sent.len();
-        *self = TickAccounts::new(n);
+        self.value_sent.fill(0);
+        self.value_received.fill(0);
+        self.settled_by.fill([0; 4]);
+        self.costs.fill([0.0; 6]);
+        self.num_arrivals = 0;
+        self.value_arrived = 0;
+        self.num_settlements = 0;
+        self.value_settled = 0;
+        self.num_drops = 0;
+        self.value_dropped = 0;
+        self.lsm_bilateral_releases = 0;
+        self.lsm_cycle_releases = 0;
     }
 
     pub fn record_arrival(&mut self, amount: i64) {

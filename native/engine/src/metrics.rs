@@ -133,16 +133,16 @@ pub fn compute(o: &Orchestrator) -> Vec<(&'static str, MetricValue)> {
     let day_end = |arrival: u32| (arrival / tpd) * tpd + tpd - 1;
     for p in ps {
         match p.status {
-            Status::Split => n_split += 1,
+            Status::Split => {
+                n_split += 1;
+                continue;
+            }
             Status::Settled => {
                 let via = &mut by_via[p.settled_via as usize];
                 via.0 += 1;
                 via.1 += p.amount as i128;
             }
             _ => {}
-        }
-        if p.status == Status::Split {
-            continue;
         }
         // Value-weighted delay over what moves (parts carry their own value).
         let v = p.amount as f64;

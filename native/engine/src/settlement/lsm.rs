@@ -67,13 +67,16 @@ pub fn bilateral(ledger: &mut Ledger, now: u32) -> usize {
     for e in ledger.queue2.entries() {
         *directions.entry(pair_key(e)).or_default() |= if e.sender < e.receiver { 1 } else { 2 };
     }
-    let two_way: Vec<&Queued> = ledger.queue2.entries().filter(|e| directions[&pair_key(e)] == 3).collect();
-    if two_way.is_empty() {
+    // Payments of two-way pairs, grouped by pair, in queue order within each pair (stable sort).
+    let mut order: Vec<(u64, bool, TxIdx, i64)> = ledger
+        .queue2
+        .entries()
+        .filter(|e| directions[&pair_key(e)] == 3)
+        .map(|e| (pair_key(e), e.sender > e.receiver, e.tx, e.amount))
+        .collect();
+    if order.is_empty() {
         return 0;
     }
-    // Group by pair, keeping queue order within each pair (stable sort).
-    let mut order: Vec<(u64, bool, TxIdx, i64)> =
-        two_way.iter().map(|e| (pair_key(e), e.sender > e.receiver, e.tx, e.amount)).collect();
     order.sort_by_key(|x| x.0);
     let mut settled = 0;
     let mut start = 0;
