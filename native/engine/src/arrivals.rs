@@ -81,7 +81,9 @@ impl ArrivalSampler {
         for _ in 0..n {
             let raw = match self.amount {
                 AmountDistribution::Normal { mean, std_dev } => mean + std_dev * standard_normal(rng),
-                AmountDistribution::LogNormal { mean_log, std_dev_log } => libm::exp(mean_log + std_dev_log * standard_normal(rng)),
+                AmountDistribution::LogNormal { mean_log, std_dev_log } => {
+                    libm::exp(mean_log + std_dev_log * standard_normal(rng))
+                }
                 AmountDistribution::Uniform { min, max } => min + (max - min) * rng.gen::<f64>(),
                 AmountDistribution::Exponential { mean } => -mean * libm::log(open01(rng)),
             };
@@ -164,7 +166,9 @@ mod tests {
     fn samplers_match_their_moments() {
         let mut rng = bank_stream(11, "X");
         let n = 200_000;
-        let mean = |f: &mut dyn FnMut(&mut ChaCha8Rng) -> f64, rng: &mut ChaCha8Rng| (0..n).map(|_| f(rng)).sum::<f64>() / n as f64;
+        let mean = |f: &mut dyn FnMut(&mut ChaCha8Rng) -> f64, rng: &mut ChaCha8Rng| {
+            (0..n).map(|_| f(rng)).sum::<f64>() / n as f64
+        };
         assert!((mean(&mut |r| poisson(r, 0.7) as f64, &mut rng) - 0.7).abs() < 0.01);
         assert!((mean(&mut |r| poisson(r, 75.0) as f64, &mut rng) - 75.0).abs() < 0.1);
         assert!(mean(&mut |r| standard_normal(r), &mut rng).abs() < 0.01);

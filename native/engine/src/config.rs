@@ -192,7 +192,10 @@ impl EngineConfig {
             total_credit += a.credit_limit as i128;
         }
         if total_money + total_credit > (i64::MAX / 4) as i128 {
-            return Err(EngineError::config("agent_configs", "opening balances plus credit limits are too large to simulate without overflow"));
+            return Err(EngineError::config(
+                "agent_configs",
+                "opening balances plus credit limits are too large to simulate without overflow",
+            ));
         }
         let index: std::collections::HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         for (i, a) in agents.iter().enumerate() {
@@ -208,7 +211,9 @@ impl EngineConfig {
             }
         }
         if let Some(v) = o.take("scheduled_payments_file") {
-            let path = v.as_str().ok_or_else(|| EngineError::config("scheduled_payments_file", "expected a file path string"))?;
+            let path = v
+                .as_str()
+                .ok_or_else(|| EngineError::config("scheduled_payments_file", "expected a file path string"))?;
             let rows = loader.load(path).map_err(|e| EngineError::config("scheduled_payments_file", e))?;
             for (i, p) in rows.iter().enumerate() {
                 scheduled.push(parse_scheduled(p, &format!("scheduled_payments_file[row {i}]"), &ids, total_ticks)?);
@@ -294,7 +299,8 @@ fn parse_arrivals(v: &Value, path: &str) -> Result<ArrivalConfig> {
         Some(Value::Null) | None => None,
         Some(w) => {
             let wpath = format!("{path}.counterparty_weights");
-            let map = w.as_object().ok_or_else(|| EngineError::config(&wpath, "expected a mapping of bank id to weight"))?;
+            let map =
+                w.as_object().ok_or_else(|| EngineError::config(&wpath, "expected a mapping of bank id to weight"))?;
             let mut out = Vec::with_capacity(map.len());
             for (k, wv) in map {
                 let weight: f64 = FromValue::from_value(wv, &format!("{wpath}.{k}"))?;
@@ -363,7 +369,12 @@ fn parse_distribution(v: &Value, path: &str) -> Result<AmountDistribution> {
     Ok(d)
 }
 
-fn check_counterparties(a: &ArrivalConfig, bank: usize, index: &std::collections::HashMap<&str, usize>, n: usize) -> Result<()> {
+fn check_counterparties(
+    a: &ArrivalConfig,
+    bank: usize,
+    index: &std::collections::HashMap<&str, usize>,
+    n: usize,
+) -> Result<()> {
     let path = format!("agent_configs[{bank}].arrival_config.counterparty_weights");
     match &a.counterparty_weights {
         None => {
@@ -408,7 +419,10 @@ fn parse_scheduled(v: &Value, path: &str, ids: &[&str], total_ticks: u64) -> Res
     check_range(amount, 1, MAX_AMOUNT, &format!("{path}.amount"))?;
     let arrival_tick: u32 = o.req("arrival_tick")?;
     if arrival_tick as u64 >= total_ticks {
-        return Err(EngineError::config(format!("{path}.arrival_tick"), format!("must be < {total_ticks} (ticks_per_day × num_days)")));
+        return Err(EngineError::config(
+            format!("{path}.arrival_tick"),
+            format!("must be < {total_ticks} (ticks_per_day × num_days)"),
+        ));
     }
     let deadline_tick: Option<u32> = o.opt("deadline_tick")?;
     if let Some(d) = deadline_tick {
@@ -436,7 +450,10 @@ fn parse_costs(v: &Value, path: &str) -> Result<CostRates> {
     let c = CostRates {
         liquidity_cost_per_unit_per_tick: get("liquidity_cost_per_unit_per_tick", d.liquidity_cost_per_unit_per_tick)?,
         delay_cost_per_tick: get("delay_cost_per_tick", d.delay_cost_per_tick)?,
-        collateral_cost_per_unit_per_tick: get("collateral_cost_per_unit_per_tick", d.collateral_cost_per_unit_per_tick)?,
+        collateral_cost_per_unit_per_tick: get(
+            "collateral_cost_per_unit_per_tick",
+            d.collateral_cost_per_unit_per_tick,
+        )?,
         split_friction_cost: get("split_friction_cost", d.split_friction_cost)?,
         deadline_penalty: get("deadline_penalty", d.deadline_penalty)?,
         eod_penalty: get("eod_penalty", d.eod_penalty)?,
@@ -446,7 +463,13 @@ fn parse_costs(v: &Value, path: &str) -> Result<CostRates> {
 }
 
 /// A section holding one named choice (`rtgs.queue`, `end_of_day.unsettled`); absent means the first option.
-fn section_choice<T: Copy>(v: Option<&Value>, path: &str, key: &'static str, what: &str, options: &[(&str, T)]) -> Result<T> {
+fn section_choice<T: Copy>(
+    v: Option<&Value>,
+    path: &str,
+    key: &'static str,
+    what: &str,
+    options: &[(&str, T)],
+) -> Result<T> {
     let Some(v) = v else { return Ok(options[0].1) };
     let mut o = Obj::new(v, path)?;
     let choice = o.choice(key, what, options, options[0].1)?;
@@ -516,7 +539,10 @@ pub struct Obj<'a> {
 impl<'a> Obj<'a> {
     pub fn new(v: &'a Value, path: &str) -> Result<Self> {
         let map = v.as_object().ok_or_else(|| {
-            EngineError::config(if path.is_empty() { "config" } else { path }, format!("expected a mapping, got {}", kind_of(v)))
+            EngineError::config(
+                if path.is_empty() { "config" } else { path },
+                format!("expected a mapping, got {}", kind_of(v)),
+            )
         })?;
         Ok(Obj { path: path.to_string(), map, used: Vec::new() })
     }
@@ -566,7 +592,10 @@ impl<'a> Obj<'a> {
         if let Some(k) = unknown.first() {
             let mut expected: Vec<&str> = self.used.iter().chain(keys).copied().collect();
             expected.sort();
-            return Err(EngineError::config(self.field(k), format!("unknown key (expected one of: {})", expected.join(", "))));
+            return Err(EngineError::config(
+                self.field(k),
+                format!("unknown key (expected one of: {})", expected.join(", ")),
+            ));
         }
         Ok(())
     }
@@ -584,7 +613,9 @@ pub trait FromValue: Sized {
 
 impl FromValue for String {
     fn from_value(v: &Value, path: &str) -> Result<Self> {
-        v.as_str().map(str::to_string).ok_or_else(|| EngineError::config(path, format!("expected a string, got {}", kind_of(v))))
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| EngineError::config(path, format!("expected a string, got {}", kind_of(v))))
     }
 }
 
@@ -682,8 +713,7 @@ mod tests {
         v["agent_configs"][1]["id"] = json!("A");
         assert_eq!(err(v), "agent_configs[1].id: duplicate bank id 'A'");
         let mut v = base();
-        v["agent_configs"][0]["arrival_config"] =
-            json!({"rate_per_tick": 1.0, "distribution": {"type": "Normal", "mean": 1.0, "std_dev": 1.0}, "counterparty_weights": {"Z": 1.0}});
+        v["agent_configs"][0]["arrival_config"] = json!({"rate_per_tick": 1.0, "distribution": {"type": "Normal", "mean": 1.0, "std_dev": 1.0}, "counterparty_weights": {"Z": 1.0}});
         assert_eq!(err(v), "agent_configs[0].arrival_config.counterparty_weights.Z: unknown bank 'Z'");
         let mut v = base();
         v["scheduled_payments"] = json!([{"sender": "A", "receiver": "A", "amount": 1, "arrival_tick": 0}]);

@@ -221,7 +221,10 @@ pub fn compute(o: &Orchestrator) -> Vec<(&'static str, MetricValue)> {
         ("liquidity_upper_bound", int(upper)),
         ("cost_total", Float(costs.iter().sum())),
     ]);
-    for (c, name) in ["cost_liquidity", "cost_delay", "cost_collateral", "cost_split", "cost_deadline", "cost_eod"].into_iter().enumerate() {
+    for (c, name) in ["cost_liquidity", "cost_delay", "cost_collateral", "cost_split", "cost_deadline", "cost_eod"]
+        .into_iter()
+        .enumerate()
+    {
         out.push((name, Float(costs[c])));
     }
     out.extend([

@@ -121,8 +121,12 @@ impl Orchestrator {
     fn assemble(config: EngineConfig, state: SimState) -> Result<Self> {
         let ids: Vec<String> = config.agents.iter().map(|a| a.id.clone()).collect();
         let policies = config.agents.iter().map(|a| rebuild(&a.policy)).collect::<Result<Vec<_>>>()?;
-        let samplers =
-            config.agents.iter().enumerate().map(|(i, a)| a.arrival_config.as_ref().map(|c| ArrivalSampler::new(c, i, &ids))).collect();
+        let samplers = config
+            .agents
+            .iter()
+            .enumerate()
+            .map(|(i, a)| a.arrival_config.as_ref().map(|c| ArrivalSampler::new(c, i, &ids)))
+            .collect();
         let mut schedule: Vec<usize> = (0..config.scheduled_payments.len()).collect();
         schedule.sort_by_key(|&i| config.scheduled_payments[i].arrival_tick);
         let mut by_id: Vec<usize> = (0..ids.len()).collect();
@@ -300,7 +304,12 @@ impl Orchestrator {
         for b in 0..self.state.ledger.banks.len() {
             let bank = &mut self.state.ledger.banks[b];
             let queue = std::mem::take(&mut bank.queue1);
-            let mut view = BankView { now, balance: bank.balance, credit_limit: bank.credit_limit, projected_balance: bank.balance };
+            let mut view = BankView {
+                now,
+                balance: bank.balance,
+                credit_limit: bank.credit_limit,
+                projected_balance: bank.balance,
+            };
             let mut kept = Vec::with_capacity(queue.len());
             for tx in queue {
                 let decision = self.policies[b].decide(&self.state.ledger.payments[tx as usize], &view);
@@ -452,7 +461,8 @@ impl Orchestrator {
             return Err(bad("priority", format!("must be between 0 and 10, got {}", s.priority)));
         }
         let now = self.state.now;
-        let mut p = Payment::new(sender as BankIdx, receiver as BankIdx, s.amount, now, now.saturating_add(s.deadline_offset));
+        let mut p =
+            Payment::new(sender as BankIdx, receiver as BankIdx, s.amount, now, now.saturating_add(s.deadline_offset));
         p.priority = s.priority;
         p.divisible = s.divisible;
         Ok(self.arrive(p))
@@ -489,7 +499,9 @@ impl Orchestrator {
         }
         let in_queues = ledger.banks.iter().map(|b| b.queue1.len()).sum::<usize>() + ledger.queue2.len;
         if in_queues != queued {
-            return Err(EngineError::Invariant(format!("{queued} payments are queued but the queues hold {in_queues}")));
+            return Err(EngineError::Invariant(format!(
+                "{queued} payments are queued but the queues hold {in_queues}"
+            )));
         }
         Ok(())
     }
@@ -497,7 +509,9 @@ impl Orchestrator {
     /// Header, payload, then a checksum of the payload so a damaged file is refused on load.
     pub fn save_state(&self) -> Result<Vec<u8>> {
         let mut out = STATE_MAGIC.to_vec();
-        state_codec().serialize_into(&mut out, &(&self.config, &self.state)).map_err(|e| EngineError::State(e.to_string()))?;
+        state_codec()
+            .serialize_into(&mut out, &(&self.config, &self.state))
+            .map_err(|e| EngineError::State(e.to_string()))?;
         let sum = checksum(&out[STATE_MAGIC.len()..]);
         out.extend_from_slice(&sum.to_le_bytes());
         Ok(out)
@@ -519,9 +533,10 @@ impl Orchestrator {
         if state.ledger.banks.len() != config.agents.len() || state.rngs.len() != config.agents.len() {
             return Err(EngineError::State("corrupt state: bank count mismatch".into()));
         }
-        let consistent = state.ledger.banks.iter().zip(&config.agents).all(|(b, a)| {
-            b.id == a.id && b.opening_balance == a.opening_balance && b.credit_limit == a.credit_limit
-        });
+        let consistent =
+            state.ledger.banks.iter().zip(&config.agents).all(|(b, a)| {
+                b.id == a.id && b.opening_balance == a.opening_balance && b.credit_limit == a.credit_limit
+            });
         if !consistent || config.ticks_per_day == 0 || state.now as u64 > config.total_ticks() {
             return Err(EngineError::State("corrupt state: config and ledger disagree".into()));
         }

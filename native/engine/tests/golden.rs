@@ -13,9 +13,15 @@ pub fn golden_config() -> serde_json::Value {
         json!({"type": "Uniform", "min": 10.0, "max": 900.0}),
         json!({"type": "Exponential", "mean": 3000.0}),
     ];
-    let agents: Vec<_> = dists.iter().enumerate().map(|(i, d)| json!({
+    let agents: Vec<_> = dists
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            json!({
         "id": format!("G{i}"), "opening_balance": 1_000_000, "credit_limit": 0, "policy": {"type": "Fifo"},
-        "arrival_config": {"rate_per_tick": 0.5 + i as f64 * 12.0, "distribution": d}})).collect();
+        "arrival_config": {"rate_per_tick": 0.5 + i as f64 * 12.0, "distribution": d}})
+        })
+        .collect();
     json!({"ticks_per_day": 50, "num_days": 2, "rng_seed": 20261121, "agent_configs": agents})
 }
 

@@ -23,14 +23,23 @@ fn f(o: &Orchestrator, name: &str) -> f64 {
 }
 
 fn random_banks(n: usize) -> Value {
-    Value::Array((0..n).map(|i| json!({"id": format!("B{i}"), "opening_balance": 5_000, "credit_limit": 1_000,
+    Value::Array(
+        (0..n)
+            .map(|i| {
+                json!({"id": format!("B{i}"), "opening_balance": 5_000, "credit_limit": 1_000,
         "policy": {"type": "Fifo"},
-        "arrival_config": {"rate_per_tick": 0.7, "distribution": {"type": "Exponential", "mean": 800.0}}})).collect())
+        "arrival_config": {"rate_per_tick": 0.7, "distribution": {"type": "Exponential", "mean": 800.0}}})
+            })
+            .collect(),
+    )
 }
 
 fn arrivals(o: &Orchestrator) -> Vec<(u32, u32, i64, u32, u32, u8)> {
-    o.payments().iter().filter(|p| p.parent == u32::MAX)
-        .map(|p| (p.sender, p.receiver, p.amount, p.arrival_tick, p.deadline_tick, p.priority)).collect()
+    o.payments()
+        .iter()
+        .filter(|p| p.parent == u32::MAX)
+        .map(|p| (p.sender, p.receiver, p.amount, p.arrival_tick, p.deadline_tick, p.priority))
+        .collect()
 }
 
 fn run_all(o: &mut Orchestrator) {
@@ -55,7 +64,8 @@ fn common_random_numbers_survive_policy_lsm_credit_and_schedule_changes() {
     v["agent_configs"][0]["credit_limit"] = json!(0);
     variants.push(v);
     let mut v = base.clone();
-    v["scheduled_payments"] = json!([pay("B0", "B1", 123), {"sender": "B3", "receiver": "B4", "amount": 9, "arrival_tick": 7}]);
+    v["scheduled_payments"] =
+        json!([pay("B0", "B1", 123), {"sender": "B3", "receiver": "B4", "amount": 9, "arrival_tick": 7}]);
     variants.push(v);
     for v in variants {
         let mut o = engine(v.clone());
@@ -95,11 +105,13 @@ fn deadline_expiry_charges_once_and_drops_or_keeps() {
 
 #[test]
 fn end_of_day_drop_and_carry() {
-    let cfg = |eod: &str| json!({"ticks_per_day": 5, "num_days": 2, "lsm": {"mode": "none"}, "end_of_day": {"unsettled": eod},
+    let cfg = |eod: &str| {
+        json!({"ticks_per_day": 5, "num_days": 2, "lsm": {"mode": "none"}, "end_of_day": {"unsettled": eod},
         "cost_rates": {"eod_penalty": 11.0},
         "agent_configs": banks(&[("A", 0, 0), ("B", 5, 0)]),
         "scheduled_payments": [{"sender": "A", "receiver": "B", "amount": 5, "arrival_tick": 0, "deadline_tick": 9},
-                               {"sender": "B", "receiver": "A", "amount": 5, "arrival_tick": 6}]});
+                               {"sender": "B", "receiver": "A", "amount": 5, "arrival_tick": 6}]})
+    };
     let mut o = engine(cfg("drop"));
     run_all(&mut o);
     let p = &o.payments()[0];
@@ -123,7 +135,8 @@ fn scheduled_payment_without_deadline_expires_at_its_days_last_tick() {
 
 #[test]
 fn balances_carry_over_days() {
-    let mut o = engine(json!({"ticks_per_day": 3, "num_days": 2, "agent_configs": banks(&[("A", 100, 0), ("B", 0, 0)]),
+    let mut o =
+        engine(json!({"ticks_per_day": 3, "num_days": 2, "agent_configs": banks(&[("A", 100, 0), ("B", 0, 0)]),
         "scheduled_payments": [pay("A", "B", 60), {"sender": "B", "receiver": "A", "amount": 10, "arrival_tick": 4}]}));
     for _ in 0..3 {
         o.tick().unwrap();
@@ -178,7 +191,16 @@ fn splitting_releases_equal_parts_and_charges_friction() {
 #[test]
 fn submitted_payments_enter_queue1_and_settle_next_tick() {
     let mut o = engine(json!({"agent_configs": banks(&[("A", 100, 0), ("B", 0, 0)])}));
-    let tx = o.submit(&Submission { sender: "A".into(), receiver: "B".into(), amount: 70, deadline_offset: 5, priority: 5, divisible: false }).unwrap();
+    let tx = o
+        .submit(&Submission {
+            sender: "A".into(),
+            receiver: "B".into(),
+            amount: 70,
+            deadline_offset: 5,
+            priority: 5,
+            divisible: false,
+        })
+        .unwrap();
     assert_eq!(tx, 0);
     assert_eq!(o.banks()[0].queue1.len(), 1);
     let r = o.tick().unwrap();
@@ -190,7 +212,13 @@ fn submitted_payments_enter_queue1_and_settle_next_tick() {
 fn invalid_submissions_are_errors() {
     let mut o = engine(json!({"agent_configs": banks(&[("A", 100, 0), ("B", 0, 0)])}));
     let sub = |sender: &str, receiver: &str, amount: i64, priority: u8| Submission {
-        sender: sender.into(), receiver: receiver.into(), amount, deadline_offset: 1, priority, divisible: false };
+        sender: sender.into(),
+        receiver: receiver.into(),
+        amount,
+        deadline_offset: 1,
+        priority,
+        divisible: false,
+    };
     assert_eq!(o.submit(&sub("Z", "B", 1, 5)).unwrap_err(), EngineError::UnknownBank("Z".into()));
     assert!(matches!(o.submit(&sub("A", "A", 1, 5)), Err(EngineError::InvalidPayment { .. })));
     assert!(matches!(o.submit(&sub("A", "B", 0, 5)), Err(EngineError::InvalidPayment { .. })));
@@ -204,9 +232,11 @@ fn invalid_submissions_are_errors() {
 fn liquidity_bounds_and_delay_indicator_hand_computed() {
     // Stream: t0 A→B 100, t1 B→A 40, t2 A→B 30. A: cumulative out 100, 60, 90 → upper 100,
     // net debit 90 → lower 90. B: cumulative −100, −60, −90 → upper 0, lower 0.
-    let mut o = engine(json!({"ticks_per_day": 5, "lsm": {"mode": "none"}, "agent_configs": banks(&[("A", 100, 0), ("B", 0, 0)]),
+    let mut o = engine(
+        json!({"ticks_per_day": 5, "lsm": {"mode": "none"}, "agent_configs": banks(&[("A", 100, 0), ("B", 0, 0)]),
         "scheduled_payments": [pay("A", "B", 100), {"sender": "B", "receiver": "A", "amount": 40, "arrival_tick": 1},
-                               {"sender": "A", "receiver": "B", "amount": 30, "arrival_tick": 2}]}));
+                               {"sender": "A", "receiver": "B", "amount": 30, "arrival_tick": 2}]}),
+    );
     run_all(&mut o);
     assert_eq!(f(&o, "liquidity_upper_bound"), 100.0);
     assert_eq!(f(&o, "liquidity_lower_bound"), 90.0);
@@ -215,9 +245,11 @@ fn liquidity_bounds_and_delay_indicator_hand_computed() {
     assert_eq!(f(&o, "liquidity_used"), 100.0);
     // Unsettled payments count as maximal delay: with A at 50, the t0 payment never settles
     // (its deadline is the day's end), the others settle on arrival: 100·4 / (100·4 + 40·3 + 30·2).
-    let mut o = engine(json!({"ticks_per_day": 5, "lsm": {"mode": "none"}, "agent_configs": banks(&[("A", 50, 0), ("B", 40, 0)]),
+    let mut o = engine(
+        json!({"ticks_per_day": 5, "lsm": {"mode": "none"}, "agent_configs": banks(&[("A", 50, 0), ("B", 40, 0)]),
         "scheduled_payments": [pay("A", "B", 100), {"sender": "B", "receiver": "A", "amount": 40, "arrival_tick": 1},
-                               {"sender": "A", "receiver": "B", "amount": 30, "arrival_tick": 2}]}));
+                               {"sender": "A", "receiver": "B", "amount": 30, "arrival_tick": 2}]}),
+    );
     run_all(&mut o);
     assert_eq!(o.payments()[0].status, Status::Dropped);
     assert!((f(&o, "delay_indicator") - 400.0 / 580.0).abs() < 1e-12);

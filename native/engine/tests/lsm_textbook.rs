@@ -52,7 +52,8 @@ fn bilateral_takes_out_net_payers_last_payments_until_covered() {
 fn three_bank_unequal_cycle_each_covers_only_its_net() {
     // A→B 500, B→C 400, C→A 300. Nets: A −200, B +100, C +100. A holds exactly 200.
     for mode in ["cycles", "multilateral", "t2"] {
-        let mut o = engine(json!({"lsm": {"mode": mode}, "agent_configs": banks(&[("A", 200, 0), ("B", 0, 0), ("C", 0, 0)]),
+        let mut o =
+            engine(json!({"lsm": {"mode": mode}, "agent_configs": banks(&[("A", 200, 0), ("B", 0, 0), ("C", 0, 0)]),
             "scheduled_payments": [pay("A", "B", 500), pay("B", "C", 400), pay("C", "A", 300)]}));
         let r = o.tick().unwrap();
         assert_eq!(balances(&o), vec![0, 100, 100], "mode {mode}");
@@ -60,7 +61,8 @@ fn three_bank_unequal_cycle_each_covers_only_its_net() {
         assert_eq!(via(&o), vec![SettledVia::Multilateral; 3], "mode {mode}");
     }
     // One cent less and nobody's net is covered: nothing settles.
-    let mut o = engine(json!({"lsm": {"mode": "cycles"}, "agent_configs": banks(&[("A", 199, 0), ("B", 0, 0), ("C", 0, 0)]),
+    let mut o =
+        engine(json!({"lsm": {"mode": "cycles"}, "agent_configs": banks(&[("A", 199, 0), ("B", 0, 0), ("C", 0, 0)]),
         "scheduled_payments": [pay("A", "B", 500), pay("B", "C", 400), pay("C", "A", 300)]}));
     o.tick().unwrap();
     assert_eq!(balances(&o), vec![199, 0, 0]);
@@ -69,7 +71,8 @@ fn three_bank_unequal_cycle_each_covers_only_its_net() {
 #[test]
 fn cycles_found_in_the_other_orientation() {
     // A→C→B→A (against index order), no liquidity at all, equal values.
-    let mut o = engine(json!({"lsm": {"mode": "cycles"}, "agent_configs": banks(&[("A", 0, 0), ("B", 0, 0), ("C", 0, 0)]),
+    let mut o =
+        engine(json!({"lsm": {"mode": "cycles"}, "agent_configs": banks(&[("A", 0, 0), ("B", 0, 0), ("C", 0, 0)]),
         "scheduled_payments": [pay("A", "C", 70), pay("C", "B", 70), pay("B", "A", 70)]}));
     let r = o.tick().unwrap();
     assert_eq!(r.lsm_cycle_releases, 3);
@@ -96,8 +99,10 @@ fn four_bank_ring_settles_in_the_tick_it_completes() {
 fn all_or_nothing_fails_atomically_then_partial_removes_short_banks_payments() {
     // Ring A→B→C→A of 100 plus C→A 50 extra. Nets: A +50, B 0, C −50. C has 0: all-or-nothing fails.
     // Partial: C is the only uncovered bank; its last payment (C→A 50) goes; the ring then settles.
-    let mut o = engine(json!({"lsm": {"mode": "multilateral"}, "agent_configs": banks(&[("A", 0, 0), ("B", 0, 0), ("C", 0, 0)]),
-        "scheduled_payments": [pay("A", "B", 100), pay("B", "C", 100), pay("C", "A", 100), pay("C", "A", 50)]}));
+    let mut o = engine(
+        json!({"lsm": {"mode": "multilateral"}, "agent_configs": banks(&[("A", 0, 0), ("B", 0, 0), ("C", 0, 0)]),
+        "scheduled_payments": [pay("A", "B", 100), pay("B", "C", 100), pay("C", "A", 100), pay("C", "A", 50)]}),
+    );
     o.tick().unwrap();
     assert_eq!(statuses(&o), vec![Status::Settled, Status::Settled, Status::Settled, Status::Queue2]);
     assert_eq!(balances(&o), vec![0, 0, 0]);
@@ -105,8 +110,10 @@ fn all_or_nothing_fails_atomically_then_partial_removes_short_banks_payments() {
 
 #[test]
 fn all_or_nothing_settles_everything_when_all_nets_are_covered() {
-    let mut o = engine(json!({"lsm": {"mode": "multilateral"}, "agent_configs": banks(&[("A", 0, 0), ("B", 50, 0), ("C", 0, 0)]),
-        "scheduled_payments": [pay("A", "B", 100), pay("B", "C", 150), pay("C", "A", 100)]}));
+    let mut o = engine(
+        json!({"lsm": {"mode": "multilateral"}, "agent_configs": banks(&[("A", 0, 0), ("B", 50, 0), ("C", 0, 0)]),
+        "scheduled_payments": [pay("A", "B", 100), pay("B", "C", 150), pay("C", "A", 100)]}),
+    );
     let r = o.tick().unwrap();
     assert_eq!(r.lsm_cycle_releases, 3);
     assert_eq!(balances(&o), vec![0, 0, 50]);
@@ -116,8 +123,10 @@ fn all_or_nothing_settles_everything_when_all_nets_are_covered() {
 fn partial_takes_largest_shortfall_first_ties_by_id() {
     // Two short banks: B short by 80, C short by 30 (both pay A). B's last payment goes first;
     // then C is still short and its payment goes; nothing left to offset.
-    let mut o = engine(json!({"lsm": {"mode": "multilateral"}, "agent_configs": banks(&[("A", 0, 0), ("B", 0, 0), ("C", 0, 0)]),
-        "scheduled_payments": [pay("B", "A", 80), pay("C", "A", 30)]}));
+    let mut o = engine(
+        json!({"lsm": {"mode": "multilateral"}, "agent_configs": banks(&[("A", 0, 0), ("B", 0, 0), ("C", 0, 0)]),
+        "scheduled_payments": [pay("B", "A", 80), pay("C", "A", 30)]}),
+    );
     o.tick().unwrap();
     assert_eq!(statuses(&o), vec![Status::Queue2, Status::Queue2]);
 }
@@ -126,8 +135,10 @@ fn partial_takes_largest_shortfall_first_ties_by_id() {
 fn t2_runs_bilateral_on_what_multilateral_leaves() {
     // D is short (owes E 500 with nothing) which blocks the all-or-nothing; partial removes D→E,
     // A↔B offset settles inside multilateral; so bilateral has nothing left. Check D→E stays.
-    let mut o = engine(json!({"lsm": {"mode": "t2"}, "agent_configs": banks(&[("A", 0, 0), ("B", 0, 0), ("D", 0, 0), ("E", 0, 0)]),
-        "scheduled_payments": [pay("A", "B", 100), pay("B", "A", 100), pay("D", "E", 500)]}));
+    let mut o = engine(
+        json!({"lsm": {"mode": "t2"}, "agent_configs": banks(&[("A", 0, 0), ("B", 0, 0), ("D", 0, 0), ("E", 0, 0)]),
+        "scheduled_payments": [pay("A", "B", 100), pay("B", "A", 100), pay("D", "E", 500)]}),
+    );
     o.tick().unwrap();
     assert_eq!(statuses(&o), vec![Status::Settled, Status::Settled, Status::Queue2]);
 }

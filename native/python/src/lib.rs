@@ -16,7 +16,12 @@ use paysim_engine::model::{DROP_REASON_NAMES, NONE, SETTLED_VIA_NAMES, STATUS_NA
 use paysim_engine::orchestrator::Submission;
 use paysim_engine::{EngineError, Orchestrator, TickResult, ENGINE_VERSION, SCHEMA_VERSION};
 
-create_exception!(_core, ConfigError, PyValueError, "An invalid engine config value; the message starts with the field path.");
+create_exception!(
+    _core,
+    ConfigError,
+    PyValueError,
+    "An invalid engine config value; the message starts with the field path."
+);
 create_exception!(_core, InvariantViolation, PyRuntimeError, "The engine broke one of its own invariants: a bug.");
 
 /// The one place engine errors become Python exceptions.
@@ -62,25 +67,35 @@ fn to_json(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
         }
     } else if obj.is_instance_of::<PyFloat>() {
         let x: f64 = obj.extract()?;
-        Number::from_f64(x).map(Value::Number).ok_or_else(|| ConfigError::new_err(format!("{}: expected a finite number, got {x}", here())))
+        Number::from_f64(x)
+            .map(Value::Number)
+            .ok_or_else(|| ConfigError::new_err(format!("{}: expected a finite number, got {x}", here())))
     } else if obj.is_instance_of::<PyString>() {
         Ok(Value::String(obj.extract()?))
     } else if let Ok(d) = obj.cast::<PyDict>() {
         let mut map = Map::new();
         for (k, v) in d.iter() {
-            let key: String = k.extract().map_err(|_| ConfigError::new_err(format!("{}: mapping keys must be strings", here())))?;
+            let key: String =
+                k.extract().map_err(|_| ConfigError::new_err(format!("{}: mapping keys must be strings", here())))?;
             let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
             map.insert(key, to_json(&v, &child)?);
         }
         Ok(Value::Object(map))
     } else if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         let items: Vec<Bound<'_, PyAny>> = obj.try_iter()?.collect::<PyResult<_>>()?;
-        items.iter().enumerate().map(|(i, v)| to_json(v, &format!("{}[{i}]", here()))).collect::<PyResult<Vec<_>>>().map(Value::Array)
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| to_json(v, &format!("{}[{i}]", here())))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::Array)
     } else if let Ok(i) = obj.call_method0("__index__").and_then(|x| x.extract::<i64>()) {
         // numpy integers and other int-likes
         Ok(Value::from(i))
     } else if let Ok(x) = obj.call_method0("__float__").and_then(|x| x.extract::<f64>()) {
-        Number::from_f64(x).map(Value::Number).ok_or_else(|| ConfigError::new_err(format!("{}: expected a finite number", here())))
+        Number::from_f64(x)
+            .map(Value::Number)
+            .ok_or_else(|| ConfigError::new_err(format!("{}: expected a finite number", here())))
     } else {
         let t = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
         Err(ConfigError::new_err(format!("{}: unsupported value of type {t}", here())))
@@ -105,8 +120,10 @@ impl ScheduleLoader for ArrowLoader<'_> {
         } else {
             return Err(format!("'{path}': expected a .parquet or .csv file"));
         };
-        let rows = (|| -> PyResult<Bound<'_, PyAny>> { self.py.import(module)?.getattr(func)?.call1((path,))?.call_method0("to_pylist") })()
-            .map_err(|e| format!("cannot read '{path}': {e}"))?;
+        let rows = (|| -> PyResult<Bound<'_, PyAny>> {
+            self.py.import(module)?.getattr(func)?.call1((path,))?.call_method0("to_pylist")
+        })()
+        .map_err(|e| format!("cannot read '{path}': {e}"))?;
         let list = rows.cast::<PyList>().map_err(|e| e.to_string())?;
         list.iter().enumerate().map(|(i, r)| to_json(&r, &format!("row {i}")).map_err(|e| e.to_string())).collect()
     }
@@ -245,7 +262,10 @@ impl PyOrchestrator {
         for k in d.keys() {
             let key: String = k.extract().unwrap_or_default();
             if !KEYS.contains(&key.as_str()) {
-                return Err(PyValueError::new_err(format!("{key}: unknown key (expected one of: {})", KEYS.join(", "))));
+                return Err(PyValueError::new_err(format!(
+                    "{key}: unknown key (expected one of: {})",
+                    KEYS.join(", ")
+                )));
             }
         }
         let get = |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> { Ok(d.get_item(key)?.filter(|v| !v.is_none())) };

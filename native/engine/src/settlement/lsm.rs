@@ -4,8 +4,8 @@
 //! Each algorithm reads a snapshot of Queue 2 and settles through [`Ledger::settle_batch`]; the
 //! caller compacts the queue afterwards.
 
-use std::collections::HashMap;
 use std::cmp::Reverse;
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::{Ledger, Queued};
@@ -133,7 +133,11 @@ pub fn cycles(ledger: &mut Ledger, max_len: usize, now: u32) -> usize {
         let mut ranked: Vec<(i64, Vec<BankIdx>)> = find_cycles(&adj, max_len)
             .into_iter()
             .map(|c| {
-                let v = c.iter().enumerate().map(|(i, &s)| ledger.payments[head[&(s, c[(i + 1) % c.len()])] as usize].amount).sum();
+                let v = c
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &s)| ledger.payments[head[&(s, c[(i + 1) % c.len()])] as usize].amount)
+                    .sum();
                 (v, c)
             })
             .collect();

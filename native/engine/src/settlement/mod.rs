@@ -53,7 +53,13 @@ pub struct Ledger {
 impl Ledger {
     pub fn new(banks: Vec<Bank>) -> Self {
         let n = banks.len();
-        Ledger { banks, payments: Vec::new(), queue2: CentralQueue::default(), acc: TickAccounts::new(n), q1_dirty: Vec::new() }
+        Ledger {
+            banks,
+            payments: Vec::new(),
+            queue2: CentralQueue::default(),
+            acc: TickAccounts::new(n),
+            q1_dirty: Vec::new(),
+        }
     }
 
     /// Create a payment; its index is its tx_id, so ids follow creation order.
