@@ -22,11 +22,11 @@ from paysim_runner.report import (
     REPORT_METRICS,
     CellSummary,
     Report,
-    _terminal_number,
     build_report,
     liquidity_axis,
     open_views,
 )
+from paysim_runner.report.terminal import _terminal_number
 
 from .conftest import run_real_sweep
 
