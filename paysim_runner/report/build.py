@@ -37,6 +37,10 @@ def _query(results_dir: Path, pairing: Sequence[tuple[int, int]]) -> tuple[Rows,
     twice and that paired runs ran on the same seed."""
     runs = results_dir / "runs"
     with open_views(results_dir, tables=("runs",)) as con:  # binding the big tables' views costs time
+        # Parallel aggregation sums floats in a different order each time, which moves the last
+        # digits of means and sds between builds; one thread keeps same results -> same bytes.
+        # The runs table has one row per run, so this costs little.
+        con.execute("SET threads = 1")
         counts = _fetch_dicts(con, RUN_COUNTS_SQL)
         for c in counts:
             if c["n_runs"] != c["n_distinct"]:

@@ -26,6 +26,9 @@ from paysim_runner.report import (
     liquidity_axis,
     open_views,
 )
+from paysim_runner.report.build import compute_report
+from paysim_runner.report.source import load_manifest
+from paysim_runner.report.tables import cells_csv, paired_csv
 from paysim_runner.report.terminal import _terminal_number
 
 from .conftest import run_real_sweep
@@ -269,6 +272,14 @@ def test_report_files_over_a_real_sweep(sweep: Path, report) -> None:  # noqa: A
     assert {(r["axis"], r["baseline"]) for r in rows} == {("lsm_mode", "none"), ("policy", "fifo")}
     assert len(rows) == 4 * len(REPORT_METRICS)
     assert "liquidity_delay.png" not in md  # no liquidity axis in this sweep
+
+
+def test_the_same_runs_give_the_same_figures_to_the_last_digit(sweep: Path) -> None:
+    """Means and sds over many Parquet batches: a parallel sum would add them in a varying order."""
+    manifest = load_manifest(sweep)
+    builds = [compute_report(sweep, manifest) for _ in range(4)]
+    assert len({cells_csv(r) for r in builds}) == 1
+    assert len({paired_csv(r) for r in builds}) == 1
 
 
 def test_terminal_shows_one_paired_table_per_compared_axis(sweep: Path) -> None:
