@@ -95,7 +95,7 @@ def engine_config(payments: list[dict[str, Any]], balances: Sequence[int], lsm_m
         "rng_seed": seed,
         "agent_configs": [
             {"id": bank, "opening_balance": int(b), "credit_limit": 0, "policy": {"type": "Fifo"}}
-            for bank, b in zip(bank_ids(), balances)
+            for bank, b in zip(bank_ids(), balances, strict=True)
         ],
         "scheduled_payments": payments,
         "lsm": {"mode": lsm_mode},
@@ -162,7 +162,7 @@ def run_day(day: int, fractions: Sequence[float], modes: Sequence[str]) -> tuple
     bounds = liquidity_bounds(payments, seed)
     results = []
     for fraction in fractions:
-        balances = [lo + round(fraction * (up - lo)) for lo, up in zip(bounds.lower, bounds.upper)]
+        balances = [lo + round(fraction * (up - lo)) for lo, up in zip(bounds.lower, bounds.upper, strict=True)]
         for mode in modes:
             engine = _core.Orchestrator.new(engine_config(payments, balances, mode, seed))
             engine.run()
@@ -212,7 +212,8 @@ def _mode_rank(mode: str) -> int:
     return LSM_MODES.index(mode) if mode in LSM_MODES else len(LSM_MODES)
 
 
-def lsm_effect(results: Sequence[RunResult], on: str = "multilateral", off: str = "none") -> list[tuple[float, Estimate]]:
+def lsm_effect(results: Sequence[RunResult], on: str = "multilateral",
+               off: str = "none") -> list[tuple[float, Estimate]]:
     """Per liquidity level: the delay indicator with the LSM minus without it, paired by day (the
     same payments and the same opening balances), so day-to-day variation cancels out."""
     by_key = {(r.day, r.lsm_mode, r.fraction): r.delay_indicator for r in results}

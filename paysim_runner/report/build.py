@@ -29,7 +29,7 @@ Rows = list[dict[str, Any]]
 def _fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str) -> Rows:
     cur = con.execute(sql)
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def _query(results_dir: Path, pairing: Sequence[tuple[int, int]]) -> tuple[Rows, Rows, Rows]:

@@ -29,7 +29,8 @@ def liquidity_axis(report: Report) -> str | None:
     sweep's ``plot: {liquidity_delay: {x: AXIS}}``, or an axis named liquidity_fraction or
     balance_scale), if it is numeric with two or more values."""
     if report.plots is not None:
-        wanted = [(report.plots.get("liquidity_delay") or {}).get("x")]
+        declared = (report.plots.get("liquidity_delay") or {}).get("x")
+        wanted = [declared] if isinstance(declared, str) else []
     else:
         wanted = [a for a in report.grid_axes if a in LIQUIDITY_AXES]
     for axis in wanted:

@@ -34,7 +34,7 @@ def comparisons(manifest: dict[str, Any], path: Path) -> list[Comparison]:
     out = []
     for compare in compare_entries(manifest):
         axis, baseline = compare.get("axis"), compare.get("baseline")
-        if axis not in axes:
+        if not isinstance(axis, str) or axis not in axes:
             raise ReportError(f"{path}: compare.axis {axis!r} is not one of the grid axes {axes}")
         if not any(c["params"].get(axis) == baseline for c in cells):
             raise ReportError(f"{path}: compare.baseline {baseline!r} is not a value of axis {axis!r}")
