@@ -88,7 +88,8 @@ def synthetic_day(seed: int) -> list[dict[str, Any]]:
 
 
 def engine_config(payments: list[dict[str, Any]], balances: Sequence[int], lsm_mode: str, seed: int) -> dict[str, Any]:
-    """The SPEC §3 engine dict: FIFO cash managers, no credit, the day's payments scheduled."""
+    """The engine dict (docs/semantics.md#engine-configuration): FIFO cash managers, no credit, the
+    day's payments scheduled."""
     return {
         "ticks_per_day": TICKS_PER_DAY,
         "num_days": 1,
@@ -114,8 +115,8 @@ class Bounds:
 
 
 def liquidity_bounds(payments: list[dict[str, Any]], seed: int) -> Bounds:
-    """Each bank's lower and upper bound liquidity (SPEC §4) of the day's payments, as the engine
-    computes them (``Orchestrator.liquidity_bounds``) over one run of the day."""
+    """Each bank's lower and upper bound liquidity (docs/semantics.md#metrics) of the day's payments,
+    as the engine computes them (``Orchestrator.liquidity_bounds``) over one run of the day."""
     ample = sum(p["amount"] for p in payments)
     engine = _core.Orchestrator.new(engine_config(payments, [ample] * N_BANKS, "none", seed))
     engine.run()

@@ -89,7 +89,7 @@ def _read(sweep: Path, table: str) -> dict[str, np.ndarray]:
 
 
 def recompute_from_transactions(sweep: Path) -> dict[str, dict[str, float]]:
-    """Per run: settlement rate, value settlement rate and delay indicator by SPEC §4.
+    """Per run: settlement rate, value settlement rate and delay indicator by docs/semantics.md#metrics.
 
     The settlement rate counts original payments: a split payment is settled once all its parts
     are. Values and the delay indicator count what moves, so split parents are left out there
