@@ -20,21 +20,19 @@ Writes ``results.csv`` (one row per run), ``summary.csv`` (mean and 95% CI per p
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import statistics
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from paysim_runner import _core
-from paysim_runner.plots import liquidity_delay_png
-from paysim_runner.report import Estimate, ci_half_width, fmt_number
+from paysim_runner.report import Estimate, csv_bytes, estimate, fmt_number, md_table
+from paysim_runner.report.plots import liquidity_delay_png
 from paysim_runner.storage import atomic_write_bytes
 
 HERE = Path(__file__).resolve().parent
@@ -90,14 +88,15 @@ def synthetic_day(seed: int) -> list[dict[str, Any]]:
 
 
 def engine_config(payments: list[dict[str, Any]], balances: Sequence[int], lsm_mode: str, seed: int) -> dict[str, Any]:
-    """The SPEC §3 engine dict: FIFO cash managers, no credit, the day's payments scheduled."""
+    """The engine dict (docs/semantics.md#engine-configuration): FIFO cash managers, no credit, the
+    day's payments scheduled."""
     return {
         "ticks_per_day": TICKS_PER_DAY,
         "num_days": 1,
         "rng_seed": seed,
         "agent_configs": [
             {"id": bank, "opening_balance": int(b), "credit_limit": 0, "policy": {"type": "Fifo"}}
-            for bank, b in zip(bank_ids(), balances)
+            for bank, b in zip(bank_ids(), balances, strict=True)
         ],
         "scheduled_payments": payments,
         "lsm": {"mode": lsm_mode},
@@ -116,8 +115,8 @@ class Bounds:
 
 
 def liquidity_bounds(payments: list[dict[str, Any]], seed: int) -> Bounds:
-    """Each bank's lower and upper bound liquidity (SPEC §4) of the day's payments, as the engine
-    computes them (``Orchestrator.liquidity_bounds``) over one run of the day."""
+    """Each bank's lower and upper bound liquidity (docs/semantics.md#metrics) of the day's payments,
+    as the engine computes them (``Orchestrator.liquidity_bounds``) over one run of the day."""
     ample = sum(p["amount"] for p in payments)
     engine = _core.Orchestrator.new(engine_config(payments, [ample] * N_BANKS, "none", seed))
     engine.run()
@@ -164,7 +163,7 @@ def run_day(day: int, fractions: Sequence[float], modes: Sequence[str]) -> tuple
     bounds = liquidity_bounds(payments, seed)
     results = []
     for fraction in fractions:
-        balances = [lo + round(fraction * (up - lo)) for lo, up in zip(bounds.lower, bounds.upper)]
+        balances = [lo + round(fraction * (up - lo)) for lo, up in zip(bounds.lower, bounds.upper, strict=True)]
         for mode in modes:
             engine = _core.Orchestrator.new(engine_config(payments, balances, mode, seed))
             engine.run()
@@ -180,15 +179,10 @@ def run_day(day: int, fractions: Sequence[float], modes: Sequence[str]) -> tuple
     return results, (day, sum(bounds.lower), bounds.engine_lower, sum(bounds.upper), bounds.engine_upper)
 
 
-def estimate(values: Sequence[float], bounds: tuple[float, float] = (0.0, 1.0)) -> Estimate:
-    """Mean and t-based 95% CI over days; the figures here are shares (or differences of shares),
-    so the interval is clipped to ``bounds`` as in the runner's report."""
-    n = len(values)
-    mean = statistics.fmean(values)
-    sd = statistics.stdev(values) if n >= 2 else None
-    half = ci_half_width(sd, n)
-    return Estimate(n=n, mean=mean, sd=sd, ci_low=None if half is None else max(bounds[0], mean - half),
-                    ci_high=None if half is None else min(bounds[1], mean + half), half_width=half)
+#: The figures here are shares or differences of shares: their 95% t-intervals over days are
+#: clipped to the range they cannot leave, as in the runner's report.
+SHARE_RANGE = (0.0, 1.0)
+DIFFERENCE_RANGE = (-1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -207,8 +201,8 @@ def summarise(results: Sequence[RunResult]) -> list[Point]:
     for r in results:
         groups.setdefault((r.lsm_mode, r.fraction), []).append(r)
     return [
-        Point(mode, fraction, estimate([r.delay_indicator for r in rs]),
-              estimate([r.value_settlement_rate for r in rs]),
+        Point(mode, fraction, estimate([r.delay_indicator for r in rs], clip=SHARE_RANGE),
+              estimate([r.value_settlement_rate for r in rs], clip=SHARE_RANGE),
               sum(r.n_settled == r.n_payments for r in rs), len(rs),
               statistics.fmean(r.opening_liquidity for r in rs))
         for (mode, fraction), rs in sorted(groups.items(), key=lambda kv: (_mode_rank(kv[0][0]), kv[0][1]))
@@ -219,14 +213,15 @@ def _mode_rank(mode: str) -> int:
     return LSM_MODES.index(mode) if mode in LSM_MODES else len(LSM_MODES)
 
 
-def lsm_effect(results: Sequence[RunResult], on: str = "multilateral", off: str = "none") -> list[tuple[float, Estimate]]:
+def lsm_effect(results: Sequence[RunResult], on: str = "multilateral",
+               off: str = "none") -> list[tuple[float, Estimate]]:
     """Per liquidity level: the delay indicator with the LSM minus without it, paired by day (the
     same payments and the same opening balances), so day-to-day variation cancels out."""
     by_key = {(r.day, r.lsm_mode, r.fraction): r.delay_indicator for r in results}
     fractions = sorted({r.fraction for r in results})
     days = sorted({r.day for r in results})
     return [
-        (f, estimate([by_key[(d, on, f)] - by_key[(d, off, f)] for d in days], bounds=(-1.0, 1.0)))
+        (f, estimate([by_key[(d, on, f)] - by_key[(d, off, f)] for d in days], clip=DIFFERENCE_RANGE))
         for f in fractions
         if all((d, on, f) in by_key and (d, off, f) in by_key for d in days)
     ]
@@ -235,15 +230,8 @@ def lsm_effect(results: Sequence[RunResult], on: str = "multilateral", off: str 
 # --- outputs -------------------------------------------------------------------------------------
 
 
-def _csv(rows: list[dict[str, Any]]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue().encode()
-
-
 def _ci(e: Estimate) -> str:
+    """Shares to four decimals, so the columns of results.md line up."""
     if e.ci_low is None or e.ci_high is None:
         return fmt_number(e.mean)
     return f"{e.mean:.4f} [{e.ci_low:.4f}, {e.ci_high:.4f}]"
@@ -261,21 +249,18 @@ def results_markdown(points: Sequence[Point], effect: Sequence[tuple[float, Esti
         "",
         "![liquidity–delay curve](liquidity_delay.png)",
         "",
-        "| LSM | f | mean opening liquidity | delay indicator | value settlement rate | days fully settled |",
-        "|---|---|---|---|---|---|",
+        md_table(["LSM", "f", "mean opening liquidity", "delay indicator", "value settlement rate",
+                  "days fully settled"],
+                 [[p.lsm_mode, f"{p.fraction:.1f}", f"{p.mean_liquidity:,.0f}", _ci(p.delay), _ci(p.value_settled),
+                   f"{p.settled_all_days}/{p.days}"] for p in points]),
     ]
-    for p in points:
-        lines.append(f"| {p.lsm_mode} | {p.fraction:.1f} | {p.mean_liquidity:,.0f} | {_ci(p.delay)} | "
-                     f"{_ci(p.value_settled)} | {p.settled_all_days}/{p.days} |")
     if effect:
         lines += [
             "",
             "Effect of the LSM on the delay indicator, multilateral − none, paired by day (same payments, same "
             "opening balances):",
             "",
-            "| f | Δ delay indicator [95% CI] |",
-            "|---|---|",
-            *(f"| {f:.1f} | {_ci(e)} |" for f, e in effect),
+            md_table(["f", "Δ delay indicator [95% CI]"], [[f"{f:.1f}", _ci(e)] for f, e in effect]),
         ]
     lb = statistics.fmean(c[1] for c in checks)
     ub = statistics.fmean(c[3] for c in checks)
@@ -299,15 +284,14 @@ def write_outputs(out: Path, results: Sequence[RunResult], checks: Sequence[Boun
     for p in points:
         series.setdefault(f"LSM {p.lsm_mode}", []).append((p.fraction, p.delay, p.value_settled))
     files = {
-        "results.csv": _csv([asdict(r) for r in results]),
-        "summary.csv": _csv([
-            {"lsm_mode": p.lsm_mode, "fraction": p.fraction, "days": p.days, "mean_opening_liquidity": p.mean_liquidity,
-             "delay_mean": p.delay.mean, "delay_ci_low": p.delay.ci_low, "delay_ci_high": p.delay.ci_high,
-             "value_settlement_rate_mean": p.value_settled.mean, "days_fully_settled": p.settled_all_days}
-            for p in points
-        ]),
-        "bounds.csv": _csv([{"day": d, "sum_bank_lower": lo, "engine_lower": elo, "sum_bank_upper": up,
-                             "engine_upper": eup} for d, lo, elo, up, eup in checks]),
+        "results.csv": csv_bytes([f.name for f in fields(RunResult)], [astuple(r) for r in results]),
+        "summary.csv": csv_bytes(
+            ["lsm_mode", "fraction", "days", "mean_opening_liquidity", "delay_mean", "delay_ci_low", "delay_ci_high",
+             "value_settlement_rate_mean", "days_fully_settled"],
+            [[p.lsm_mode, p.fraction, p.days, p.mean_liquidity, p.delay.mean, p.delay.ci_low, p.delay.ci_high,
+              p.value_settled.mean, p.settled_all_days] for p in points],
+        ),
+        "bounds.csv": csv_bytes(["day", "sum_bank_lower", "engine_lower", "sum_bank_upper", "engine_upper"], checks),
         "liquidity_delay.png": liquidity_delay_png(
             series,
             xlabel="opening liquidity f: each bank at LB_i + f·(UB_i − LB_i)",

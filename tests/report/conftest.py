@@ -1,4 +1,4 @@
-"""Helpers that lay out results directories exactly as SPEC §4 describes."""
+"""Helpers that lay out results directories exactly as docs/runner.md#output-layout describes."""
 
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ DAYS = 3
 
 def _load() -> ModuleType:
     spec = importlib.util.spec_from_file_location("liquidity_delay_run", RUN_PY)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up by name
     spec.loader.exec_module(module)
@@ -74,7 +75,7 @@ def test_delay_falls_as_liquidity_rises(experiment) -> None:  # noqa: ANN001
         delays[r.lsm_mode][r.fraction].append(r.delay_indicator)
     for mode in module.LSM_MODES:
         means = [sum(delays[mode][f]) / DAYS for f in FRACTIONS]
-        assert all(later <= earlier + 1e-3 for earlier, later in zip(means, means[1:])), (mode, means)
+        assert all(later <= earlier + 1e-3 for earlier, later in zip(means, means[1:], strict=False)), (mode, means)
         assert means[0] > means[-1] == 0.0
     for f in FRACTIONS:  # the LSM never makes payments wait longer on average
         assert sum(delays["multilateral"][f]) <= sum(delays["none"][f]) + 1e-9
@@ -94,6 +95,7 @@ def test_outputs_are_written(experiment) -> None:  # noqa: ANN001
     _, _, files, out = experiment
     assert {f.name for f in files} == {"results.csv", "summary.csv", "bounds.csv", "liquidity_delay.png", "results.md"}
     image = matplotlib.image.imread(out / "liquidity_delay.png")
-    assert image.shape[1] > 500 and image[..., :3].std() > 0
+    assert image.shape[1] > 500
+    assert image[..., :3].std() > 0
     assert "![liquidity–delay curve](liquidity_delay.png)" in (out / "results.md").read_text()
     assert len((out / "results.csv").read_text().splitlines()) == 1 + DAYS * len(FRACTIONS) * 2

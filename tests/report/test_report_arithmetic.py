@@ -165,7 +165,8 @@ def test_one_run_gives_a_mean_and_no_interval(hand: Path) -> None:
     single = report.cell(2).stats["cost_total"]
     assert (single.n, single.mean, single.sd, single.ci_low, single.ci_high) == (1, 20.0, None, None, None)
     pair = next(p for p in report.paired if p.cell_id == 3)
-    assert pair.baseline_cell_id == 2 and pair.n_pairs == 1
+    assert pair.baseline_cell_id == 2
+    assert pair.n_pairs == 1
     assert pair.diffs["cost_total"].mean == pytest.approx(-2.5)
     assert pair.diffs["cost_total"].ci_low is None
     text = (hand / "report.md").read_text()
@@ -196,7 +197,8 @@ def test_files_are_written_complete_and_loadable(hand: Path) -> None:
     assert (row["baseline_cell_id"], row["n_pairs"]) == ("0", "5")
     assert float(row["mean_diff"]) == pytest.approx(-1.6)
     image = matplotlib.image.imread(hand / "cost_breakdown.png")
-    assert image.shape[0] > 100 and image.shape[1] > 100
+    assert image.shape[0] > 100
+    assert image.shape[1] > 100
     assert image[..., :3].std() > 0  # not a blank canvas
     md = (hand / "report.md").read_text()
     for needed in ("## How to read this", "![", "cost_breakdown.png", "```sql", "t_quantile(0.975, n - 1)",
@@ -225,16 +227,20 @@ def test_terminal_table_shows_every_cell_and_the_paired_block(hand: Path) -> Non
     console = Console(record=True, width=200)
     build_report(hand, console=console)
     text = console.export_text()
-    cells, costs, paired = text.split("cost components")[0], *text.split("cost components")[1].split("paired differences")
+    cells, rest = text.split("cost components")
+    costs, paired = rest.split("paired differences")
     lines = cells.splitlines()
     row = next(i for i, line in enumerate(lines) if "│ none" in line and "fifo" in line)
-    assert "12.6" in lines[row] and "±2.86" in lines[row + 1]  # cost total: mean, then its CI half-width
+    assert "12.6" in lines[row]  # cost total: mean, then its CI half-width
+    assert "±2.86" in lines[row + 1]
     assert "1/2" in cells  # runs done / planned in the interrupted cell
     assert "0.952" in costs  # one-run cell: liquidity cost mean, no interval
     assert paired.startswith(" vs lsm_mode=none")
     lines = paired.splitlines()
     row = next(i for i, line in enumerate(lines) if "│ fifo" in line)
-    assert "│ t2" in lines[row] and "-1.6" in lines[row] and "±1.88" in lines[row + 1]
+    assert "│ t2" in lines[row]
+    assert "-1.6" in lines[row]
+    assert "±1.88" in lines[row + 1]
     assert f"report written to {hand / 'report.md'}" in text
 
 
@@ -257,13 +263,16 @@ def test_intervals_of_shares_are_clipped_to_what_a_share_can_be(tmp_path: Path) 
     half = T_0975_4 * statistics.stdev(near_one) / math.sqrt(5)
     settled = report.cell(0).stats["settlement_rate"]
     assert settled.half_width == pytest.approx(half, abs=1e-6)
-    assert settled.ci_low == pytest.approx(0.96 - half, abs=1e-6) and settled.ci_high == 1.0
+    assert settled.ci_low == pytest.approx(0.96 - half, abs=1e-6)
+    assert settled.ci_high == 1.0
     delay = report.cell(0).stats["delay_indicator"]  # 1 - settled: [0, 0.151]
-    assert delay.ci_low == 0.0 and delay.ci_high == pytest.approx(0.04 + half, abs=1e-6)
+    assert delay.ci_low == 0.0
+    assert delay.ci_high == pytest.approx(0.04 + half, abs=1e-6)
     diff = report.paired[0].diffs["settlement_rate"]
-    assert diff.mean == pytest.approx(-0.9) and diff.ci_low == -1.0
+    assert diff.mean == pytest.approx(-0.9)
+    assert diff.ci_low == -1.0
     assert diff.ci_high == pytest.approx(-0.9 + T_0975_4 * statistics.stdev(
-        [b - a for a, b in zip(near_one, near_zero)]) / math.sqrt(5), abs=1e-6)
+        [b - a for a, b in zip(near_one, near_zero, strict=True)]) / math.sqrt(5), abs=1e-6)
     cost = report.cell(0).stats["cost_total"]  # not a share: never clipped
     assert cost.ci_low == cost.ci_high == 1.0
     assert "clipped to [0, 1]" in (out / "report.md").read_text()

@@ -22,11 +22,14 @@ from paysim_runner.report import (
     REPORT_METRICS,
     CellSummary,
     Report,
-    _terminal_number,
     build_report,
     liquidity_axis,
     open_views,
 )
+from paysim_runner.report.build import compute_report
+from paysim_runner.report.source import load_manifest
+from paysim_runner.report.tables import cells_csv, paired_csv
+from paysim_runner.report.terminal import _terminal_number
 
 from .conftest import run_real_sweep
 
@@ -86,7 +89,7 @@ def _read(sweep: Path, table: str) -> dict[str, np.ndarray]:
 
 
 def recompute_from_transactions(sweep: Path) -> dict[str, dict[str, float]]:
-    """Per run: settlement rate, value settlement rate and delay indicator by SPEC §4.
+    """Per run: settlement rate, value settlement rate and delay indicator by docs/semantics.md#metrics.
 
     The settlement rate counts original payments: a split payment is settled once all its parts
     are. Values and the delay indicator count what moves, so split parents are left out there
@@ -146,7 +149,7 @@ def recompute_from_ticks(sweep: Path) -> dict[str, dict[str, float]]:
 
 def _runs(sweep: Path) -> dict[str, tuple[int, int]]:
     runs = _read(sweep, "runs")
-    return {str(r): (int(c), int(p)) for r, c, p in zip(runs["run_id"], runs["cell_id"], runs["rep"])}
+    return {str(r): (int(c), int(p)) for r, c, p in zip(runs["run_id"], runs["cell_id"], runs["rep"], strict=True)}
 
 
 def _check_estimate(estimate, values: list[float]) -> None:  # noqa: ANN001
@@ -192,12 +195,12 @@ def test_liquidity_used_equals_the_runs_table_and_bounds_the_tick_balances(sweep
     of ``ticks`` cannot show: they give a lower bound of the run's liquidity used."""
     per_run = recompute_from_ticks(sweep)
     runs = _read(sweep, "runs")
-    used = dict(zip(runs["run_id"], runs["liquidity_used"]))
+    used = dict(zip(runs["run_id"], runs["liquidity_used"], strict=True))
     for rid, figures in per_run.items():
         assert used[rid] >= figures["liquidity_used"]
     for cell in report.cells:
         _check_estimate(cell.stats["liquidity_used"],
-                        [used[r] for r, c in zip(runs["run_id"], runs["cell_id"]) if c == cell.cell_id])
+                        [used[r] for r, c in zip(runs["run_id"], runs["cell_id"], strict=True) if c == cell.cell_id])
 
 
 def test_paired_differences_equal_the_recomputation_by_replication(sweep: Path, report) -> None:  # noqa: ANN001
@@ -219,8 +222,9 @@ def test_paired_differences_equal_the_recomputation_by_replication(sweep: Path, 
         assert treated.params[other] == base.params[other]
         assert pair.n_pairs == SEEDS
         for metric in ("settlement_rate", "value_settlement_rate", "delay_indicator"):
-            diffs = [per_run[by_cell_rep[(pair.cell_id, rep)]][metric] - per_run[by_cell_rep[(pair.baseline_cell_id, rep)]][metric]
-                     for rep in range(SEEDS)]
+            treated_runs = [per_run[by_cell_rep[(pair.cell_id, rep)]] for rep in range(SEEDS)]
+            base_runs = [per_run[by_cell_rep[(pair.baseline_cell_id, rep)]] for rep in range(SEEDS)]
+            diffs = [t[metric] - b[metric] for t, b in zip(treated_runs, base_runs, strict=True)]
             _check_estimate(pair.diffs[metric], diffs)
 
 
@@ -229,8 +233,9 @@ def test_common_random_numbers_same_arrivals_in_every_cell(sweep: Path) -> None:
     with open_views(sweep) as con:
         distinct = con.execute(
             """SELECT rep, count(DISTINCT fingerprint) FROM (
-                 SELECT rep, cell_id, string_agg(sender || receiver || arrival_tick || ':' || amount, ',' ORDER BY tx_id)
-                        AS fingerprint
+                 SELECT rep, cell_id,
+                        string_agg(sender || receiver || arrival_tick || ':' || amount, ',' ORDER BY tx_id)
+                          AS fingerprint
                  FROM transactions WHERE parent_id IS NULL GROUP BY rep, cell_id)
                GROUP BY rep ORDER BY rep"""
         ).fetchall()
@@ -255,7 +260,8 @@ def test_report_files_over_a_real_sweep(sweep: Path, report) -> None:  # noqa: A
     names = {p.name for p in report.files}
     assert names == {"report_cells.csv", "report_paired.csv", "cost_breakdown.png", "report.md"}
     image = matplotlib.image.imread(sweep / "cost_breakdown.png")
-    assert image.shape[0] > 100 and image[..., :3].std() > 0
+    assert image.shape[0] > 100
+    assert image[..., :3].std() > 0
     md = (sweep / "report.md").read_text()
     assert "| lsm_mode=t2,policy=fifo − lsm_mode=none,policy=fifo | 5 |" in md
     # one paired section per compare entry, each listing only its own pairs
@@ -271,12 +277,21 @@ def test_report_files_over_a_real_sweep(sweep: Path, report) -> None:  # noqa: A
     assert "liquidity_delay.png" not in md  # no liquidity axis in this sweep
 
 
+def test_the_same_runs_give_the_same_figures_to_the_last_digit(sweep: Path) -> None:
+    """Means and sds over many Parquet batches: a parallel sum would add them in a varying order."""
+    manifest = load_manifest(sweep)
+    builds = [compute_report(sweep, manifest) for _ in range(4)]
+    assert len({cells_csv(r) for r in builds}) == 1
+    assert len({paired_csv(r) for r in builds}) == 1
+
+
 def test_terminal_shows_one_paired_table_per_compared_axis(sweep: Path) -> None:
     console = Console(record=True, width=120)
     build_report(sweep, console=console)
     text = console.export_text()
     lsm, policy = text.split("paired differences vs lsm_mode=none")[1].split("paired differences vs policy=fifo")
-    assert lsm.count("splitting") == 1 and "t2" in lsm  # t2 − none under fifo and under splitting
+    assert lsm.count("splitting") == 1  # t2 − none under fifo and under splitting
+    assert "t2" in lsm
     assert policy.count("splitting") == 2  # splitting − fifo under none and under t2
 
 
@@ -299,15 +314,18 @@ def test_terminal_figures_are_never_folded_at_80_columns(sweep: Path) -> None:
 def test_liquidity_sweep_gets_the_liquidity_delay_curve(tmp_path: Path) -> None:
     scenario = {**SCENARIO, "agents": [{**a, "arrival_config": {**a["arrival_config"], "deadline_offset": 100}}
                                         for a in SCENARIO["agents"]]}
-    sweep = run_real_sweep(tmp_path, "ld", scenario, {"liquidity_fraction": [0.0, 0.5, 1.0], "lsm": {"mode": ["none", "t2"]}},
+    axes = {"liquidity_fraction": [0.0, 0.5, 1.0], "lsm": {"mode": ["none", "t2"]}}
+    sweep = run_real_sweep(tmp_path, "ld", scenario, axes,
                            seeds=3, compare={"axis": "lsm.mode", "baseline": "none"}, fixed={"policy": "fifo"})
     report = build_report(sweep, console=Console(quiet=True))
     assert (sweep / "liquidity_delay.png") in report.files
     image = matplotlib.image.imread(sweep / "liquidity_delay.png")
-    assert image.shape[1] > 500 and image[..., :3].std() > 0
+    assert image.shape[1] > 500
+    assert image[..., :3].std() > 0
     at_upper = [c for c in report.cells if c.params["liquidity_fraction"] == 1.0]
     assert all(c.stats["delay_indicator"].mean == 0.0 for c in at_upper)
-    assert "![Liquidity–delay curve over `liquidity_fraction`](liquidity_delay.png)" in (sweep / "report.md").read_text()
+    md = (sweep / "report.md").read_text()
+    assert "![Liquidity–delay curve over `liquidity_fraction`](liquidity_delay.png)" in md
 
 
 def test_the_liquidity_delay_curve_is_drawn_over_the_axis_the_sweep_declares(tmp_path: Path) -> None:
@@ -316,7 +334,8 @@ def test_the_liquidity_delay_curve_is_drawn_over_the_axis_the_sweep_declares(tmp
     axes = {"agents.*.balance": [30_000, 120_000], "lsm": {"mode": ["none", "t2"]}}
     plain = run_real_sweep(tmp_path / "plain", "bal", SCENARIO, axes, seeds=2)
     report = build_report(plain, console=Console(quiet=True))
-    assert report.plots == {} and not (plain / "liquidity_delay.png").exists()
+    assert report.plots == {}
+    assert not (plain / "liquidity_delay.png").exists()
 
     declared = run_real_sweep(tmp_path / "declared", "bal", SCENARIO, axes, seeds=2,
                               plot={"liquidity_delay": {"x": "agents.*.balance"}})

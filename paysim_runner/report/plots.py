@@ -10,6 +10,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -25,11 +26,17 @@ COST_COLOURS: dict[str, str] = {
 
 
 class Interval(Protocol):
-    """What a plotted point needs: a mean and an optional confidence interval."""
+    """What a plotted point needs: a mean and an optional confidence interval (read-only, so frozen
+    dataclasses such as the report's Estimate qualify)."""
 
-    mean: float | None
-    ci_low: float | None
-    ci_high: float | None
+    @property
+    def mean(self) -> float | None: ...
+
+    @property
+    def ci_low(self) -> float | None: ...
+
+    @property
+    def ci_high(self) -> float | None: ...
 
 
 def _png(fig: Figure) -> bytes:
@@ -53,8 +60,8 @@ def cost_breakdown_png(
     left = [0.0] * len(cells)
     for name, values in components.items():
         ax.barh(positions, values, left=left, color=COST_COLOURS.get(name), label=name.removeprefix("cost_"))
-        left = [a + b for a, b in zip(left, values)]
-    for y, total in zip(positions, totals):
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    for y, total in zip(positions, totals, strict=False):  # totals may be empty
         if total is not None and total.mean is not None and total.ci_low is not None and total.ci_high is not None:
             ax.errorbar([total.mean], [y], xerr=[[total.mean - total.ci_low], [total.ci_high - total.mean]],
                         color="black", capsize=3, linewidth=1.0)
@@ -68,9 +75,12 @@ def cost_breakdown_png(
     return _png(fig)
 
 
-def _errorbar(ax, points: Sequence[tuple[float, Interval | None]], label: str, marker: str,  # noqa: ANN001
+def _errorbar(ax: Axes, points: Sequence[tuple[float, Interval | None]], label: str, marker: str,
               dodge: float = 0.0) -> None:
-    xs, ys, below, above = [], [], [], []
+    xs: list[float] = []
+    ys: list[float] = []
+    below: list[float] = []
+    above: list[float] = []
     for x, e in points:
         if e is None or e.mean is None:
             continue

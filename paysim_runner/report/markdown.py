@@ -1,0 +1,143 @@
+"""report.md: the report as a Markdown document, with the SQL that computed it.
+
+It holds no timings or paths that vary, so the same results give the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from paysim_runner.report.model import CELLS_CSV, COST_COMPONENTS, HEADLINE_METRICS, PAIRED_CSV, Estimate, Report
+
+
+def fmt_number(x: float | None, digits: int = 4) -> str:
+    """Significant digits for small figures, whole cents with separators for large ones."""
+    if x is None:
+        return "–"
+    if math.isnan(x):
+        return "NaN"
+    if abs(x) >= 10**digits:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"
+
+
+def fmt_estimate(e: Estimate | None, style: str = "ci") -> str:
+    """'mean [low, high]' (style 'ci') or 'mean ± half' (style 'pm'); mean alone when n < 2."""
+    if e is None:
+        return "–"
+    if e.ci_low is None or e.ci_high is None:
+        return f"{fmt_number(e.mean)} (n={e.n}, no CI)"
+    if style == "pm":
+        return f"{fmt_number(e.mean)} ± {fmt_number(e.half_width)}"
+    return f"{fmt_number(e.mean)} [{fmt_number(e.ci_low)}, {fmt_number(e.ci_high)}]"
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def md_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A GitHub-flavoured Markdown table; ``|`` inside a cell is escaped."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_md_escape(x) for x in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+HOW_TO_READ = """\
+- Each **cell** is one point of the sweep grid; each of its **runs** is one replication with its own
+  seed. Replication *r* uses the same seed in every cell (common random numbers), so cells differ only
+  by their parameters, never by their luck.
+- Figures are **means over runs** with a **95% confidence interval** `[low, high]` = mean ± t₀.₉₇₅,ₙ₋₁ · s/√n
+  (Student t, s = sample standard deviation across runs). A cell with one run has a mean and no interval.
+  The intervals of the shares `settlement_rate`, `value_settlement_rate` and `delay_indicator` are
+  clipped to [0, 1], and those of their paired differences to [−1, 1]: no run can fall outside.
+- `settlement_rate` counts payments, `value_settlement_rate` weighs them by value.
+  `delay_indicator` is Leinonen–Soramäki's Σv·(settle−arrival) / Σv·(eod−arrival): 0 means every payment
+  settled on arrival, 1 means every payment waited until the end of its day (unsettled payments count as
+  maximal delay). `liquidity_used` sums over banks the peak of (opening balance − balance), in cents.
+  Costs are in cents per run.
+- **Paired differences** subtract, run by run, the baseline cell's figure from the cell's figure for
+  the same replication (same seed), then average. Their interval is narrower than comparing two cell
+  means because the common random arrivals cancel. An interval that excludes 0 is a difference the runs
+  can distinguish from none at the 5% level.
+- Every figure here comes from the SQL at the end of this file, run with DuckDB over the Parquet files;
+  run it yourself with `paysim sql <results dir> "<query>"` (views `runs`, `ticks`, `transactions` and the
+  function `t_quantile(p, dof)` are predefined)."""
+
+
+def _header(report: Report, manifest: Mapping[str, Any]) -> list[str]:
+    versions = manifest.get("versions") or {}
+    total_runs = sum(c.n_runs for c in report.cells)
+    total_planned = sum(c.n_planned for c in report.cells)
+    meta = [
+        ("runs", f"{total_runs} of {total_planned} planned in {len(report.cells)} cells"),
+        ("grid axes", ", ".join(f"`{a}`" for a in report.grid_axes) or "none"),
+        ("replications", str(manifest.get("replications", "–"))),
+        ("root seed", str(manifest.get("root_seed", "–"))),
+        ("baselines", ", ".join(f"`{c['axis']}` = `{c['baseline']}`" for c in report.compare) or "none"),
+        ("created by", str(manifest.get("created_by", "–"))),
+        ("git commit", f"`{manifest.get('git_commit', '–')}`"
+                       + (" with uncommitted changes" if manifest.get("git_dirty") else "")),
+        ("engine", f"{versions.get('engine', '–')} (schema {versions.get('schema', '–')})"),
+    ]
+    return [f"# Report: sweep `{report.sweep}`", "", md_table(["", ""], meta), "",
+            "## How to read this", "", HOW_TO_READ, ""]
+
+
+def _cells_section(report: Report) -> list[str]:
+    header = ["cell", "runs", *HEADLINE_METRICS]
+    rows = [[c.cell, str(c.n_runs), *(fmt_estimate(c.stats.get(m)) for m in HEADLINE_METRICS)] for c in report.cells]
+    out = ["## Per cell: mean [95% CI]", "", md_table(header, rows), ""]
+    out += ["### Cost components: mean [95% CI], cents per run", ""]
+    rows = [[c.cell, *(fmt_estimate(c.stats.get(m)) for m in COST_COMPONENTS)] for c in report.cells]
+    return out + [md_table(["cell", *COST_COMPONENTS], rows), ""]
+
+
+def _paired_section(report: Report, compare: Mapping[str, Any]) -> list[str]:
+    axis, baseline = compare["axis"], compare["baseline"]
+    pairs = report.paired_along(axis)
+    out = [f"## Paired differences against `{axis}` = `{baseline}`", ""]
+    if not pairs:
+        return out + ["No cell has a baseline counterpart on the other axes.", ""]
+    out += [
+        "Mean of (cell − baseline) over runs with the same replication number and seed, [95% CI]. "
+        "**Bold**: the interval excludes 0.",
+        "",
+    ]
+    for group, metrics in (("Headline figures", HEADLINE_METRICS), ("Cost components", COST_COMPONENTS)):
+        rows = []
+        for p in pairs:
+            row = [f"{p.cell} − {p.baseline_cell}", str(p.n_pairs)]
+            for m in metrics:
+                e = p.diffs.get(m)
+                text = fmt_estimate(e)
+                row.append(f"**{text}**" if e is not None and e.excludes_zero else text)
+            rows.append(row)
+        out += [f"### {group} (`{axis}`)", "", md_table(["cell − baseline", "pairs", *metrics], rows), ""]
+    return out
+
+
+def _files_section(report: Report, figures: Mapping[str, str]) -> list[str]:
+    out = ["## Figures", ""]
+    for caption, name in figures.items():
+        out += [f"### {caption}", "", f"![{caption}]({name})", ""]
+    out += ["## Files", "", f"- `{CELLS_CSV}`: one row per cell and metric (n, mean, sd, ci_low, ci_high)."]
+    if report.paired:
+        out.append(f"- `{PAIRED_CSV}`: one row per compared axis, cell, baseline cell and metric (n_pairs, mean_diff, "
+                   "sd_diff, CI).")
+    return out + [f"- `{name}`" for name in figures.values()]
+
+
+def render_markdown(report: Report, manifest: Mapping[str, Any], figures: Mapping[str, str]) -> str:
+    """report.md of ``report``; ``manifest`` supplies the provenance rows (seeds, git commit, engine
+    version) and ``figures`` maps each figure's caption to its file name."""
+    out = _header(report, manifest) + _cells_section(report)
+    for compare in report.compare:
+        out += _paired_section(report, compare)
+    out += _files_section(report, figures)
+    out += ["", "## SQL used", ""]
+    for name, sql in report.sql.items():
+        out += [f"### {name}", "", "```sql", sql, "```", ""]
+    return "\n".join(out)

@@ -1,0 +1,125 @@
+"""The report's SQL: DuckDB views over a sweep's Parquet files and the queries behind every figure.
+
+Every statistic of the report is computed by :data:`CELL_STATS_SQL` and :func:`paired_stats_sql`
+against the views of :func:`open_views`; ``report.md`` prints the same SQL so that a reader can
+re-run it with ``paysim sql`` (docs/reports.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+from duckdb.func import FunctionNullHandling
+
+from paysim_runner.report.model import RATE_METRICS, REPORT_METRICS
+from paysim_runner.report.source import batch_files, check_results_dir, table_source
+from paysim_runner.report.stats import CONFIDENCE, t_quantile_or_null
+
+TABLES: tuple[str, ...] = ("runs", "ticks", "transactions")
+
+
+def register_sql_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """Define ``t_quantile(p, dof)`` in ``con``: Student t quantile, NULL when dof < 1 or NULL."""
+    con.create_function(
+        "t_quantile",
+        t_quantile_or_null,
+        ["DOUBLE", "BIGINT"],
+        "DOUBLE",
+        null_handling=FunctionNullHandling.SPECIAL,
+    )
+
+
+def open_views(results_dir: Path | str, tables: Sequence[str] = TABLES) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with views ``runs``, ``ticks`` and ``transactions`` (or just
+    ``tables``) over a sweep's Parquet files, and the function ``t_quantile(p, dof)`` (NULL when dof < 1).
+
+    A table with no complete batch gets no view. Close the connection when done (it is a context
+    manager): DuckDB warns at exit about connections with Python functions left open.
+    """
+    results_dir = Path(results_dir)
+    check_results_dir(results_dir)
+    complete = set(batch_files(results_dir, "runs"))
+    con = duckdb.connect()
+    try:
+        register_sql_functions(con)
+        for table in tables:
+            source = table_source(results_dir, table, complete)
+            if source is not None:
+                con.execute(f"CREATE VIEW {table} AS SELECT * FROM {source}")
+    except Exception:
+        con.close()
+        raise
+    return con
+
+
+def _unpivot_stats(source: str, keys: Sequence[str], rate_floor: int) -> str:
+    """n, mean, sd and t-based CI of every report metric, grouped by ``keys``, over ``source``; the
+    intervals of RATE_METRICS are clipped to [rate_floor, 1] (0 for shares, -1 for differences)."""
+    key_list = ", ".join(keys)
+    metrics = ", ".join(REPORT_METRICS)
+    rates = ", ".join(f"'{m}'" for m in RATE_METRICS)
+    return f"""long AS (
+  UNPIVOT (SELECT {key_list}, {metrics} FROM {source})
+  ON {metrics} INTO NAME metric VALUE value
+),
+stats AS (
+  SELECT {key_list}, metric, count(value) AS n, avg(value) AS mean, stddev_samp(value) AS sd
+  FROM long GROUP BY {key_list}, metric
+)
+SELECT *,
+       t_quantile({(1 + CONFIDENCE) / 2}, n - 1) * sd / sqrt(n) AS half_width,
+       CASE WHEN metric IN ({rates}) AND half_width IS NOT NULL
+            THEN greatest(mean - half_width, {rate_floor}::DOUBLE) ELSE mean - half_width END AS ci_low,
+       CASE WHEN metric IN ({rates}) AND half_width IS NOT NULL
+            THEN least(mean + half_width, 1::DOUBLE) ELSE mean + half_width END AS ci_high
+FROM stats ORDER BY {key_list}, metric"""
+
+
+def _as_double(prefix: str = "", minus: str | None = None, indent: str = "    ") -> str:
+    """One line per metric: ``CAST(x AS DOUBLE) AS x`` or the paired ``t.x − b.x``."""
+    sep = ",\n" + indent
+    if minus is None:
+        return sep.join(f"CAST({prefix}{m} AS DOUBLE) AS {m}" for m in REPORT_METRICS)
+    return sep.join(f"CAST({prefix}{m} AS DOUBLE) - CAST({minus}{m} AS DOUBLE) AS {m}" for m in REPORT_METRICS)
+
+
+#: Per cell: n runs, mean, sample sd and t-based 95% CI of every report metric.
+CELL_STATS_SQL = f"""WITH run_metrics AS (
+  SELECT cell_id,
+    {_as_double()}
+  FROM runs
+),
+{_unpivot_stats("run_metrics", ["cell_id"], rate_floor=0)}"""
+
+
+def _pairs_cte(pairing: Sequence[tuple[int, int]]) -> str:
+    values = ", ".join(f"({c}, {b})" for c, b in pairing)
+    return f"""pairing(cell_id, baseline_cell_id) AS (VALUES {values}),
+pairs AS (
+  SELECT t.cell_id, p.baseline_cell_id, t.rep, t.run_id, b.run_id AS baseline_run_id,
+         t.seed, b.seed AS baseline_seed,
+         {_as_double("t.", minus="b.", indent="         ")}
+  FROM runs t
+  JOIN pairing p ON p.cell_id = t.cell_id
+  JOIN runs b ON b.cell_id = p.baseline_cell_id AND b.rep = t.rep
+)"""
+
+
+def paired_stats_sql(pairing: Sequence[tuple[int, int]]) -> str:
+    """Per (cell, baseline cell): n pairs, mean paired difference (cell − baseline), its sd and
+    t-based 95% CI. Runs pair by replication number, so both ran on the same seed."""
+    return f"""WITH {_pairs_cte(pairing)},
+{_unpivot_stats("pairs", ["cell_id", "baseline_cell_id"], rate_floor=-1)}"""
+
+
+def seed_mismatch_sql(pairing: Sequence[tuple[int, int]]) -> str:
+    """The first pair of runs that pair by replication but ran on different seeds, if any."""
+    return f"""WITH {_pairs_cte(pairing)}
+SELECT run_id, baseline_run_id, seed, baseline_seed FROM pairs
+WHERE seed IS DISTINCT FROM baseline_seed ORDER BY run_id LIMIT 1"""
+
+
+RUN_COUNTS_SQL = """SELECT cell_id, count(*) AS n_runs, count(DISTINCT run_id) AS n_distinct
+FROM runs GROUP BY cell_id ORDER BY cell_id"""
