@@ -23,7 +23,8 @@ from paysim_runner.config import CONF_DIR, ConfigError
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    from paysim_runner.execute import RunFailed, install_sigterm_handler, run_sweep
+    from paysim_runner.driver import install_sigterm_handler, run_sweep
+    from paysim_runner.run import RunFailed
 
     console = Console()
     err = Console(stderr=True)

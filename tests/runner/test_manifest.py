@@ -14,7 +14,7 @@ import yaml
 
 from paysim_runner import storage
 from paysim_runner.config import CONF_DIR, ConfigError
-from paysim_runner.execute import create_output_dir, prepare
+from paysim_runner.driver import create_output_dir, prepare
 
 from .conftest import small_sweep
 
