@@ -1,8 +1,10 @@
-"""``python -m paysim_runner [+sweep=NAME] [key=value ...]``: the Hydra app running a sweep (SPEC §5).
+"""``python -m paysim_runner [+sweep=NAME] [key=value ...]``: the Hydra app running a sweep
+(docs/runner.md).
 
-The config folder is the repo's ``conf/`` (found beside the package, which is installed editable).
-Hydra writes nothing of its own: no ``outputs/`` folder and no log file; ``manifest.json`` records
-the resolved config instead.
+The config folder is ``paysim_runner/conf`` (``CONF_DIR``), package data: an installed wheel finds
+it as an editable checkout does (where the top-level ``conf`` links to it). Hydra writes nothing of
+its own: no ``outputs/`` folder and no log file; ``manifest.json`` records the resolved config
+instead.
 """
 
 from __future__ import annotations
@@ -96,8 +98,6 @@ def _fail(err: Console, what: str, exc: Exception, code: int) -> NoReturn:
 
 
 if __name__ == "__main__":
-    if not (CONF_DIR / "config.yaml").is_file():
-        sys.exit(f"error: Hydra config folder {CONF_DIR} not found; install paysim from its repo (pip install -e .)")
     try:
         check_overrides(sys.argv[1:])
     except ConfigError as exc:
