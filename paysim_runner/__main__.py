@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn, cast
 
 import hydra
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
@@ -31,7 +31,7 @@ def main(cfg: DictConfig) -> None:
     console = Console()
     err = Console(stderr=True)
     install_sigterm_handler()
-    config = OmegaConf.to_container(cfg, resolve=True)
+    config = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))  # the root config is a mapping
     try:
         result = run_sweep(config, console=console)
     except ConfigError as exc:

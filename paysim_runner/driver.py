@@ -16,7 +16,7 @@ from __future__ import annotations
 import signal
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from paysim_runner import storage
 from paysim_runner.config import CONF_DIR, ConfigError
-from paysim_runner.run import BatchContext, BatchSummary, run_batch
+from paysim_runner.run import BatchContext, BatchSummaries, run_batch
 from paysim_runner.sweep import Executor, RunSpec, SweepPlan, build_plan
 
 #: The git checkout the manifest's ``git_commit`` / ``git_dirty`` describe: the code that runs.
@@ -93,7 +93,7 @@ class Backend(Protocol):
 
     description: str
 
-    def run_batches(self, ctx: BatchContext, todo: Mapping[int, Sequence[RunSpec]]) -> Iterator[BatchSummary]: ...
+    def run_batches(self, ctx: BatchContext, todo: Mapping[int, Sequence[RunSpec]]) -> BatchSummaries: ...
 
     def close(self) -> None: ...
 
@@ -103,7 +103,7 @@ class InlineBackend:
 
     description = "inline: batches run one after another in this process (no Ray)"
 
-    def run_batches(self, ctx: BatchContext, todo: Mapping[int, Sequence[RunSpec]]) -> Iterator[BatchSummary]:
+    def run_batches(self, ctx: BatchContext, todo: Mapping[int, Sequence[RunSpec]]) -> BatchSummaries:
         for batch, runs in sorted(todo.items()):
             yield run_batch(ctx, batch, runs)
 
@@ -164,12 +164,9 @@ def run_sweep(
     console = console or Console()
     started = time.perf_counter()
     plan, sweep_dir, manifest = prepare(config, conf_dir)
-
-    all_batches = plan.batches()
-    done = storage.completed_batches(sweep_dir) & set(all_batches) if sweep_dir.is_dir() else set()
-    todo = {b: runs for b, runs in all_batches.items() if b not in done}
-    skipped = sum(len(all_batches[b]) for b in done)
+    todo = missing_batches(plan, sweep_dir)
     total = len(plan.runs)
+    skipped = total - sum(len(runs) for runs in todo.values())
     timing = ExecTiming()
     backend: Backend | None = None
     chosen: Executor = config.get("executor") or "ray"
@@ -181,7 +178,7 @@ def run_sweep(
         create_output_dir(sweep_dir, manifest)
         console.print(
             f"[bold]{plan.name}[/]: {len(plan.cells)} cells x {plan.replications} seeds = {total} runs "
-            f"in {len(all_batches)} batches -> {escape(str(sweep_dir))}"
+            f"in {len(plan.batches())} batches -> {escape(str(sweep_dir))}"
             + (f" (resuming: {skipped} runs already done)" if skipped else ""),
             soft_wrap=True,
         )
@@ -209,6 +206,13 @@ def run_sweep(
         result.report = _report(sweep_dir, console, result)
     result.written = _print_written(sweep_dir, result.report, console)
     return result
+
+
+def missing_batches(plan: SweepPlan, sweep_dir: Path) -> dict[int, list[RunSpec]]:
+    """The batches of ``plan`` whose runs file is not in ``sweep_dir`` yet (all of them for a new
+    sweep): a resumed sweep runs only these."""
+    done = storage.completed_batches(sweep_dir) if sweep_dir.is_dir() else set()
+    return {b: runs for b, runs in plan.batches().items() if b not in done}
 
 
 def _execute(

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from paysim_runner.config import ConfigError
-from paysim_runner.run import BatchContext, BatchSummary, RunFailed, run_batch
+from paysim_runner.run import BatchContext, BatchSummaries, BatchSummary, RunFailed, run_batch
 from paysim_runner.sweep import RunSpec
 
 #: Seconds to wait for a TCP connection to a cluster's GCS before giving up. Ray itself retries an
@@ -33,7 +33,7 @@ class RayBackend:
     def __init__(self, address: str | None, num_cpus: int) -> None:
         self.owned, self.description = connect_ray(address, num_cpus)
 
-    def run_batches(self, ctx: BatchContext, todo: Mapping[int, Sequence[RunSpec]]) -> Iterator[BatchSummary]:
+    def run_batches(self, ctx: BatchContext, todo: Mapping[int, Sequence[RunSpec]]) -> BatchSummaries:
         """Submit one task per batch (each with only its own cells) and yield each summary as its
         batch completes. Leaving early, by an error or Ctrl-C, cancels every task still running; a
         run that raised surfaces as the worker's own :class:`RunFailed`."""
@@ -102,7 +102,7 @@ def connect_ray(address: str | None, num_cpus: int) -> tuple[bool, str]:
                 "; a cluster with token authentication (the default of `ray start`) needs RAY_AUTH_MODE=token"
             )
             raise ConfigError(source, f"cannot connect to Ray at {address!r} ({exc}){hint}") from None
-        cpus = ray.cluster_resources().get("CPU", 0)
+        cpus = ray.cluster_resources().get("CPU", 0)  # type: ignore[no-untyped-call]  # unannotated in ray
         return True, f"Ray: connected to cluster {address} ({cpus:g} CPUs)"
     # "local": always a new embedded instance, never a stray `ray start` cluster on this machine.
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
@@ -88,7 +88,7 @@ def liquidity_bounds(engine_config: Mapping[str, Any]) -> tuple[dict[str, int], 
     orch.run()
     ids = orch.get_agent_ids()
     bounds = orch.liquidity_bounds()
-    return dict(zip(ids, bounds["lower"])), dict(zip(ids, bounds["upper"]))
+    return dict(zip(ids, bounds["lower"], strict=True)), dict(zip(ids, bounds["upper"], strict=True))
 
 
 def with_liquidity(engine_config: Mapping[str, Any], fraction: float) -> dict[str, Any]:
@@ -222,6 +222,10 @@ class BatchSummary(TypedDict):
     runs: int
     engine_seconds: float  # the runs' own engine_seconds, summed
     wall_seconds: float  # the whole batch, Parquet writes included
+
+
+#: An executor's batch summaries in completion order; closing it early stops the batches still running.
+BatchSummaries = Generator[BatchSummary, None, None]
 
 
 def run_batch(ctx: BatchContext, batch: int, runs: Sequence[RunSpec]) -> BatchSummary:
