@@ -69,7 +69,7 @@ def warm_run_phase(output_dir: Path, runs: int, cpus: int) -> float:
     from omegaconf import OmegaConf
 
     from paysim_runner.config import CONF_DIR
-    from paysim_runner.execute import BatchContext, run_batch
+    from paysim_runner.run import BatchContext, run_batch
     from paysim_runner.sweep import build_plan
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):

@@ -1,8 +1,8 @@
 """paysim: a Monte Carlo experiment runner for RTGS payment systems on a Rust engine.
 
 The engine is :mod:`paysim_runner._core`; the runner modules are ``config`` (scenario schema),
-``sweep`` (grids and seeds), ``execute`` (Ray), ``storage`` (Parquet), ``report`` (DuckDB),
-``cli`` and ``api``.
+``sweep`` (grids and seeds), ``run`` (one run and one batch), ``ray_backend`` (Ray), ``driver``
+(a whole sweep), ``storage`` (Parquet), ``report`` (DuckDB), ``cli`` and ``api``.
 """
 
 from paysim_runner._core import ENGINE_VERSION, Orchestrator

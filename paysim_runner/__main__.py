@@ -1,15 +1,17 @@
-"""``python -m paysim_runner [+sweep=NAME] [key=value ...]``: the Hydra app running a sweep (SPEC §5).
+"""``python -m paysim_runner [+sweep=NAME] [key=value ...]``: the Hydra app running a sweep
+(docs/runner.md).
 
-The config folder is the repo's ``conf/`` (found beside the package, which is installed editable).
-Hydra writes nothing of its own: no ``outputs/`` folder and no log file; ``manifest.json`` records
-the resolved config instead.
+The config folder is ``paysim_runner/conf`` (``CONF_DIR``), package data: an installed wheel finds
+it as an editable checkout does (where the top-level ``conf`` links to it). Hydra writes nothing of
+its own: no ``outputs/`` folder and no log file; ``manifest.json`` records the resolved config
+instead.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn, cast
 
 import hydra
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
@@ -23,12 +25,13 @@ from paysim_runner.config import CONF_DIR, ConfigError
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    from paysim_runner.execute import RunFailed, install_sigterm_handler, run_sweep
+    from paysim_runner.driver import install_sigterm_handler, run_sweep
+    from paysim_runner.run import RunFailed
 
     console = Console()
     err = Console(stderr=True)
     install_sigterm_handler()
-    config = OmegaConf.to_container(cfg, resolve=True)
+    config = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))  # the root config is a mapping
     try:
         result = run_sweep(config, console=console)
     except ConfigError as exc:
@@ -95,8 +98,6 @@ def _fail(err: Console, what: str, exc: Exception, code: int) -> NoReturn:
 
 
 if __name__ == "__main__":
-    if not (CONF_DIR / "config.yaml").is_file():
-        sys.exit(f"error: Hydra config folder {CONF_DIR} not found; install paysim from its repo (pip install -e .)")
     try:
         check_overrides(sys.argv[1:])
     except ConfigError as exc:

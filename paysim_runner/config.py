@@ -35,9 +35,9 @@ __all__ = [
     "load_config",
 ]
 
-#: The Hydra config folder shipped with the repo (scenario/, policy/, sweep/); an editable install
-#: (the supported one) keeps it beside the package.
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+#: The Hydra config folder (scenario/, policy/, sweep/): package data, so a wheel ships it; the
+#: repo's top-level ``conf`` is a symlink to it.
+CONF_DIR = Path(__file__).resolve().parent / "conf"
 
 
 class ConfigError(ValueError):

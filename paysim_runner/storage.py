@@ -41,7 +41,7 @@ _TMP_SUFFIX = ".tmp"
 
 #: Config keys that only say *where/how* to run, not *what*: they may change between a sweep and
 #: its resumption without changing a single output row.
-EXECUTION_KEYS = frozenset({"ray", "output_dir", "progress", "report"})
+EXECUTION_KEYS = frozenset({"executor", "ray", "output_dir", "progress", "report"})
 
 
 # --- paths -----------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import yaml
@@ -30,6 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from paysim_runner.config import CONF_DIR, ConfigError, SimulationConfig, config_from_mapping, format_loc
 
 Scalar = bool | int | float | str
+#: How a sweep's batches run (paysim_runner.driver): as Ray tasks, or one after another in the driver.
+Executor = Literal["ray", "inline"]
 
 #: Named transforms usable as axis or ``sweep.fixed`` keys besides plain config paths.
 #: ``policy``: a conf/policy/<name>.yaml given to every bank; ``credit_scale`` / ``balance_scale``:
@@ -99,6 +101,7 @@ class RunnerConfig(_Strict):
     root_seed: int = Field(ge=0)
     batch_size: int = Field(ge=1, le=100_000)
     logs: LogOptions = Field(default_factory=LogOptions)
+    executor: Executor = "ray"
     ray: RayOptions = Field(default_factory=RayOptions)
     progress: bool = True
     report: bool = True
@@ -288,7 +291,7 @@ def _number(value: Scalar, what: str) -> float:
 def apply_setting(scenario: dict[str, Any], key: str, value: Any, conf_dir: Path = CONF_DIR) -> None:
     """Set ``key`` (a transform name or a dotted path into the expanded scenario) in place.
 
-    ``liquidity_fraction`` is only checked here; it needs the run's payment stream (see execute.py).
+    ``liquidity_fraction`` is only checked here; it needs the run's payment stream (see paysim_runner/run.py).
     Raises ``ValueError`` with the problem; the caller adds the field path.
     """
     agents = scenario.get("agents", [])

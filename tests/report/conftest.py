@@ -26,10 +26,11 @@ def write_manifest(results_dir: Path, manifest: dict[str, Any]) -> None:
 def run_real_sweep(output_dir: Path, name: str, scenario: dict[str, Any], axes: dict[str, Any], *,
                    seeds: int, compare: Any = None, fixed: dict[str, Any] | None = None,
                    batch_size: int = 3, plot: dict[str, Any] | None = None) -> Path:
-    """A real sweep through RUNNER's own planning, batch body and storage (no Ray: the task body is a
-    plain function), so the files are laid out exactly as `python -m paysim_runner` lays them out."""
-    from paysim_runner import storage
-    from paysim_runner.execute import BatchContext, prepare, run_batch
+    """A real sweep through RUNNER's own driver on its inline executor (no Ray), so the files are
+    laid out exactly as `python -m paysim_runner` lays them out."""
+    from rich.console import Console
+
+    from paysim_runner.driver import run_sweep
 
     config = {
         "scenario": scenario,
@@ -38,12 +39,7 @@ def run_real_sweep(output_dir: Path, name: str, scenario: dict[str, Any], axes: 
         "root_seed": 20251121,
         "batch_size": batch_size,
         "progress": False,
+        "report": False,
         "sweep": {"name": name, "axes": axes, "fixed": fixed or {}, "compare": compare, "plot": plot},
     }
-    plan, sweep_dir, manifest = prepare(config)
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    storage.write_json_atomic(manifest, sweep_dir / storage.MANIFEST)
-    ctx = BatchContext.from_plan(plan, sweep_dir)
-    for batch, runs in sorted(plan.batches().items()):
-        run_batch(ctx, batch, runs)
-    return sweep_dir
+    return run_sweep(config, executor="inline", console=Console(quiet=True)).sweep_dir

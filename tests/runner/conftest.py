@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 
 from paysim_runner.config import CONF_DIR
 
-REPO = CONF_DIR.parent
+REPO = Path(__file__).resolve().parents[2]  # the checkout: the runner's subprocesses start here
 
 
 def hydra_config(*overrides: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from paysim_runner import _core
-from paysim_runner.execute import run_sweep
+from paysim_runner.driver import run_sweep
 
 from .conftest import file_bytes, read_table, small_sweep
 

@@ -14,9 +14,9 @@ import yaml
 
 from paysim_runner import storage
 from paysim_runner.config import CONF_DIR, ConfigError
-from paysim_runner.execute import create_output_dir, prepare
+from paysim_runner.driver import create_output_dir, prepare
 
-from .conftest import small_sweep
+from .conftest import REPO, small_sweep
 
 
 def _canonical_sha256(engine: dict) -> str:
@@ -79,5 +79,5 @@ def test_the_manifest_records_git_dirty_next_to_git_commit(tmp_path: Path) -> No
     _, _, manifest = prepare(small_sweep(tmp_path))
     keys = list(manifest)
     assert keys.index("git_dirty") == keys.index("git_commit") + 1
-    assert manifest["git_dirty"] == storage.git_dirty(CONF_DIR.parent)
+    assert manifest["git_dirty"] == storage.git_dirty(REPO)
     assert isinstance(manifest["git_dirty"], bool)

@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from paysim_runner import storage
-from paysim_runner.execute import run_sweep
+from paysim_runner.driver import run_sweep
 
 from .conftest import REPO, file_bytes, hydra_config, read_table, run_runner, runner_cmd, runner_env
 

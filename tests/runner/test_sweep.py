@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paysim_runner.config import ConfigError
-from paysim_runner.execute import prepare, run_one, run_sweep
+from paysim_runner.driver import prepare, run_sweep
+from paysim_runner.run import run_one
 from paysim_runner.sweep import (
     Axis,
     apply_setting,
@@ -242,6 +243,7 @@ def _fixed_policy_without_threshold(cfg: dict[str, Any]) -> None:
         (_set("sweep/axes/simulation.seed", [1, 2]), "sweep.axes.simulation.seed", "vary root_seed or seeds instead"),
         (_set("sweep/fixed", {"simulation": {"seed": 3}}), "sweep.fixed.simulation.seed", "derive from root_seed"),
         (_set("seeds", 0), "seeds", "greater than or equal to 1"),
+        (_set("executor", "threads"), "executor", "Input should be 'ray' or 'inline'"),
         (_set("batch_size", "many"), "batch_size", "valid integer"),
         (_set("scenario/agent_groups", []), "scenario.agents", "at least one bank"),
         (_set("scenario/scheduled_payments_file", "/nonexistent/day.csv"), "scenario.scheduled_payments_file",

@@ -157,10 +157,11 @@ def scenario_file(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small real sweep (lsm.mode none vs t2, 3 seeds) written by RUNNER's own planning, batch body
-    and storage; the task body is a plain function, so no Ray is needed to lay out the files."""
-    from paysim_runner import storage
-    from paysim_runner.execute import BatchContext, prepare, run_batch
+    """A small real sweep (lsm.mode none vs t2, 3 seeds) written by RUNNER's own driver on its inline
+    executor, so no Ray is needed to lay out the files."""
+    from rich.console import Console
+
+    from paysim_runner.driver import run_sweep
 
     config = {
         "scenario": two_banks(ticks_per_day=40, balance=30_000, arrivals=True),
@@ -169,13 +170,8 @@ def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "root_seed": 11,
         "batch_size": 2,
         "progress": False,
+        "report": False,
         "sweep": {"name": "lsm_demo", "axes": {"lsm": {"mode": ["none", "t2"]}}, "fixed": {},
                   "compare": {"axis": "lsm.mode", "baseline": "none"}},
     }
-    plan, directory, manifest = prepare(config)
-    directory.mkdir(parents=True, exist_ok=True)
-    storage.write_json_atomic(manifest, directory / storage.MANIFEST)
-    context = BatchContext.from_plan(plan, directory)
-    for batch, runs in sorted(plan.batches().items()):
-        run_batch(context, batch, runs)
-    return directory
+    return run_sweep(config, executor="inline", console=Console(quiet=True)).sweep_dir

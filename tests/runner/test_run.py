@@ -1,5 +1,5 @@
-"""The Ray task body as plain functions: run_one against the engine's own figures, run_batch's
-files, liquidity bounds, and atomic writes."""
+"""The task body of every executor as plain functions: run_one against the engine's own figures,
+run_batch's files, liquidity bounds, and atomic writes."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from rich.console import Console
 
 from paysim_runner import _core, storage
-from paysim_runner.execute import BatchContext, liquidity_bounds, prepare, run_batch, run_one, with_liquidity
+from paysim_runner.driver import run_sweep
+from paysim_runner.run import BatchContext, liquidity_bounds, run_batch, run_one, with_liquidity
 from paysim_runner.sweep import build_plan
 
 from .conftest import file_bytes, hydra_config, small_sweep
@@ -195,9 +197,6 @@ def test_every_output_file_is_0644_and_fsynced_through_one_helper(tmp_path: Path
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Parquet, manifest, report.md, CSVs and PNGs: the same mode whatever the umask, each file
     fsynced before the rename that publishes it."""
-    from paysim_runner.report import build_report
-    from rich.console import Console
-
     synced: list[str] = []
     real_fsync = os.fsync
 
@@ -208,15 +207,12 @@ def test_every_output_file_is_0644_and_fsynced_through_one_helper(tmp_path: Path
     monkeypatch.setattr(storage.os, "fsync", spy)
     old_umask = os.umask(0o077)
     try:
-        plan, sweep_dir, manifest = prepare(small_sweep(tmp_path))
-        storage.write_json_atomic(manifest, sweep_dir / storage.MANIFEST)
-        run_batch(BatchContext.from_plan(plan, sweep_dir), 0, plan.batches()[0])
-        report = build_report(sweep_dir, Console(quiet=True))
+        result = run_sweep(small_sweep(tmp_path), executor="inline", console=Console(quiet=True))
     finally:
         os.umask(old_umask)
-    files = [p for p in sweep_dir.rglob("*") if p.is_file()]
+    files = [p for p in result.sweep_dir.rglob("*") if p.is_file()]
     assert {p.suffix for p in files} == {".json", ".parquet", ".md", ".csv", ".png"}
-    assert set(report.files) <= set(files)
+    assert set(result.report.files) <= set(files)
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {p.name: "0o644" for p in files}
     # every file was fsynced under its temporary name, which was then renamed to the final one
     published = {Path(s).parent / Path(s).name[1:].rsplit(".", 2)[0] for s in synced}

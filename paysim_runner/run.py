@@ -1,0 +1,270 @@
+"""The body of a sweep: one run and one batch as plain functions, and the tables they build.
+
+``run_one`` and ``run_batch`` are ordinary functions (unit-tested without Ray); the Ray backend
+(paysim_runner.ray_backend) runs ``run_batch`` as a remote task and the inline executor calls it
+directly, so both write the same bytes. A batch writes its own Parquet files and returns a few
+numbers, so results never travel through the driver. Files have deterministic names and are
+replaced atomically, so a retried task (Ray retries tasks whose worker died) rewrites identical
+bytes instead of duplicating runs, and a re-run of the same sweep skips every batch already complete
+(docs/runner.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypedDict
+
+import numpy as np
+import pyarrow as pa
+
+from paysim_runner import storage
+from paysim_runner.sweep import Axis, Cell, RunSpec, SweepPlan
+
+#: Metrics stored as float64 / string in ``runs``; every other metric (schema_version included, an
+#: int as in ``metrics()`` and the manifest) is an int64 count, amount or number.
+FLOAT_METRICS = frozenset(
+    {"settlement_rate", "value_settlement_rate", "mean_delay_ticks", "delay_indicator", "engine_seconds"}
+)
+STRING_METRICS = frozenset({"engine_version"})
+_ARROW_KIND = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string()}
+
+
+# --- schemas ---------------------------------------------------------------------------------------
+
+def metric_type(name: str) -> pa.DataType:
+    if name in STRING_METRICS:
+        return pa.string()
+    if name in FLOAT_METRICS or name.startswith("cost_"):
+        return pa.float64()
+    return pa.int64()
+
+
+def runs_schema(axes: Sequence[Axis]) -> pa.Schema:
+    """The ``runs`` columns of common.md, identical in every batch so one glob reads them all."""
+    from paysim_runner import _core
+
+    fields = [
+        pa.field("run_id", pa.string()),
+        pa.field("sweep", pa.string()),
+        pa.field("cell_id", pa.int32()),
+        pa.field("cell", pa.string()),
+        *(pa.field(a.column, _ARROW_KIND[a.kind]) for a in axes),
+        pa.field("seed", pa.int64()),
+        pa.field("rep", pa.int32()),
+        *(pa.field(m, metric_type(m)) for m in _core.METRIC_NAMES),
+    ]
+    return pa.schema(fields)
+
+
+# --- one run ---------------------------------------------------------------------------------------
+
+@dataclass
+class RunOutput:
+    row: dict[str, Any]
+    ticks: pa.Table | None
+    transactions: pa.Table | None
+
+
+def liquidity_bounds(engine_config: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
+    """Per-bank (lower, upper) liquidity bounds of the payment stream ``engine_config`` generates,
+    as the engine computes them (``Orchestrator.liquidity_bounds``: the figures its
+    ``liquidity_lower_bound`` / ``liquidity_upper_bound`` metrics sum).
+
+    The stream is replayed with every bank on Fifo and no LSM, the cheapest way through the day:
+    arrivals do not depend on policies, LSM or balances (docs/semantics.md, random numbers).
+    """
+    from paysim_runner import _core
+
+    config = {
+        **engine_config,
+        "agent_configs": [{**agent, "policy": {"type": "Fifo"}} for agent in engine_config["agent_configs"]],
+        "lsm": {**engine_config.get("lsm", {}), "mode": "none"},
+    }
+    orch = _core.Orchestrator.new(config)
+    orch.run()
+    ids = orch.get_agent_ids()
+    bounds = orch.liquidity_bounds()
+    return dict(zip(ids, bounds["lower"], strict=True)), dict(zip(ids, bounds["upper"], strict=True))
+
+
+def with_liquidity(engine_config: Mapping[str, Any], fraction: float) -> dict[str, Any]:
+    """Open every bank at lower + fraction x (upper - lower) of its own bounds, with no credit."""
+    lower, upper = liquidity_bounds(engine_config)
+    config = dict(engine_config)
+    config["agent_configs"] = [
+        {
+            **agent,
+            "opening_balance": lower[agent["id"]] + int(round(fraction * (upper[agent["id"]] - lower[agent["id"]]))),
+            "credit_limit": 0,
+        }
+        for agent in engine_config["agent_configs"]
+    ]
+    return config
+
+
+def run_one(
+    engine_config: Mapping[str, Any],
+    run: RunSpec,
+    cell: Cell,
+    *,
+    sweep: str,
+    liquidity_fraction: float | None = None,
+    ticks: bool = True,
+    transactions: bool = True,
+) -> RunOutput:
+    """Build the engine for ``run`` (the cell's config with the run's seed), run it to the end,
+    and return its ``runs`` row with its tick and transaction logs as Arrow tables."""
+    from paysim_runner import _core
+
+    config = {**engine_config, "rng_seed": run.seed}
+    if liquidity_fraction is not None:
+        config = with_liquidity(config, liquidity_fraction)
+    orch = _core.Orchestrator.new(config)
+    orch.run()
+    metrics = orch.metrics()
+    row: dict[str, Any] = {
+        "run_id": run.run_id,
+        "sweep": sweep,
+        "cell_id": cell.cell_id,
+        "cell": cell.label,
+        **cell.params,
+        "seed": run.seed,
+        "rep": run.rep,
+    }
+    for name in _core.METRIC_NAMES:
+        value = metrics[name]
+        row[name] = str(value) if name in STRING_METRICS else value
+    ids = orch.get_agent_ids()
+    return RunOutput(
+        row=row,
+        ticks=_ticks_table(orch.tick_log(), ids, run) if ticks else None,
+        transactions=_transactions_table(orch.transaction_log(), ids, run) if transactions else None,
+    )
+
+
+def _identity(run: RunSpec, n: int) -> dict[str, pa.Array]:
+    return {
+        "run_id": pa.repeat(pa.scalar(run.run_id, pa.string()), n),
+        "cell_id": pa.array(np.full(n, run.cell_id, dtype=np.int32)),
+        "rep": pa.array(np.full(n, run.rep, dtype=np.int32)),
+    }
+
+
+def _ticks_table(log: Mapping[str, np.ndarray], bank_ids: Sequence[str], run: RunSpec) -> pa.Table:
+    n = len(log["tick"])
+    columns: dict[str, pa.Array] = _identity(run, n)
+    for name, values in log.items():
+        columns[name] = storage.bank_names(values, bank_ids) if name == "bank" else pa.array(values)
+    return pa.table(columns)
+
+
+def _transactions_table(log: Mapping[str, np.ndarray], bank_ids: Sequence[str], run: RunSpec) -> pa.Table:
+    n = len(log["tx_id"])
+    return pa.table({**_identity(run, n), **storage.transaction_columns(log, bank_ids)})
+
+
+# --- one batch (the task body of every executor) ---------------------------------------------------
+
+@dataclass
+class BatchContext:
+    """What a batch needs to run: its cells' engine dicts and where to write.
+
+    A Ray task gets :meth:`for_runs` of the sweep's context, so it carries only the cells of its own
+    runs: a grid of large scenarios (1,000 banks are megabytes of engine dict) is not copied to
+    every worker.
+    """
+
+    sweep: str
+    sweep_dir: str  # absolute: Ray workers do not share the driver's working directory
+    cells: dict[int, Cell]
+    engine_configs: dict[int, dict[str, Any]]
+    liquidity_fractions: dict[int, float | None]
+    axes: list[Axis]
+    ticks: bool = True
+    transactions: bool = True
+
+    @classmethod
+    def from_plan(cls, plan: SweepPlan, sweep_dir: Path) -> BatchContext:
+        return cls(
+            sweep=plan.name,
+            sweep_dir=str(sweep_dir.resolve()),
+            cells={c.cell_id: c for c in plan.cells},
+            engine_configs=plan.engine_configs,
+            liquidity_fractions=plan.liquidity_fractions,
+            axes=plan.axes,
+            ticks=plan.logs.ticks,
+            transactions=plan.logs.transactions,
+        )
+
+    def for_runs(self, runs: Sequence[RunSpec]) -> BatchContext:
+        """This context limited to the cells of ``runs``."""
+        ids = {run.cell_id for run in runs}
+        return dataclasses.replace(
+            self,
+            cells={i: c for i, c in self.cells.items() if i in ids},
+            engine_configs={i: c for i, c in self.engine_configs.items() if i in ids},
+            liquidity_fractions={i: f for i, f in self.liquidity_fractions.items() if i in ids},
+        )
+
+
+class RunFailed(RuntimeError):
+    """A run raised; the message names the run, its cell and seed so it can be replayed alone."""
+
+
+class BatchSummary(TypedDict):
+    """All a batch sends back to the driver: its rows stay in its own files."""
+
+    batch: int
+    runs: int
+    engine_seconds: float  # the runs' own engine_seconds, summed
+    wall_seconds: float  # the whole batch, Parquet writes included
+
+
+#: An executor's batch summaries in completion order; closing it early stops the batches still running.
+BatchSummaries = Generator[BatchSummary, None, None]
+
+
+def run_batch(ctx: BatchContext, batch: int, runs: Sequence[RunSpec]) -> BatchSummary:
+    """Run ``runs`` and write the batch's ticks, transactions and (last) runs files: ``runs`` marks
+    the batch complete, so it is written only after the logs it describes."""
+    start = time.perf_counter()
+    outputs: list[RunOutput] = []
+    for run in runs:
+        cell = ctx.cells[run.cell_id]
+        try:
+            outputs.append(
+                run_one(
+                    ctx.engine_configs[run.cell_id],
+                    run,
+                    cell,
+                    sweep=ctx.sweep,
+                    liquidity_fraction=ctx.liquidity_fractions.get(run.cell_id),
+                    ticks=ctx.ticks,
+                    transactions=ctx.transactions,
+                )
+            )
+        except Exception as exc:
+            raise RunFailed(f"run {run.run_id} [{cell.label}] seed={run.seed}: {type(exc).__name__}: {exc}") from exc
+    sweep_dir = Path(ctx.sweep_dir)
+    if ctx.ticks:
+        storage.write_parquet_atomic(
+            pa.concat_tables([o.ticks for o in outputs if o.ticks is not None]),
+            storage.batch_file(sweep_dir, "ticks", batch),
+        )
+    if ctx.transactions:
+        storage.write_parquet_atomic(
+            pa.concat_tables([o.transactions for o in outputs if o.transactions is not None]),
+            storage.batch_file(sweep_dir, "transactions", batch),
+        )
+    runs_table = pa.Table.from_pylist([o.row for o in outputs], schema=runs_schema(ctx.axes))
+    storage.write_parquet_atomic(runs_table, storage.batch_file(sweep_dir, "runs", batch))
+    return BatchSummary(
+        batch=batch,
+        runs=len(outputs),
+        engine_seconds=float(sum(o.row["engine_seconds"] for o in outputs)),
+        wall_seconds=time.perf_counter() - start,
+    )
