@@ -12,6 +12,7 @@ pub mod arrivals;
 pub mod config;
 pub mod costs;
 pub mod error;
+pub mod hash;
 pub mod log;
 pub mod metrics;
 pub mod model;

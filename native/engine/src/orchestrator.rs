@@ -88,7 +88,7 @@ const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x01";
 
 /// FNV-1a over the state payload: detects damaged files (not tampering).
 fn checksum(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x0000_0100_0000_01b3))
+    crate::hash::fnv1a64(bytes)
 }
 
 /// Fixed-width encoding with a size limit, so a forged length in a corrupt file is an error,
