@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, Loc, Result};
 use crate::model::MAX_AMOUNT;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -158,32 +158,34 @@ impl EngineConfig {
 
     /// Parse and validate a whole configuration.
     pub fn from_value(value: &Value, loader: &dyn ScheduleLoader) -> Result<Self> {
-        let mut o = Obj::new(value, "")?;
+        let root = Loc::root();
+        let mut o = Obj::new(value, &root)?;
         let ticks_per_day: u32 = o.req("ticks_per_day")?;
         if ticks_per_day == 0 {
-            return Err(EngineError::config("ticks_per_day", "must be > 0"));
+            return Err(EngineError::config(o.field("ticks_per_day"), "must be > 0"));
         }
         let num_days: u32 = o.opt("num_days")?.unwrap_or(1);
         if num_days == 0 {
-            return Err(EngineError::config("num_days", "must be > 0"));
+            return Err(EngineError::config(o.field("num_days"), "must be > 0"));
         }
         if ticks_per_day as u64 * num_days as u64 > u32::MAX as u64 / 2 {
-            return Err(EngineError::config("num_days", "ticks_per_day × num_days is too large"));
+            return Err(EngineError::config(o.field("num_days"), "ticks_per_day × num_days is too large"));
         }
         let rng_seed: u64 = o.req("rng_seed")?;
-        let agents_v = o.take("agent_configs").ok_or_else(|| EngineError::config("agent_configs", "is required"))?;
-        let agents_arr = as_array(agents_v, "agent_configs")?;
+        let agents_loc = o.field("agent_configs");
+        let agents_v = o.take("agent_configs").ok_or_else(|| EngineError::config(agents_loc.clone(), "is required"))?;
+        let agents_arr = as_array(agents_v, &agents_loc)?;
         if agents_arr.is_empty() {
-            return Err(EngineError::config("agent_configs", "needs at least one bank"));
+            return Err(EngineError::config(agents_loc, "needs at least one bank"));
         }
         let mut agents = Vec::with_capacity(agents_arr.len());
         for (i, a) in agents_arr.iter().enumerate() {
-            agents.push(parse_agent(a, &format!("agent_configs[{i}]"))?);
+            agents.push(parse_agent(a, &agents_loc.index(i))?);
         }
         let ids: Vec<&str> = agents.iter().map(|a| a.id.as_str()).collect();
         for (i, id) in ids.iter().enumerate() {
             if ids[..i].contains(id) {
-                return Err(EngineError::config(format!("agent_configs[{i}].id"), format!("duplicate bank id '{id}'")));
+                return Err(EngineError::config(agents_loc.index(i).key("id"), format!("duplicate bank id '{id}'")));
             }
         }
         let (mut total_money, mut total_credit) = (0i128, 0i128);
@@ -193,43 +195,45 @@ impl EngineConfig {
         }
         if total_money + total_credit > (i64::MAX / 4) as i128 {
             return Err(EngineError::config(
-                "agent_configs",
+                agents_loc,
                 "opening balances plus credit limits are too large to simulate without overflow",
             ));
         }
         let index: std::collections::HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         for (i, a) in agents.iter().enumerate() {
             if let Some(arr) = &a.arrival_config {
-                check_counterparties(arr, i, &index, agents.len())?;
+                check_counterparties(arr, i, &index, agents.len(), &agents_loc.index(i).key("arrival_config"))?;
             }
         }
         let total_ticks = ticks_per_day as u64 * num_days as u64;
         let mut scheduled = Vec::new();
+        let list_loc = o.field("scheduled_payments");
         if let Some(v) = o.take("scheduled_payments") {
-            for (i, p) in as_array(v, "scheduled_payments")?.iter().enumerate() {
-                scheduled.push(parse_scheduled(p, &format!("scheduled_payments[{i}]"), &ids, total_ticks)?);
+            for (i, p) in as_array(v, &list_loc)?.iter().enumerate() {
+                scheduled.push(parse_scheduled(p, &list_loc.index(i), &ids, total_ticks)?);
             }
         }
+        // A file's rows are located like list items: `scheduled_payments_file[7]` is data row 7.
+        let file_loc = o.field("scheduled_payments_file");
         if let Some(v) = o.take("scheduled_payments_file") {
-            let path = v
-                .as_str()
-                .ok_or_else(|| EngineError::config("scheduled_payments_file", "expected a file path string"))?;
-            let rows = loader.load(path).map_err(|e| EngineError::config("scheduled_payments_file", e))?;
+            let path =
+                v.as_str().ok_or_else(|| EngineError::config(file_loc.clone(), "expected a file path string"))?;
+            let rows = loader.load(path).map_err(|e| EngineError::config(file_loc.clone(), e))?;
             for (i, p) in rows.iter().enumerate() {
-                scheduled.push(parse_scheduled(p, &format!("scheduled_payments_file[row {i}]"), &ids, total_ticks)?);
+                scheduled.push(parse_scheduled(p, &file_loc.index(i), &ids, total_ticks)?);
             }
         }
         let cost_rates = match o.take("cost_rates") {
-            Some(v) => parse_costs(v, "cost_rates")?,
+            Some(v) => parse_costs(v, &root.key("cost_rates"))?,
             None => CostRates::default(),
         };
         let lsm = match o.take("lsm") {
-            Some(v) => parse_lsm(v, "lsm")?,
+            Some(v) => parse_lsm(v, &root.key("lsm"))?,
             None => LsmConfig { mode: LsmMode::T2, max_cycle_length: 6 },
         };
         let queue_discipline = section_choice(
             o.take("rtgs"),
-            "rtgs",
+            &root.key("rtgs"),
             "queue",
             "queue discipline",
             &[("fifo_bypass", QueueDiscipline::FifoBypass), ("strict_fifo", QueueDiscipline::StrictFifo)],
@@ -237,7 +241,7 @@ impl EngineConfig {
         let drop_expired = o.opt("drop_expired")?.unwrap_or(true);
         let eod_unsettled = section_choice(
             o.take("end_of_day"),
-            "end_of_day",
+            &root.key("end_of_day"),
             "unsettled",
             "choice",
             &[("drop", EodUnsettled::Drop), ("carry", EodUnsettled::Carry)],
@@ -258,54 +262,55 @@ impl EngineConfig {
     }
 }
 
-fn parse_agent(v: &Value, path: &str) -> Result<AgentConfig> {
-    let mut o = Obj::new(v, path)?;
+fn parse_agent(v: &Value, loc: &Loc) -> Result<AgentConfig> {
+    let mut o = Obj::new(v, loc)?;
     let id: String = o.req("id")?;
     if id.trim().is_empty() {
-        return Err(EngineError::config(format!("{path}.id"), "must contain a non-whitespace character"));
+        return Err(EngineError::config(o.field("id"), "must contain a non-whitespace character"));
     }
     let opening_balance: i64 = o.req("opening_balance")?;
-    check_range(opening_balance, 0, MAX_AMOUNT, &format!("{path}.opening_balance"))?;
+    check_range(opening_balance, 0, MAX_AMOUNT, &o.field("opening_balance"))?;
     let credit_limit: i64 = o.opt("credit_limit")?.unwrap_or(0);
-    check_range(credit_limit, 0, MAX_AMOUNT, &format!("{path}.credit_limit"))?;
+    check_range(credit_limit, 0, MAX_AMOUNT, &o.field("credit_limit"))?;
     let policy = match o.take("policy") {
-        Some(p) => parse_policy(p, &format!("{path}.policy"))?,
-        None => return Err(EngineError::config(format!("{path}.policy"), "is required")),
+        Some(p) => parse_policy(p, &o.field("policy"))?,
+        None => return Err(EngineError::config(o.field("policy"), "is required")),
     };
     let arrival_config = match o.take("arrival_config") {
         Some(Value::Null) | None => None,
-        Some(a) => Some(parse_arrivals(a, &format!("{path}.arrival_config"))?),
+        Some(a) => Some(parse_arrivals(a, &o.field("arrival_config"))?),
     };
     o.finish()?;
     Ok(AgentConfig { id, opening_balance, credit_limit, policy, arrival_config })
 }
 
-fn parse_policy(v: &Value, path: &str) -> Result<PolicyConfig> {
-    crate::policy::build(v, path)?;
+fn parse_policy(v: &Value, loc: &Loc) -> Result<PolicyConfig> {
+    crate::policy::build(v, loc)?;
     Ok(PolicyConfig { json: v.to_string() })
 }
 
-fn parse_arrivals(v: &Value, path: &str) -> Result<ArrivalConfig> {
-    let mut o = Obj::new(v, path)?;
+fn parse_arrivals(v: &Value, loc: &Loc) -> Result<ArrivalConfig> {
+    let mut o = Obj::new(v, loc)?;
     let rate_per_tick: f64 = o.req("rate_per_tick")?;
     if !(0.0..=10_000.0).contains(&rate_per_tick) {
-        return Err(EngineError::config(format!("{path}.rate_per_tick"), "must be between 0 and 10000"));
+        return Err(EngineError::config(o.field("rate_per_tick"), "must be between 0 and 10000"));
     }
     let distribution = match o.take("distribution") {
-        Some(d) => parse_distribution(d, &format!("{path}.distribution"))?,
-        None => return Err(EngineError::config(format!("{path}.distribution"), "is required")),
+        Some(d) => parse_distribution(d, &o.field("distribution"))?,
+        None => return Err(EngineError::config(o.field("distribution"), "is required")),
     };
     let counterparty_weights = match o.take("counterparty_weights") {
         Some(Value::Null) | None => None,
         Some(w) => {
-            let wpath = format!("{path}.counterparty_weights");
-            let map =
-                w.as_object().ok_or_else(|| EngineError::config(&wpath, "expected a mapping of bank id to weight"))?;
+            let wloc = o.field("counterparty_weights");
+            let map = w
+                .as_object()
+                .ok_or_else(|| EngineError::config(wloc.clone(), "expected a mapping of bank id to weight"))?;
             let mut out = Vec::with_capacity(map.len());
             for (k, wv) in map {
-                let weight: f64 = FromValue::from_value(wv, &format!("{wpath}.{k}"))?;
+                let weight: f64 = FromValue::from_value(wv, &wloc.key(k))?;
                 if weight < 0.0 {
-                    return Err(EngineError::config(format!("{wpath}.{k}"), "must be ≥ 0"));
+                    return Err(EngineError::config(wloc.key(k), "must be ≥ 0"));
                 }
                 out.push((k.clone(), weight));
             }
@@ -314,27 +319,27 @@ fn parse_arrivals(v: &Value, path: &str) -> Result<ArrivalConfig> {
     };
     let deadline_offset: u32 = o.opt("deadline_offset")?.unwrap_or(50);
     let priority: u8 = o.opt("priority")?.unwrap_or(5);
-    check_priority(priority, &format!("{path}.priority"))?;
+    check_priority(priority, &o.field("priority"))?;
     let divisible: bool = o.opt("divisible")?.unwrap_or(false);
     o.finish()?;
     Ok(ArrivalConfig { rate_per_tick, distribution, counterparty_weights, deadline_offset, priority, divisible })
 }
 
-fn parse_distribution(v: &Value, path: &str) -> Result<AmountDistribution> {
-    let mut o = Obj::new(v, path)?;
+fn parse_distribution(v: &Value, loc: &Loc) -> Result<AmountDistribution> {
+    let mut o = Obj::new(v, loc)?;
     let kind: String = o.req("type")?;
     let positive = |x: f64, key: &str| -> Result<f64> {
         if x > 0.0 {
             Ok(x)
         } else {
-            Err(EngineError::config(format!("{path}.{key}"), "must be > 0"))
+            Err(EngineError::config(loc.key(key), "must be > 0"))
         }
     };
     let non_negative = |x: f64, key: &str| -> Result<f64> {
         if x >= 0.0 {
             Ok(x)
         } else {
-            Err(EngineError::config(format!("{path}.{key}"), "must be ≥ 0"))
+            Err(EngineError::config(loc.key(key), "must be ≥ 0"))
         }
     };
     let d = match kind.as_str() {
@@ -345,7 +350,7 @@ fn parse_distribution(v: &Value, path: &str) -> Result<AmountDistribution> {
         "LogNormal" => {
             let mean_log: f64 = o.req("mean_log")?;
             if mean_log.abs() > 40.0 {
-                return Err(EngineError::config(format!("{path}.mean_log"), "must be between -40 and 40"));
+                return Err(EngineError::config(o.field("mean_log"), "must be between -40 and 40"));
             }
             AmountDistribution::LogNormal { mean_log, std_dev_log: non_negative(o.req("std_dev_log")?, "std_dev_log")? }
         }
@@ -353,14 +358,14 @@ fn parse_distribution(v: &Value, path: &str) -> Result<AmountDistribution> {
             let min: f64 = non_negative(o.req("min")?, "min")?;
             let max: f64 = o.req("max")?;
             if max < min {
-                return Err(EngineError::config(format!("{path}.max"), "must be ≥ min"));
+                return Err(EngineError::config(o.field("max"), "must be ≥ min"));
             }
             AmountDistribution::Uniform { min, max }
         }
         "Exponential" => AmountDistribution::Exponential { mean: positive(o.req("mean")?, "mean")? },
         other => {
             return Err(EngineError::config(
-                format!("{path}.type"),
+                o.field("type"),
                 format!("unknown distribution '{other}' (expected Normal, LogNormal, Uniform, Exponential)"),
             ))
         }
@@ -374,76 +379,74 @@ fn check_counterparties(
     bank: usize,
     index: &std::collections::HashMap<&str, usize>,
     n: usize,
+    loc: &Loc,
 ) -> Result<()> {
-    let path = format!("agent_configs[{bank}].arrival_config.counterparty_weights");
+    let weights = loc.key("counterparty_weights");
     match &a.counterparty_weights {
         None => {
             if n < 2 && a.rate_per_tick > 0.0 {
-                return Err(EngineError::config(
-                    format!("agent_configs[{bank}].arrival_config"),
-                    "random arrivals need at least one other bank to pay",
-                ));
+                return Err(EngineError::config(loc.clone(), "random arrivals need at least one other bank to pay"));
             }
         }
         Some(ws) => {
             for (k, _) in ws {
                 match index.get(k.as_str()).copied() {
-                    None => return Err(EngineError::config(format!("{path}.{k}"), format!("unknown bank '{k}'"))),
+                    None => return Err(EngineError::UnknownBank { loc: weights.key(k), id: k.clone() }),
                     Some(j) if j == bank => {
-                        return Err(EngineError::config(format!("{path}.{k}"), "a bank cannot pay itself"))
+                        return Err(EngineError::config(weights.key(k), "a bank cannot pay itself"))
                     }
                     _ => {}
                 }
             }
             if a.rate_per_tick > 0.0 && ws.iter().all(|(_, w)| *w <= 0.0) {
-                return Err(EngineError::config(path, "at least one weight must be > 0"));
+                return Err(EngineError::config(weights, "at least one weight must be > 0"));
             }
         }
     }
     Ok(())
 }
 
-fn parse_scheduled(v: &Value, path: &str, ids: &[&str], total_ticks: u64) -> Result<ScheduledPayment> {
-    let mut o = Obj::new(v, path)?;
+fn parse_scheduled(v: &Value, loc: &Loc, ids: &[&str], total_ticks: u64) -> Result<ScheduledPayment> {
+    let mut o = Obj::new(v, loc)?;
     let sender: String = o.req("sender")?;
     let receiver: String = o.req("receiver")?;
     for (key, id) in [("sender", &sender), ("receiver", &receiver)] {
         if !ids.contains(&id.as_str()) {
-            return Err(EngineError::config(format!("{path}.{key}"), format!("unknown bank '{id}'")));
+            return Err(EngineError::UnknownBank { loc: o.field(key), id: id.clone() });
         }
     }
     if sender == receiver {
-        return Err(EngineError::config(format!("{path}.receiver"), "must differ from sender"));
+        return Err(EngineError::config(o.field("receiver"), "must differ from sender"));
     }
     let amount: i64 = o.req("amount")?;
-    check_range(amount, 1, MAX_AMOUNT, &format!("{path}.amount"))?;
+    check_range(amount, 1, MAX_AMOUNT, &o.field("amount"))?;
     let arrival_tick: u32 = o.req("arrival_tick")?;
     if arrival_tick as u64 >= total_ticks {
         return Err(EngineError::config(
-            format!("{path}.arrival_tick"),
+            o.field("arrival_tick"),
             format!("must be < {total_ticks} (ticks_per_day × num_days)"),
         ));
     }
     let deadline_tick: Option<u32> = o.opt("deadline_tick")?;
     if let Some(d) = deadline_tick {
         if d < arrival_tick {
-            return Err(EngineError::config(format!("{path}.deadline_tick"), "must be ≥ arrival_tick"));
+            return Err(EngineError::config(o.field("deadline_tick"), "must be ≥ arrival_tick"));
         }
     }
     let priority: u8 = o.opt("priority")?.unwrap_or(5);
-    check_priority(priority, &format!("{path}.priority"))?;
+    check_priority(priority, &o.field("priority"))?;
     let divisible = o.opt("divisible")?.unwrap_or(false);
     o.finish()?;
     Ok(ScheduledPayment { sender, receiver, amount, arrival_tick, deadline_tick, priority, divisible })
 }
 
-fn parse_costs(v: &Value, path: &str) -> Result<CostRates> {
-    let mut o = Obj::new(v, path)?;
+fn parse_costs(v: &Value, loc: &Loc) -> Result<CostRates> {
+    let mut o = Obj::new(v, loc)?;
     let d = CostRates::default();
     let mut get = |key: &'static str, default: f64| -> Result<f64> {
         let x: f64 = o.opt(key)?.unwrap_or(default);
         if x < 0.0 {
-            return Err(EngineError::config(format!("{path}.{key}"), "must be ≥ 0"));
+            return Err(EngineError::config(loc.key(key), "must be ≥ 0"));
         }
         Ok(x)
     };
@@ -465,20 +468,20 @@ fn parse_costs(v: &Value, path: &str) -> Result<CostRates> {
 /// A section holding one named choice (`rtgs.queue`, `end_of_day.unsettled`); absent means the first option.
 fn section_choice<T: Copy>(
     v: Option<&Value>,
-    path: &str,
+    loc: &Loc,
     key: &'static str,
     what: &str,
     options: &[(&str, T)],
 ) -> Result<T> {
     let Some(v) = v else { return Ok(options[0].1) };
-    let mut o = Obj::new(v, path)?;
+    let mut o = Obj::new(v, loc)?;
     let choice = o.choice(key, what, options, options[0].1)?;
     o.finish()?;
     Ok(choice)
 }
 
-fn parse_lsm(v: &Value, path: &str) -> Result<LsmConfig> {
-    let mut o = Obj::new(v, path)?;
+fn parse_lsm(v: &Value, loc: &Loc) -> Result<LsmConfig> {
+    let mut o = Obj::new(v, loc)?;
     let mode = o.choice(
         "mode",
         "LSM mode",
@@ -493,28 +496,28 @@ fn parse_lsm(v: &Value, path: &str) -> Result<LsmConfig> {
     )?;
     let max_cycle_length: u32 = o.opt("max_cycle_length")?.unwrap_or(6);
     if !(2..=12).contains(&max_cycle_length) {
-        return Err(EngineError::config(format!("{path}.max_cycle_length"), "must be between 2 and 12"));
+        return Err(EngineError::config(o.field("max_cycle_length"), "must be between 2 and 12"));
     }
     o.finish()?;
     Ok(LsmConfig { mode, max_cycle_length })
 }
 
-pub(crate) fn check_range(x: i64, lo: i64, hi: i64, path: &str) -> Result<()> {
+pub(crate) fn check_range(x: i64, lo: i64, hi: i64, loc: &Loc) -> Result<()> {
     if x < lo || x > hi {
-        return Err(EngineError::config(path, format!("must be between {lo} and {hi}, got {x}")));
+        return Err(EngineError::config(loc.clone(), format!("must be between {lo} and {hi}, got {x}")));
     }
     Ok(())
 }
 
-fn check_priority(p: u8, path: &str) -> Result<()> {
+fn check_priority(p: u8, loc: &Loc) -> Result<()> {
     if p > 10 {
-        return Err(EngineError::config(path, format!("must be between 0 and 10, got {p}")));
+        return Err(EngineError::config(loc.clone(), format!("must be between 0 and 10, got {p}")));
     }
     Ok(())
 }
 
-fn as_array<'a>(v: &'a Value, path: &str) -> Result<&'a Vec<Value>> {
-    v.as_array().ok_or_else(|| EngineError::config(path, format!("expected a list, got {}", kind_of(v))))
+fn as_array<'a>(v: &'a Value, loc: &Loc) -> Result<&'a Vec<Value>> {
+    v.as_array().ok_or_else(|| EngineError::config(loc.clone(), format!("expected a list, got {}", kind_of(v))))
 }
 
 pub(crate) fn kind_of(v: &Value) -> &'static str {
@@ -529,30 +532,24 @@ pub(crate) fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-/// A mapping being parsed: remembers its path and which keys were read, so leftovers are errors.
+/// A mapping being parsed: remembers its location and which keys were read, so leftovers are errors.
 pub struct Obj<'a> {
-    path: String,
+    loc: Loc,
     map: &'a Map<String, Value>,
     used: Vec<&'a str>,
 }
 
 impl<'a> Obj<'a> {
-    pub fn new(v: &'a Value, path: &str) -> Result<Self> {
-        let map = v.as_object().ok_or_else(|| {
-            EngineError::config(
-                if path.is_empty() { "config" } else { path },
-                format!("expected a mapping, got {}", kind_of(v)),
-            )
-        })?;
-        Ok(Obj { path: path.to_string(), map, used: Vec::new() })
+    pub fn new(v: &'a Value, loc: &Loc) -> Result<Self> {
+        let map = v
+            .as_object()
+            .ok_or_else(|| EngineError::config(loc.clone(), format!("expected a mapping, got {}", kind_of(v))))?;
+        Ok(Obj { loc: loc.clone(), map, used: Vec::new() })
     }
 
-    pub fn field(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{key}", self.path)
-        }
+    /// The location of `key` in this mapping.
+    pub fn field(&self, key: &str) -> Loc {
+        self.loc.key(key)
     }
 
     /// The value under `key`; an explicit null counts as absent, as for every optional key.
@@ -606,30 +603,31 @@ impl<'a> Obj<'a> {
     }
 }
 
-/// Conversion of one JSON value into a Rust scalar, with the field path in the error.
+/// Conversion of one JSON value into a Rust scalar, with the field's location in the error.
 pub trait FromValue: Sized {
-    fn from_value(v: &Value, path: &str) -> Result<Self>;
+    fn from_value(v: &Value, loc: &Loc) -> Result<Self>;
 }
 
 impl FromValue for String {
-    fn from_value(v: &Value, path: &str) -> Result<Self> {
+    fn from_value(v: &Value, loc: &Loc) -> Result<Self> {
         v.as_str()
             .map(str::to_string)
-            .ok_or_else(|| EngineError::config(path, format!("expected a string, got {}", kind_of(v))))
+            .ok_or_else(|| EngineError::config(loc.clone(), format!("expected a string, got {}", kind_of(v))))
     }
 }
 
 impl FromValue for bool {
-    fn from_value(v: &Value, path: &str) -> Result<Self> {
-        v.as_bool().ok_or_else(|| EngineError::config(path, format!("expected true or false, got {}", kind_of(v))))
+    fn from_value(v: &Value, loc: &Loc) -> Result<Self> {
+        v.as_bool()
+            .ok_or_else(|| EngineError::config(loc.clone(), format!("expected true or false, got {}", kind_of(v))))
     }
 }
 
 impl FromValue for f64 {
-    fn from_value(v: &Value, path: &str) -> Result<Self> {
+    fn from_value(v: &Value, loc: &Loc) -> Result<Self> {
         match v.as_f64() {
             Some(x) if x.is_finite() => Ok(x),
-            _ => Err(EngineError::config(path, format!("expected a finite number, got {}", kind_of(v)))),
+            _ => Err(EngineError::config(loc.clone(), format!("expected a finite number, got {}", kind_of(v)))),
         }
     }
 }
@@ -637,7 +635,7 @@ impl FromValue for f64 {
 macro_rules! int_from_value {
     ($($t:ty),*) => {$(
         impl FromValue for $t {
-            fn from_value(v: &Value, path: &str) -> Result<Self> {
+            fn from_value(v: &Value, loc: &Loc) -> Result<Self> {
                 let n = match v {
                     Value::Number(n) if n.is_i64() => n.as_i64().map(i128::from),
                     Value::Number(n) if n.is_u64() => n.as_u64().map(i128::from),
@@ -645,8 +643,8 @@ macro_rules! int_from_value {
                     Value::Number(n) => n.as_f64().filter(|x| x.fract() == 0.0 && x.abs() < 9.0e18).map(|x| x as i128),
                     _ => None,
                 };
-                let n = n.ok_or_else(|| EngineError::config(path, format!("expected an integer, got {}", kind_of(v))))?;
-                <$t>::try_from(n).map_err(|_| EngineError::config(path, format!(
+                let n = n.ok_or_else(|| EngineError::config(loc.clone(), format!("expected an integer, got {}", kind_of(v))))?;
+                <$t>::try_from(n).map_err(|_| EngineError::config(loc.clone(), format!(
                     "must be between {} and {}, got {n}", <$t>::MIN, <$t>::MAX)))
             }
         }
@@ -727,7 +725,7 @@ mod tests {
     }
 
     #[test]
-    fn file_rows_are_validated_with_row_paths() {
+    fn file_rows_are_located_like_list_items() {
         struct Rows;
         impl ScheduleLoader for Rows {
             fn load(&self, _: &str) -> std::result::Result<Vec<Value>, String> {
@@ -737,6 +735,6 @@ mod tests {
         let mut v = base();
         v["scheduled_payments_file"] = json!("x.csv");
         let e = EngineConfig::from_value(&v, &Rows).unwrap_err().to_string();
-        assert!(e.starts_with("scheduled_payments_file[row 0].amount: must be between 1"), "{e}");
+        assert!(e.starts_with("scheduled_payments_file[0].amount: must be between 1"), "{e}");
     }
 }

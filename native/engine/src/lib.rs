@@ -18,11 +18,12 @@ pub mod metrics;
 pub mod model;
 pub mod orchestrator;
 pub mod policy;
+pub mod schema;
 pub mod settlement;
 
 pub use config::EngineConfig;
 pub use error::{EngineError, Result};
-pub use orchestrator::{Orchestrator, TickResult};
+pub use orchestrator::{AgentState, Orchestrator, TickResult};
 
 /// Version of the engine, recorded in every run's metrics.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -219,7 +219,10 @@ fn invalid_submissions_are_errors() {
         priority,
         divisible: false,
     };
-    assert_eq!(o.submit(&sub("Z", "B", 1, 5)).unwrap_err(), EngineError::UnknownBank("Z".into()));
+    assert_eq!(
+        o.submit(&sub("Z", "B", 1, 5)).unwrap_err(),
+        EngineError::UnknownBank { loc: "sender".into(), id: "Z".into() }
+    );
     assert!(matches!(o.submit(&sub("A", "A", 1, 5)), Err(EngineError::InvalidPayment { .. })));
     assert!(matches!(o.submit(&sub("A", "B", 0, 5)), Err(EngineError::InvalidPayment { .. })));
     assert!(matches!(o.submit(&sub("A", "B", 1, 11)), Err(EngineError::InvalidPayment { .. })));
