@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from paysim_runner.errors import PaysimError
 from paysim_runner.storage import atomic_write_bytes
 
 #: The run-level figures the report summarises, in display order.
@@ -62,7 +63,7 @@ COST_PNG = "cost_breakdown.png"
 LIQUIDITY_DELAY_PNG = "liquidity_delay.png"
 
 
-class ReportError(ValueError):
+class ReportError(PaysimError, ValueError):
     """The results directory cannot be reported on; the message names the path and the problem."""
 
 
