@@ -309,22 +309,21 @@ def submit(
     as_json: JsonOpt = False,
 ) -> None:
     """Enter a payment in the sender's Queue 1 now (the next tick processes it) and save."""
+    from paysim_runner.errors import InvalidPaymentError, UnknownBankError
+
     with updating_state(state) as engine:
-        banks = engine.get_agent_ids()
-        for flag, bank in (("--sender", sender), ("--receiver", receiver)):
-            if bank not in banks:
-                raise CliError(f"{flag}: unknown bank {bank!r} (banks: {', '.join(banks[:10])}"
-                               f"{', ...' if len(banks) > 10 else ''})")
-        if sender == receiver:
-            raise CliError("--receiver: must differ from --sender")
         if engine.is_finished():
             raise CliError(f"{state}: the run has ended (tick {engine.total_ticks()}); no payment can enter it")
         payment = {"sender": sender, "receiver": receiver, "amount": amount, "deadline_offset": deadline,
                    "priority": priority, "divisible": divisible}
         try:
             tx_id = engine.submit_transaction(payment)
-        except (KeyError, ValueError, OverflowError) as exc:
-            raise CliError(f"payment rejected: {_one_line(str(exc))}")
+        except UnknownBankError as exc:
+            banks = engine.get_agent_ids()
+            listed = ", ".join(banks[:10]) + (", ..." if len(banks) > 10 else "")
+            raise CliError(f"{_flag(exc.loc)}: {exc.problem} (banks: {listed})")
+        except InvalidPaymentError as exc:
+            raise CliError(f"{_flag(exc.loc)}: {_one_line(exc.problem)}")
         arrival = engine.current_tick()
         write_state(state, engine)
     accepted = {"transaction_id": tx_id, "arrival_tick": arrival, "deadline_tick": arrival + deadline, **payment}
@@ -333,6 +332,16 @@ def submit(
         return
     out.print(f"Payment {tx_id} entered {sender}'s Queue 1 at tick {arrival}: {amount:,} to {receiver},"
               f" deadline tick {arrival + deadline}, priority {priority}")
+
+
+#: Payment fields whose option is not ``--<field>``.
+_FLAGS = {"deadline_offset": "--deadline"}
+
+
+def _flag(loc: tuple[str | int, ...]) -> str:
+    """The command-line option of the payment field an engine error's location names."""
+    field = str(loc[0]) if loc else "payment"
+    return _FLAGS.get(field, f"--{field}")
 
 
 @app.command("state")

@@ -8,7 +8,7 @@ its ``runs`` column without an edit here (docs/runner.md, "Record shapes").
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -30,6 +30,18 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 #: Sweep-axis value kinds (``sweep.Axis.kind``) as Arrow types.
 _AXIS_TYPES = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string()}
+
+#: Engine field types as Python types (REST response models).
+PYTHON_TYPES: dict[str, Any] = {
+    "int64": int,
+    "int64|null": int | None,
+    "int32": int,
+    "uint8": int,
+    "bool": bool,
+    "float64": float,
+    "float64|null": float | None,
+    "str": str,
+}
 
 #: Each metric's engine type, in ``metrics()`` order.
 METRIC_TYPES: dict[str, str] = dict(_core.SCHEMAS["metrics"])
