@@ -193,20 +193,26 @@ def _key_value_table(title: str, rows: dict[str, Any]) -> Table:
     return table
 
 
-_POSITION_COLUMNS = {  # field: short header, so the table fits an 80-column terminal
-    "id": "bank",
-    "balance": "balance",
-    "credit_used": "credit used",
-    "queue1_size": "Q1",
-    "queue1_value": "Q1 value",
-    "queue2_size": "Q2",
-    "queue2_value": "Q2 value",
-    "cost_total": "cost",
-}
-_OPENING_COLUMNS = {"id": "bank", "opening_balance": "opening balance", "credit_limit": "credit limit"}
+#: Short headers, so the bank table fits an 80-column terminal; other fields show their name.
+_HEADERS = {"id": "bank", "queue1_size": "Q1", "queue1_value": "Q1 value", "queue2_size": "Q2",
+            "queue2_value": "Q2 value", "cost_total": "cost"}
+#: What a bank starts the run with (shown by `create`); the position table shows the rest.
+_OPENING = ("id", "opening_balance", "credit_limit")
 
 
-def _print_banks(title: str, agents: list[dict[str, Any]], columns: dict[str, str] = _POSITION_COLUMNS) -> None:
+def _columns(names: list[str]) -> dict[str, str]:
+    return {name: _HEADERS.get(name, name.replace("_", " ")) for name in names}
+
+
+def _position_columns() -> dict[str, str]:
+    """Every ``agent_state`` field (``_core.SCHEMAS``) but the opening figures, with its header."""
+    from paysim_runner._core import SCHEMAS
+
+    return _columns(["id", *(name for name, _ in SCHEMAS["agent_state"] if name not in _OPENING)])
+
+
+def _print_banks(title: str, agents: list[dict[str, Any]], columns: dict[str, str] | None = None) -> None:
+    columns = columns if columns is not None else _position_columns()
     caption = "Q1: the bank's own queue, Q2: the central RTGS queue" if "queue1_size" in columns else None
     table = Table(title=title, title_justify="left", caption=caption, box=box.SIMPLE_HEAD)
     for name, header in columns.items():
@@ -263,7 +269,7 @@ def create(
         f"Created {state}: {len(snapshot['agents'])} banks, {snapshot['total_ticks']} ticks"
         f" ({snapshot['ticks_per_day']} per day), seed {scenario.simulation.seed}"
     )
-    _print_banks("Banks", snapshot["agents"], _OPENING_COLUMNS)
+    _print_banks("Banks", snapshot["agents"], _columns(list(_OPENING)))
 
 
 @app.command()
