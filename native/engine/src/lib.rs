@@ -23,7 +23,8 @@ pub mod settlement;
 
 pub use config::EngineConfig;
 pub use error::{EngineError, Result};
-pub use orchestrator::{AgentState, Orchestrator, TickResult};
+pub use log::{AgentState, TickResult};
+pub use orchestrator::Orchestrator;
 
 /// Version of the engine, recorded in every run's metrics.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");

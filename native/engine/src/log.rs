@@ -1,5 +1,6 @@
-//! What the engine records: this tick's per-bank accounts, and the tick log (one row per tick
-//! and bank), kept as columns so they reach Python and Parquet without per-row objects.
+//! What the engine records: the tick result and agent states it reports, this tick's per-bank
+//! accounts, and the logs (one row per tick and bank, one per payment), kept as columns so they
+//! reach Python and Parquet without per-row objects.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,51 @@ pub const COLLATERAL: usize = 2;
 pub const SPLIT: usize = 3;
 pub const DEADLINE: usize = 4;
 pub const EOD: usize = 5;
+
+crate::record! {
+    /// What one tick did (the dict `tick()` returns in Python). Fields marked `[position]` are
+    /// where things stand after the tick; the others are flows during it.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TickResult {
+        tick: u32 [position],
+        day: u32 [position],
+        num_arrivals: u32,
+        num_settlements: u32,
+        num_drops: u32,
+        /// Payments settled by the bilateral LSM.
+        lsm_bilateral_releases: u32,
+        /// Payments settled by the cycle or multilateral LSM.
+        lsm_cycle_releases: u32,
+        queue1_size: u64 [position],
+        queue2_size: u64 [position],
+        total_liquidity_cost: f64,
+        total_delay_cost: f64,
+        total_cost: f64,
+        value_arrived: i64,
+        value_settled: i64,
+        value_dropped: i64,
+        queue1_value: i64 [position],
+        queue2_value: i64 [position],
+    }
+}
+
+crate::record! {
+    /// Where one bank stands now (an item of `agent_states()` in Python).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AgentState {
+        id: String,
+        balance: i64,
+        opening_balance: i64,
+        credit_limit: i64,
+        credit_used: i64,
+        queue1_size: u64,
+        queue1_value: i64,
+        queue2_size: u64,
+        queue2_value: i64,
+        /// Every cost this bank has accrued so far.
+        cost_total: f64,
+    }
+}
 
 /// Counters for the tick in progress, per bank and in total.
 #[derive(Clone, Debug, Serialize, Deserialize)]

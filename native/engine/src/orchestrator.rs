@@ -11,55 +11,10 @@ use crate::arrivals::{bank_stream, ArrivalSampler, Draw};
 use crate::config::{EngineConfig, EodUnsettled};
 use crate::costs;
 use crate::error::{EngineError, Result};
-use crate::log::{Costs, TickLog, DEADLINE, EOD, N_COSTS, SPLIT};
+use crate::log::{AgentState, Costs, TickLog, TickResult, DEADLINE, EOD, N_COSTS, SPLIT};
 use crate::model::{Bank, BankIdx, DropReason, Payment, Status, TxIdx, MAX_AMOUNT};
 use crate::policy::{rebuild, split_amounts, BankView, CashManagerPolicy, Decision};
 use crate::settlement::{lsm, rtgs, Ledger};
-
-crate::record! {
-    /// What one tick did (the dict `tick()` returns in Python). Fields marked `[position]` are
-    /// where things stand after the tick; the others are flows during it.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct TickResult {
-        tick: u32 [position],
-        day: u32 [position],
-        num_arrivals: u32,
-        num_settlements: u32,
-        num_drops: u32,
-        /// Payments settled by the bilateral LSM.
-        lsm_bilateral_releases: u32,
-        /// Payments settled by the cycle or multilateral LSM.
-        lsm_cycle_releases: u32,
-        queue1_size: u64 [position],
-        queue2_size: u64 [position],
-        total_liquidity_cost: f64,
-        total_delay_cost: f64,
-        total_cost: f64,
-        value_arrived: i64,
-        value_settled: i64,
-        value_dropped: i64,
-        queue1_value: i64 [position],
-        queue2_value: i64 [position],
-    }
-}
-
-crate::record! {
-    /// Where one bank stands now (an item of `agent_states()` in Python).
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AgentState {
-        id: String,
-        balance: i64,
-        opening_balance: i64,
-        credit_limit: i64,
-        credit_used: i64,
-        queue1_size: u64,
-        queue1_value: i64,
-        queue2_size: u64,
-        queue2_value: i64,
-        /// Every cost this bank has accrued so far.
-        cost_total: f64,
-    }
-}
 
 /// A payment entered by hand (REST API, CLI) rather than drawn or scheduled.
 #[derive(Debug, Clone)]
