@@ -1,6 +1,6 @@
 """Scenario keys <-> engine keys: one table (:data:`RENAMES`), read both ways.
 
-The scenario schema keeps the seeds' readable keys (``simulation.seed``, ``agents[].balance``,
+The scenario schema keeps readable keys (``simulation.seed``, ``agents[].balance``,
 ``costs``); the engine has its own (``rng_seed``, ``agent_configs[].opening_balance``,
 ``cost_rates``). :func:`to_engine` builds the engine dict from a scenario through the table, and
 :func:`scenario_loc` takes an engine error's ``.loc`` back to the key the user wrote.
