@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from fastapi import FastAPI, Path, Query, Request, status
 from fastapi.exception_handlers import http_exception_handler
@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from paysim_runner import _core
 from paysim_runner._core import ENGINE_VERSION
 from paysim_runner.config import SimulationConfig
+from paysim_runner.errors import RunFinished
 from paysim_runner.manager import (
     DEFAULT_MAX_SIMULATIONS,
     MAX_PAGE_SIZE,
@@ -30,7 +31,6 @@ from paysim_runner.manager import (
     InvalidPayment,
     InvalidScenario,
     RequestTooLarge,
-    RunFinished,
     SimulationLimitReached,
     SimulationManager,
     SimulationNotFound,
@@ -114,7 +114,9 @@ class SimulationList(BaseModel):
     max_simulations: int
 
 
-def _record_model(name: str, doc: str, record: str, notes: dict[str, str] | None = None, **extra: Any) -> Any:
+def _record_model(
+    name: str, doc: str, record: str, notes: dict[str, str] | None = None, **extra: Any
+) -> type[BaseModel]:
     """A response model with the fields of the engine's ``record`` (``_core.SCHEMAS``), typed from
     its schema, so OpenAPI lists exactly what the engine returns; ``extra`` adds this API's own."""
     notes = notes or {}
@@ -124,22 +126,56 @@ def _record_model(name: str, doc: str, record: str, notes: dict[str, str] | None
     return create_model(name, __doc__=doc, **fields, **extra)
 
 
-TickResponse = _record_model(
-    "TickResponse",
-    "Flows are summed over the ticks run by this call; positions are those after its last tick.",
-    "tick_result",
-    {"tick": "Last tick run", "day": "Day of the last tick run"},
-    ticks_run=(int, ...),
-    first_tick=(int, Field(description="First tick run by this call")),
-    current_tick=(int, Field(description="Next tick to run")),
-    is_finished=(bool, ...),
-)
-
-AgentStateModel = _record_model("AgentStateModel", "Where one bank stands now.", "agent_state")
-
-
 #: Notes on transaction fields whose meaning the name alone does not give.
 _TX_NOTES = {"parent_id": "The split payment this is a part of"}
+
+
+def _transaction_field(name: str, kind: str) -> Any:
+    """A transaction-log column as the API reports it: bank ids, code names (null for the empty
+    name: not settled, not dropped) and null for -1 ticks, as in the Parquet table."""
+    if name in BANK_COLUMNS:
+        return str
+    if name in _core.CODES:
+        names = _core.CODES[name]
+        named = Literal[tuple(n for n in names if n)]  # type: ignore[valid-type]
+        return named | None if "" in names else named
+    return PYTHON_TYPES[kind]
+
+
+if TYPE_CHECKING:
+    # Built from the engine's schema when the module loads; to a type checker, plain models.
+    TickResponse: TypeAlias = BaseModel
+    AgentStateModel: TypeAlias = BaseModel
+    MetricsResponse: TypeAlias = BaseModel
+    TransactionRecord: TypeAlias = BaseModel
+else:
+    TickResponse = _record_model(
+        "TickResponse",
+        "Flows are summed over the ticks run by this call; positions are those after its last tick.",
+        "tick_result",
+        {"tick": "Last tick run", "day": "Day of the last tick run"},
+        ticks_run=(int, ...),
+        first_tick=(int, Field(description="First tick run by this call")),
+        current_tick=(int, Field(description="Next tick to run")),
+        is_finished=(bool, ...),
+    )
+
+    AgentStateModel = _record_model("AgentStateModel", "Where one bank stands now.", "agent_state")
+
+    MetricsResponse = _record_model(
+        "MetricsResponse",
+        "Run-level figures (docs/semantics.md) over the ticks run so far; a rate is null when undefined (0/0).",
+        "metrics",
+    )
+
+    TransactionRecord = create_model(
+        "TransactionRecord",
+        __doc__="One payment of the transaction log.",
+        **{
+            name: (_transaction_field(name, kind), Field(description=_TX_NOTES.get(name)))
+            for name, kind in _core.SCHEMAS["transaction_log"]
+        },
+    )
 
 
 class StateResponse(BaseModel):
@@ -162,35 +198,6 @@ class PaymentAccepted(BaseModel):
 class SimulationDeleted(BaseModel):
     simulation_id: str
     deleted: bool = True
-
-
-MetricsResponse = _record_model(
-    "MetricsResponse",
-    "Run-level figures (docs/semantics.md) over the ticks run so far; a rate is null when undefined (0/0).",
-    "metrics",
-)
-
-
-def _transaction_field(name: str, kind: str) -> Any:
-    """A transaction-log column as the API reports it: bank ids, code names (null for the empty
-    name: not settled, not dropped) and null for -1 ticks, as in the Parquet table."""
-    if name in BANK_COLUMNS:
-        return str
-    if name in _core.CODES:
-        names = _core.CODES[name]
-        named = Literal[tuple(n for n in names if n)]  # type: ignore[valid-type]
-        return named | None if "" in names else named
-    return PYTHON_TYPES[kind]
-
-
-TransactionRecord = create_model(
-    "TransactionRecord",
-    __doc__="One payment of the transaction log.",
-    **{
-        name: (_transaction_field(name, kind), Field(description=_TX_NOTES.get(name)))
-        for name, kind in _core.SCHEMAS["transaction_log"]
-    },
-)
 
 
 class TransactionPage(BaseModel):
