@@ -471,24 +471,47 @@ def test_submit_transaction_defaults() -> None:
 
 
 @pytest.mark.parametrize(
-    ("tx", "error"),
+    ("tx", "error", "field"),
     [
-        ({"sender": "BANK_Z", "receiver": "BANK_B", "amount": 10}, KeyError),
-        ({"sender": "BANK_A", "receiver": "BANK_Z", "amount": 10}, KeyError),
-        ({"sender": "BANK_A", "receiver": "BANK_A", "amount": 10}, ValueError),
-        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 0}, ValueError),
-        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": -5}, ValueError),
-        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 10, "priority": 11}, ValueError),
-        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 10, "deadline_offset": -1}, ValueError),
-        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 10, "memo": "x"}, ValueError),
-        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": "ten"}, ValueError),
+        ({"sender": "BANK_Z", "receiver": "BANK_B", "amount": 10}, _core.UnknownBankError, "sender"),
+        ({"sender": "BANK_A", "receiver": "BANK_Z", "amount": 10}, _core.UnknownBankError, "receiver"),
+        ({"sender": "BANK_A", "receiver": "BANK_A", "amount": 10}, _core.InvalidPaymentError, "receiver"),
+        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 0}, _core.InvalidPaymentError, "amount"),
+        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": -5}, _core.InvalidPaymentError, "amount"),
+        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 10, "priority": 11}, _core.InvalidPaymentError,
+         "priority"),
+        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 10, "deadline_offset": -1}, _core.InvalidPaymentError,
+         "deadline_offset"),
+        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 10, "memo": "x"}, _core.InvalidPaymentError, "memo"),
+        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": "ten"}, _core.InvalidPaymentError, "amount"),
     ],
 )
-def test_submit_transaction_rejects_bad_input(tx: dict[str, Any], error: type[Exception]) -> None:
+def test_submit_transaction_rejects_bad_input(tx: dict[str, Any], error: type[Exception], field: str) -> None:
+    """Each refusal names its payment field as data (``.loc``), not only in the message."""
     orch = Orchestrator.new(two_agent_config())
-    with pytest.raises(error):
+    with pytest.raises(error) as caught:
         orch.submit_transaction(tx)
+    assert caught.value.loc == (field,)  # type: ignore[attr-defined]
+    assert str(caught.value).startswith(f"{field}: ")
     assert orch.get_queue1_size("BANK_A") == 0  # nothing half-entered
+
+
+def test_errors_share_one_base_and_keep_their_builtin_bases() -> None:
+    """``except PaysimError`` catches every engine error; ``except KeyError`` still catches an unknown bank."""
+    orch = Orchestrator.new(two_agent_config())
+    with pytest.raises(_core.UnknownBankError) as caught:
+        orch.get_agent_balance("BANK_Z")
+    assert isinstance(caught.value, KeyError)
+    assert isinstance(caught.value, _core.PaysimError)
+    assert caught.value.loc == ("agent_id",)
+    assert caught.value.bank_id == "BANK_Z"
+    assert str(caught.value) == "agent_id: unknown bank 'BANK_Z'"  # one line, not KeyError's quoted repr
+    run_ticks(orch, orch.total_ticks())
+    with pytest.raises(_core.RunFinished) as finished:
+        orch.tick()
+    assert isinstance(finished.value, RuntimeError)
+    with pytest.raises(_core.StateError):
+        Orchestrator.load_state(b"not a state")
 
 
 def test_submit_transaction_missing_field_names_it() -> None:

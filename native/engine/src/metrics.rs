@@ -52,7 +52,8 @@ pub fn metrics() -> &'static [Metric] {
         for (reason, name) in DROP_REASON_NAMES.iter().enumerate().skip(1) {
             t.push(metric(format!("n_dropped_{name}"), Int64, move |f| Int(f.dropped[reason])));
         }
-        t.extend([metric("n_unsettled", Int64, |f| Int(f.n_unsettled)), metric("n_split", Int64, |f| Int(f.n_split))]);
+        t.push(metric("n_unsettled", Int64, |f| Int(f.n_unsettled)));
+        t.push(metric("n_split", Int64, |f| Int(f.n_split)));
         for (via, name) in SETTLED_VIA_NAMES.iter().enumerate().skip(1) {
             t.push(metric(format!("n_settled_{name}"), Int64, move |f| Int(f.by_via[via].0)));
             t.push(metric(format!("value_settled_{name}"), Int64, move |f| int(f.by_via[via].1)));
