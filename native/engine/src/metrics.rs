@@ -54,6 +54,9 @@ pub fn metrics() -> &'static [Metric] {
         }
         t.push(metric("n_unsettled", Int64, |f| Int(f.n_unsettled)));
         t.push(metric("n_split", Int64, |f| Int(f.n_split)));
+        t.push(metric("n_split_parts", Int64, |f| {
+            Int(f.o.payments().iter().filter(|p| p.parent != NONE).count() as i64)
+        }));
         for (via, name) in SETTLED_VIA_NAMES.iter().enumerate().skip(1) {
             t.push(metric(format!("n_settled_{name}"), Int64, move |f| Int(f.by_via[via].0)));
             t.push(metric(format!("value_settled_{name}"), Int64, move |f| int(f.by_via[via].1)));
@@ -323,6 +326,7 @@ mod tests {
         assert_eq!(get(&m, "n_payments"), MetricValue::Int(2));
         assert_eq!(get(&m, "n_settled"), MetricValue::Int(2));
         assert_eq!(get(&m, "n_split"), MetricValue::Int(1));
+        assert_eq!(get(&m, "n_split_parts"), MetricValue::Int(2));
         assert_eq!(get(&m, "n_settled_rtgs"), MetricValue::Int(2));
         assert_eq!(get(&m, "n_settled_queue"), MetricValue::Int(1));
         // Mean delay per original: the split payment took 2 ticks, B's none.
