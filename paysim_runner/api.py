@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from fastapi import FastAPI, Path, Query, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from paysim_runner._core import DROP_REASON_NAMES, ENGINE_VERSION, SETTLED_VIA_NAMES, STATUS_NAMES
+from paysim_runner import _core
+from paysim_runner._core import ENGINE_VERSION
 from paysim_runner.config import SimulationConfig
+from paysim_runner.errors import RunFinished
 from paysim_runner.manager import (
     DEFAULT_MAX_SIMULATIONS,
     MAX_PAGE_SIZE,
@@ -29,11 +31,12 @@ from paysim_runner.manager import (
     InvalidPayment,
     InvalidScenario,
     RequestTooLarge,
-    RunFinished,
     SimulationLimitReached,
     SimulationManager,
     SimulationNotFound,
 )
+from paysim_runner.schema import PYTHON_TYPES
+from paysim_runner.storage import BANK_COLUMNS
 
 I64_MAX = 2**63 - 1
 
@@ -95,12 +98,6 @@ class PaymentRequest(BaseModel):
     priority: int = Field(5, ge=0, le=10, description="0-10; 8 and above is urgent")
     divisible: bool = Field(False, description="Whether a Splitting policy may split it")
 
-    @model_validator(mode="after")
-    def _distinct_banks(self) -> PaymentRequest:
-        if self.sender == self.receiver:
-            raise ValueError("receiver must differ from sender")
-        return self
-
 
 class SimulationSummary(BaseModel):
     simulation_id: str
@@ -117,43 +114,68 @@ class SimulationList(BaseModel):
     max_simulations: int
 
 
-class TickResponse(BaseModel):
-    """Flows are summed over the ticks run by this call; positions are those after its last tick."""
-
-    tick: int = Field(description="Last tick run")
-    day: int = Field(description="Day of the last tick run")
-    ticks_run: int
-    first_tick: int = Field(description="First tick run by this call")
-    current_tick: int = Field(description="Next tick to run")
-    is_finished: bool
-    num_arrivals: int
-    num_settlements: int
-    num_drops: int
-    lsm_bilateral_releases: int = Field(description="Payments settled by the bilateral LSM")
-    lsm_cycle_releases: int = Field(description="Payments settled by the cycle or multilateral LSM")
-    value_arrived: int
-    value_settled: int
-    value_dropped: int
-    total_liquidity_cost: float
-    total_delay_cost: float
-    total_cost: float
-    queue1_size: int
-    queue2_size: int
-    queue1_value: int
-    queue2_value: int
+def _record_model(
+    name: str, doc: str, record: str, notes: dict[str, str] | None = None, **extra: Any
+) -> type[BaseModel]:
+    """A response model with the fields of the engine's ``record`` (``_core.SCHEMAS``), typed from
+    its schema, so OpenAPI lists exactly what the engine returns; ``extra`` adds this API's own."""
+    notes = notes or {}
+    fields: dict[str, Any] = {
+        field: (PYTHON_TYPES[kind], Field(description=notes.get(field))) for field, kind in _core.SCHEMAS[record]
+    }
+    return create_model(name, __doc__=doc, **fields, **extra)
 
 
-class AgentStateModel(BaseModel):
-    id: str
-    balance: int
-    opening_balance: int
-    credit_limit: int
-    credit_used: int
-    queue1_size: int
-    queue1_value: int
-    queue2_size: int
-    queue2_value: int
-    cost_total: float
+#: Notes on transaction fields whose meaning the name alone does not give.
+_TX_NOTES = {"parent_id": "The split payment this is a part of"}
+
+
+def _transaction_field(name: str, kind: str) -> Any:
+    """A transaction-log column as the API reports it: bank ids, code names (null for the empty
+    name: not settled, not dropped) and null for -1 ticks, as in the Parquet table."""
+    if name in BANK_COLUMNS:
+        return str
+    if name in _core.CODES:
+        names = _core.CODES[name]
+        named = Literal[tuple(n for n in names if n)]  # type: ignore[valid-type]
+        return named | None if "" in names else named
+    return PYTHON_TYPES[kind]
+
+
+if TYPE_CHECKING:
+    # Built from the engine's schema when the module loads; to a type checker, plain models.
+    TickResponse: TypeAlias = BaseModel
+    AgentStateModel: TypeAlias = BaseModel
+    MetricsResponse: TypeAlias = BaseModel
+    TransactionRecord: TypeAlias = BaseModel
+else:
+    TickResponse = _record_model(
+        "TickResponse",
+        "Flows are summed over the ticks run by this call; positions are those after its last tick.",
+        "tick_result",
+        {"tick": "Last tick run", "day": "Day of the last tick run"},
+        ticks_run=(int, ...),
+        first_tick=(int, Field(description="First tick run by this call")),
+        current_tick=(int, Field(description="Next tick to run")),
+        is_finished=(bool, ...),
+    )
+
+    AgentStateModel = _record_model("AgentStateModel", "Where one bank stands now.", "agent_state")
+
+    MetricsResponse = _record_model(
+        "MetricsResponse",
+        "Run-level figures (docs/semantics.md) over the ticks run so far; a rate is null when undefined (0/0).",
+        "metrics",
+    )
+
+    TransactionRecord = create_model(
+        "TransactionRecord",
+        __doc__="One payment of the transaction log.",
+        **{
+            name: (_transaction_field(name, kind), Field(description=_TX_NOTES.get(name)))
+            for name, kind in _core.SCHEMAS["transaction_log"]
+        },
+    )
 
 
 class StateResponse(BaseModel):
@@ -176,67 +198,6 @@ class PaymentAccepted(BaseModel):
 class SimulationDeleted(BaseModel):
     simulation_id: str
     deleted: bool = True
-
-
-class MetricsResponse(BaseModel):
-    """Run-level figures (SPEC §4) over the ticks run so far; a rate is null when undefined (0/0)."""
-
-    n_payments: int
-    value_payments: int
-    n_settled: int
-    value_settled: int
-    settlement_rate: float | None
-    value_settlement_rate: float | None
-    n_dropped: int
-    n_dropped_deadline: int
-    n_dropped_eod: int
-    n_dropped_policy: int
-    n_unsettled: int
-    n_split: int
-    n_settled_rtgs: int
-    value_settled_rtgs: int
-    n_settled_queue: int
-    value_settled_queue: int
-    n_settled_bilateral: int
-    value_settled_bilateral: int
-    n_settled_multilateral: int
-    value_settled_multilateral: int
-    mean_delay_ticks: float | None
-    delay_indicator: float | None
-    liquidity_used: int
-    peak_credit_used: int
-    liquidity_lower_bound: int
-    liquidity_upper_bound: int
-    cost_total: float
-    cost_liquidity: float
-    cost_delay: float
-    cost_collateral: float
-    cost_split: float
-    cost_deadline: float
-    cost_eod: float
-    gridlock_ticks: int
-    ticks_run: int
-    engine_seconds: float
-    engine_version: str
-    schema_version: int
-
-
-class TransactionRecord(BaseModel):
-    tx_id: int
-    parent_id: int | None = Field(description="The split payment this is a part of")
-    sender: str
-    receiver: str
-    amount: int
-    priority: int
-    divisible: bool
-    arrival_tick: int
-    deadline_tick: int
-    release_tick: int | None
-    settle_tick: int | None
-    drop_tick: int | None
-    settled_via: Literal[tuple(name for name in SETTLED_VIA_NAMES if name)] | None  # type: ignore[valid-type]
-    status: Literal[tuple(STATUS_NAMES)]  # type: ignore[valid-type]
-    drop_reason: Literal[tuple(name for name in DROP_REASON_NAMES if name)] | None  # type: ignore[valid-type]
 
 
 class TransactionPage(BaseModel):

@@ -193,20 +193,26 @@ def _key_value_table(title: str, rows: dict[str, Any]) -> Table:
     return table
 
 
-_POSITION_COLUMNS = {  # field: short header, so the table fits an 80-column terminal
-    "id": "bank",
-    "balance": "balance",
-    "credit_used": "credit used",
-    "queue1_size": "Q1",
-    "queue1_value": "Q1 value",
-    "queue2_size": "Q2",
-    "queue2_value": "Q2 value",
-    "cost_total": "cost",
-}
-_OPENING_COLUMNS = {"id": "bank", "opening_balance": "opening balance", "credit_limit": "credit limit"}
+#: Short headers, so the bank table fits an 80-column terminal; other fields show their name.
+_HEADERS = {"id": "bank", "queue1_size": "Q1", "queue1_value": "Q1 value", "queue2_size": "Q2",
+            "queue2_value": "Q2 value", "cost_total": "cost"}
+#: What a bank starts the run with (shown by `create`); the position table shows the rest.
+_OPENING = ("id", "opening_balance", "credit_limit")
 
 
-def _print_banks(title: str, agents: list[dict[str, Any]], columns: dict[str, str] = _POSITION_COLUMNS) -> None:
+def _columns(names: list[str]) -> dict[str, str]:
+    return {name: _HEADERS.get(name, name.replace("_", " ")) for name in names}
+
+
+def _position_columns() -> dict[str, str]:
+    """Every ``agent_state`` field (``_core.SCHEMAS``) but the opening figures, with its header."""
+    from paysim_runner._core import SCHEMAS
+
+    return _columns(["id", *(name for name, _ in SCHEMAS["agent_state"] if name not in _OPENING)])
+
+
+def _print_banks(title: str, agents: list[dict[str, Any]], columns: dict[str, str] | None = None) -> None:
+    columns = columns if columns is not None else _position_columns()
     caption = "Q1: the bank's own queue, Q2: the central RTGS queue" if "queue1_size" in columns else None
     table = Table(title=title, title_justify="left", caption=caption, box=box.SIMPLE_HEAD)
     for name, header in columns.items():
@@ -263,7 +269,7 @@ def create(
         f"Created {state}: {len(snapshot['agents'])} banks, {snapshot['total_ticks']} ticks"
         f" ({snapshot['ticks_per_day']} per day), seed {scenario.simulation.seed}"
     )
-    _print_banks("Banks", snapshot["agents"], _OPENING_COLUMNS)
+    _print_banks("Banks", snapshot["agents"], _columns(list(_OPENING)))
 
 
 @app.command()
@@ -309,22 +315,21 @@ def submit(
     as_json: JsonOpt = False,
 ) -> None:
     """Enter a payment in the sender's Queue 1 now (the next tick processes it) and save."""
+    from paysim_runner.errors import InvalidPaymentError, UnknownBankError
+
     with updating_state(state) as engine:
-        banks = engine.get_agent_ids()
-        for flag, bank in (("--sender", sender), ("--receiver", receiver)):
-            if bank not in banks:
-                raise CliError(f"{flag}: unknown bank {bank!r} (banks: {', '.join(banks[:10])}"
-                               f"{', ...' if len(banks) > 10 else ''})")
-        if sender == receiver:
-            raise CliError("--receiver: must differ from --sender")
         if engine.is_finished():
             raise CliError(f"{state}: the run has ended (tick {engine.total_ticks()}); no payment can enter it")
         payment = {"sender": sender, "receiver": receiver, "amount": amount, "deadline_offset": deadline,
                    "priority": priority, "divisible": divisible}
         try:
             tx_id = engine.submit_transaction(payment)
-        except (KeyError, ValueError, OverflowError) as exc:
-            raise CliError(f"payment rejected: {_one_line(str(exc))}")
+        except UnknownBankError as exc:
+            banks = engine.get_agent_ids()
+            listed = ", ".join(banks[:10]) + (", ..." if len(banks) > 10 else "")
+            raise CliError(f"{_flag(exc.loc)}: {exc.problem} (banks: {listed})")
+        except InvalidPaymentError as exc:
+            raise CliError(f"{_flag(exc.loc)}: {_one_line(exc.problem)}")
         arrival = engine.current_tick()
         write_state(state, engine)
     accepted = {"transaction_id": tx_id, "arrival_tick": arrival, "deadline_tick": arrival + deadline, **payment}
@@ -333,6 +338,16 @@ def submit(
         return
     out.print(f"Payment {tx_id} entered {sender}'s Queue 1 at tick {arrival}: {amount:,} to {receiver},"
               f" deadline tick {arrival + deadline}, priority {priority}")
+
+
+#: Payment fields whose option is not ``--<field>``.
+_FLAGS = {"deadline_offset": "--deadline"}
+
+
+def _flag(loc: tuple[str | int, ...]) -> str:
+    """The command-line option of the payment field an engine error's location names."""
+    field = str(loc[0]) if loc else "payment"
+    return _FLAGS.get(field, f"--{field}")
 
 
 @app.command("state")

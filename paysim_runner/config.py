@@ -20,7 +20,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from paysim_runner import _core
+from paysim_runner import _core, errors
+from paysim_runner.engine_keys import GroupOrigins, scenario_loc, to_engine
 
 __all__ = [
     "CONF_DIR",
@@ -40,13 +41,18 @@ __all__ = [
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 
 
-class ConfigError(ValueError):
-    """A scenario that cannot be run. ``str()`` is one line: ``<field.path>: <problem>``."""
+class ConfigError(errors.ConfigError):
+    """A scenario (or sweep setting) that cannot be run. ``str()`` is one line: ``<field.path>: <problem>``.
 
-    def __init__(self, path: str, problem: str, *, more: int = 0) -> None:
+    ``.path`` is the dotted location as printed; ``.loc`` the same as a tuple when it is a field
+    of the scenario, else ``(path,)`` (a file, a command-line key).
+    """
+
+    def __init__(self, path: str, problem: str, *, more: int = 0, loc: Sequence[str | int] | None = None) -> None:
         path, problem = _one_line(path), _one_line(problem)  # a typed value may hold a line break
         self.path = path
         self.problem = problem
+        self.loc = tuple(loc) if loc is not None else ((path,) if path else ())
         suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
         super().__init__(f"{path}: {problem}{suffix}" if path else f"{problem}{suffix}")
 
@@ -246,32 +252,9 @@ class SimulationConfig(_Strict):
         return [a.id for a in self.agents]
 
     def to_rust_dict(self) -> dict[str, Any]:
-        """The engine dict of SPEC §3, with unset optionals left out so engine defaults apply."""
-        out: dict[str, Any] = {
-            "ticks_per_day": self.simulation.ticks_per_day,
-            "num_days": self.simulation.num_days,
-            "rng_seed": self.simulation.seed,
-            "agent_configs": [_agent_dict(a) for a in self.agents],
-        }
-        if self.costs is not None:
-            out["cost_rates"] = self.costs.model_dump(exclude_none=True)
-        if self.lsm is not None:
-            out["lsm"] = self.lsm.model_dump(exclude_none=True)
-        if self.rtgs is not None:
-            out["rtgs"] = self.rtgs.model_dump(exclude_none=True)
-        if self.drop_expired is not None:
-            out["drop_expired"] = self.drop_expired
-        if self.end_of_day is not None:
-            out["end_of_day"] = self.end_of_day.model_dump(exclude_none=True)
-        if self.scheduled_payments is not None:
-            out["scheduled_payments"] = [p.model_dump(exclude_none=True) for p in self.scheduled_payments]
-        if self.scheduled_payments_file is not None:
-            out["scheduled_payments_file"] = self.scheduled_payments_file
-        return out
-
-
-#: Which ``agent_groups`` entry each expanded bank came from (None: an explicit agent), with its id.
-GroupOrigins = list[tuple[int, str] | None]
+        """The engine dict: this scenario under the engine's keys (``engine_keys.RENAMES``), with
+        unset optionals left out so the engine's defaults apply."""
+        return to_engine(self.model_dump(exclude_none=True))
 
 
 def _expand_groups(config: SimulationConfig) -> GroupOrigins:
@@ -318,102 +301,9 @@ def _check_with_engine(engine: dict[str, Any], origins: GroupOrigins) -> None:
     """Run the engine's validation of ``engine``; re-raise its first error at the scenario's path."""
     try:
         _core.validate_config(engine)
-    except ValueError as exc:  # _core.ConfigError: "<engine.path>: <problem>"
-        path, sep, problem = str(exc).partition(": ")
-        if not sep:
-            path, problem = "", str(exc)
-        loc, problem = scenario_loc(path, origins, problem)
+    except errors.ConfigError as exc:
+        loc, problem = scenario_loc(exc.loc, origins, exc.problem)
         raise _field_error(loc, problem, None) from None
-
-
-#: Engine top-level keys that the scenario schema spells differently.
-_ENGINE_TOP: dict[str, tuple[str, ...]] = {
-    "ticks_per_day": ("simulation", "ticks_per_day"),
-    "num_days": ("simulation", "num_days"),
-    "rng_seed": ("simulation", "seed"),
-    "agent_configs": ("agents",),
-    "cost_rates": ("costs",),
-    "config": (),
-}
-#: Engine bank keys that the scenario schema spells differently.
-_ENGINE_AGENT: dict[str, str] = {"opening_balance": "balance"}
-_GROUP_FIELD: dict[str, str] = {"opening_balance": "balance", "id": "id_prefix"}
-
-
-def _engine_tokens(path: str) -> list[str | int]:
-    """``agent_configs[2].arrival_config.counterparty_weights.BANK.X`` -> tokens; list indexes become
-    ints, a counterparty key is kept whole (bank ids may contain dots), ``[row 3]`` stays text."""
-    tokens: list[str | int] = []
-    i = 0
-    while i < len(path):
-        ch = path[i]
-        if ch == ".":
-            i += 1
-        elif ch == "[":
-            j = path.find("]", i)
-            j = len(path) if j < 0 else j
-            inner = path[i + 1:j]
-            if inner.isdigit():
-                tokens.append(int(inner))
-            elif tokens:
-                tokens[-1] = f"{tokens[-1]}[{inner}]"
-            i = j + 1
-        elif tokens and tokens[-1] == "counterparty_weights":
-            tokens.append(path[i:])
-            break
-        else:
-            j = min((k for k in (path.find(".", i), path.find("[", i)) if k >= 0), default=len(path))
-            tokens.append(path[i:j])
-            i = j
-    return tokens
-
-
-def scenario_loc(engine_path: str, origins: GroupOrigins, problem: str) -> tuple[tuple[str | int, ...], str]:
-    """An engine field path as the scenario location the user wrote, and the problem text.
-
-    ``agent_configs[0].opening_balance`` -> ``agents[0].balance``, ``rng_seed`` -> ``simulation.seed``,
-    ``cost_rates.x`` -> ``costs.x``; a bank expanded from ``agent_groups[g]`` is blamed on that group
-    (the problem names the bank).
-    """
-    tokens = _engine_tokens(engine_path)
-    if not tokens:
-        return (), problem
-    head, rest = tokens[0], tokens[1:]
-    if head not in _ENGINE_TOP:
-        return tuple(tokens), problem
-    loc: list[str | int] = list(_ENGINE_TOP[head])
-    if head == "agent_configs" and rest and isinstance(rest[0], int):
-        index, fields = rest[0], rest[1:]
-        origin = origins[index] if index < len(origins) else None
-        if origin is None:
-            loc += [index, *(_ENGINE_AGENT.get(f, f) if k == 0 else f for k, f in enumerate(fields))]
-        else:
-            group, bank_id = origin
-            loc = ["agent_groups", group, *(_GROUP_FIELD.get(f, f) if k == 0 else f for k, f in enumerate(fields))]
-            problem = f"{problem} (bank {bank_id})"
-        return tuple(loc), problem
-    return (*loc, *rest), problem
-
-
-def _agent_dict(agent: AgentConfig) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": agent.id,
-        "opening_balance": agent.balance,
-        "credit_limit": agent.credit_limit,
-        "policy": agent.policy.model_dump(exclude_none=True),
-    }
-    if agent.arrival_config is not None:
-        arrival = agent.arrival_config
-        ac: dict[str, Any] = {
-            "rate_per_tick": arrival.rate_per_tick,
-            "distribution": arrival.distribution.model_dump(exclude_none=True),
-        }
-        for key in ("counterparty_weights", "deadline_offset", "priority", "divisible"):
-            value = getattr(arrival, key)
-            if value is not None:
-                ac[key] = dict(value) if key == "counterparty_weights" else value
-        out["arrival_config"] = ac
-    return out
 
 
 # --- errors -----------------------------------------------------------------------------------------

@@ -17,9 +17,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from paysim_runner import storage
+from paysim_runner import _core, storage
 from paysim_runner._core import Orchestrator
 from paysim_runner.config import SimulationConfig
+from paysim_runner.errors import (
+    ConfigError,
+    InvalidPaymentError,
+    PaysimError,
+    RunFinished,
+    UnknownBankError,
+)
 
 DEFAULT_MAX_SIMULATIONS = 64
 MAX_TICKS_PER_CALL = 100_000
@@ -28,26 +35,13 @@ MAX_TICKS_PER_CALL = 100_000
 MAX_WORK_PER_CALL = 5_000_000
 MAX_PAGE_SIZE = 1_000
 
-#: Tick-result figures that are flows within a tick: summed over a multi-tick call.
-FLOW_KEYS = (
-    "num_arrivals",
-    "num_settlements",
-    "num_drops",
-    "lsm_bilateral_releases",
-    "lsm_cycle_releases",
-    "value_arrived",
-    "value_settled",
-    "value_dropped",
-    "total_liquidity_cost",
-    "total_delay_cost",
-    "total_cost",
-)
 #: Tick-result figures that are positions at the end of a tick: the last tick's value is reported.
-STOCK_KEYS = ("tick", "day", "queue1_size", "queue2_size", "queue1_value", "queue2_value")
+STOCK_KEYS = tuple(_core.TICK_POSITIONS)
+#: Tick-result figures that are flows within a tick: summed over a multi-tick call.
+FLOW_KEYS = tuple(name for name, _ in _core.SCHEMAS["tick_result"] if name not in STOCK_KEYS)
 
 
-
-class SimulationNotFound(KeyError):
+class SimulationNotFound(PaysimError, KeyError):
     """No live simulation has this id (never created, or deleted)."""
 
     def __init__(self, sim_id: str) -> None:
@@ -58,16 +52,17 @@ class SimulationNotFound(KeyError):
         return f"no simulation with id {self.sim_id!r}"
 
 
-class SimulationLimitReached(RuntimeError):
+class SimulationLimitReached(PaysimError, RuntimeError):
     """Creating one more simulation would exceed the bound on live simulations."""
 
 
-class InvalidScenario(ValueError):
+class InvalidScenario(PaysimError, ValueError):
     """The scenario cannot run (engine refusal or a server bound); the message starts with the field path."""
 
 
-class InvalidPayment(ValueError):
-    """A submitted payment names an unknown bank or carries a value the engine refuses."""
+class InvalidPayment(PaysimError, ValueError):
+    """A submitted payment names an unknown bank or carries a value the engine refuses; ``field``
+    is the payment field, taken from the engine error's ``.loc``."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -75,12 +70,8 @@ class InvalidPayment(ValueError):
         self.reason = message
 
 
-class RequestTooLarge(ValueError):
+class RequestTooLarge(PaysimError, ValueError):
     """A tick request whose work exceeds the bound; the message says which n would fit."""
-
-
-class RunFinished(RuntimeError):
-    """The request needs more ticks than the run has left."""
 
 
 @dataclass
@@ -132,7 +123,7 @@ class SimulationManager:
             )
         try:
             engine = Orchestrator.new(config.to_rust_dict())
-        except (ValueError, TypeError, OverflowError) as exc:
+        except ConfigError as exc:
             raise InvalidScenario(str(exc)) from exc
         sim = _Simulation(
             engine=engine,
@@ -201,18 +192,15 @@ class SimulationManager:
         ``transaction_id`` is the seeds' name for the engine's id, which the transaction log calls ``tx_id``.
         """
         sim = self._get(sim_id)
-        for role in ("sender", "receiver"):
-            if payment[role] not in sim.bank_ids:
-                raise InvalidPayment(role, f"unknown bank {payment[role]!r} (banks: {_bank_list(sim.bank_ids)})")
-        if payment["sender"] == payment["receiver"]:
-            raise InvalidPayment("receiver", "must differ from sender")
         with sim.lock:
             if sim.engine.is_finished():
                 raise RunFinished(f"the run ended at tick {sim.total_ticks}; no payment can enter it")
             try:
                 tx_id = sim.engine.submit_transaction(payment)
-            except (KeyError, ValueError, TypeError, OverflowError) as exc:
-                raise InvalidPayment(_field_of(exc, payment), str(exc).strip("'\"")) from exc
+            except UnknownBankError as exc:
+                raise InvalidPayment(_field(exc.loc), f"{exc.problem} (banks: {_bank_list(sim.bank_ids)})") from exc
+            except InvalidPaymentError as exc:
+                raise InvalidPayment(_field(exc.loc), exc.problem) from exc
             return {"transaction_id": tx_id, "arrival_tick": sim.engine.current_tick()}
 
     # -- reading -------------------------------------------------------------------------------
@@ -334,10 +322,6 @@ def _bank_list(bank_ids: tuple[str, ...], shown: int = 10) -> str:
     return listed if len(bank_ids) <= shown else f"{listed}, ... ({len(bank_ids)} in all)"
 
 
-def _field_of(exc: Exception, payment: dict[str, Any]) -> str:
-    """The payment field an engine error is about: its message starts with the field name."""
-    message = str(exc).strip("'\"")
-    for name in payment:
-        if message.startswith(name):
-            return name
-    return "payment"
+def _field(loc: tuple[str | int, ...]) -> str:
+    """The payment field an engine error's location names."""
+    return str(loc[0]) if loc else "payment"

@@ -22,43 +22,9 @@ import numpy as np
 import pyarrow as pa
 
 from paysim_runner import storage
+from paysim_runner.errors import PaysimError
+from paysim_runner.schema import STRING_METRICS, runs_schema
 from paysim_runner.sweep import Axis, Cell, RunSpec, SweepPlan
-
-#: Metrics stored as float64 / string in ``runs``; every other metric (schema_version included, an
-#: int as in ``metrics()`` and the manifest) is an int64 count, amount or number.
-FLOAT_METRICS = frozenset(
-    {"settlement_rate", "value_settlement_rate", "mean_delay_ticks", "delay_indicator", "engine_seconds"}
-)
-STRING_METRICS = frozenset({"engine_version"})
-_ARROW_KIND = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string()}
-
-
-# --- schemas ---------------------------------------------------------------------------------------
-
-def metric_type(name: str) -> pa.DataType:
-    if name in STRING_METRICS:
-        return pa.string()
-    if name in FLOAT_METRICS or name.startswith("cost_"):
-        return pa.float64()
-    return pa.int64()
-
-
-def runs_schema(axes: Sequence[Axis]) -> pa.Schema:
-    """The ``runs`` columns of common.md, identical in every batch so one glob reads them all."""
-    from paysim_runner import _core
-
-    fields = [
-        pa.field("run_id", pa.string()),
-        pa.field("sweep", pa.string()),
-        pa.field("cell_id", pa.int32()),
-        pa.field("cell", pa.string()),
-        *(pa.field(a.column, _ARROW_KIND[a.kind]) for a in axes),
-        pa.field("seed", pa.int64()),
-        pa.field("rep", pa.int32()),
-        *(pa.field(m, metric_type(m)) for m in _core.METRIC_NAMES),
-    ]
-    return pa.schema(fields)
-
 
 # --- one run ---------------------------------------------------------------------------------------
 
@@ -211,7 +177,7 @@ class BatchContext:
         )
 
 
-class RunFailed(RuntimeError):
+class RunFailed(PaysimError, RuntimeError):
     """A run raised; the message names the run, its cell and seed so it can be replayed alone."""
 
 

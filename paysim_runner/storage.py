@@ -143,29 +143,27 @@ def minus_one_as_null(values: np.ndarray) -> pa.Array:
     return pa.array(values, mask=values == -1)
 
 
-#: Transaction-log columns holding a tick or a parent id, where -1 means "none".
-_OPTIONAL_TX_COLUMNS = frozenset({"parent_id", "release_tick", "settle_tick", "drop_tick"})
+#: Log columns holding a bank's index into ``get_agent_ids()``; stored as the bank id.
+BANK_COLUMNS = frozenset({"bank", "sender", "receiver"})
 
 
 def transaction_columns(log: Mapping[str, np.ndarray], bank_ids: Sequence[str]) -> dict[str, pa.Array]:
     """The engine's ``transaction_log()`` as tidy columns: bank ids, status/means/reason names (null
-    where not applicable) and null for -1 ticks and parents. The Parquet ``transactions`` table and
-    the REST API's transaction pages both read this way."""
+    where not applicable: the empty name) and null for -1 ticks and parents. The Parquet
+    ``transactions`` table and the REST API's transaction pages both read this way. Which columns
+    are codes or nullable comes from the engine (``_core.CODES``, ``_core.SCHEMAS``)."""
     from paysim_runner import _core
+    from paysim_runner.schema import nullable_fields
 
-    coded = {
-        "status": (_core.STATUS_NAMES, None),
-        "settled_via": (_core.SETTLED_VIA_NAMES, 0),
-        "drop_reason": (_core.DROP_REASON_NAMES, 0),
-    }
+    nullable = nullable_fields("transaction_log")
     columns: dict[str, pa.Array] = {}
     for name, values in log.items():
-        if name in ("sender", "receiver"):
+        if name in BANK_COLUMNS:
             columns[name] = bank_names(values, bank_ids)
-        elif name in coded:
-            names, none_code = coded[name]
-            columns[name] = code_names(values, names, none_code=none_code)
-        elif name in _OPTIONAL_TX_COLUMNS:
+        elif name in _core.CODES:
+            names = _core.CODES[name]
+            columns[name] = code_names(values, names, none_code=names.index("") if "" in names else None)
+        elif name in nullable:
             columns[name] = minus_one_as_null(values)
         else:
             columns[name] = pa.array(values)

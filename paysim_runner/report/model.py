@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from paysim_runner.errors import PaysimError
+
 #: The run-level figures the report summarises, in display order.
 HEADLINE_METRICS: tuple[str, ...] = (
     "settlement_rate",
@@ -40,7 +42,7 @@ COST_PNG = "cost_breakdown.png"
 LIQUIDITY_DELAY_PNG = "liquidity_delay.png"
 
 
-class ReportError(ValueError):
+class ReportError(PaysimError, ValueError):
     """The results directory cannot be reported on; the message names the path and the problem."""
 
 

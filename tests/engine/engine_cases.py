@@ -23,21 +23,27 @@ COST_KEYS = (
     "eod_penalty",
 )
 ZERO_COSTS: dict[str, float] = {key: 0.0 for key in COST_KEYS}
-COST_COLUMNS = ("cost_liquidity", "cost_delay", "cost_collateral", "cost_split", "cost_deadline", "cost_eod")
-MEANS = ("rtgs", "queue", "bilateral", "multilateral")
-TICK_KEYS = {
-    "tick", "num_arrivals", "num_settlements", "num_drops", "lsm_bilateral_releases",
-    "lsm_cycle_releases", "queue1_size", "queue2_size", "total_liquidity_cost", "total_delay_cost",
+COST_COLUMNS = tuple(f"cost_{name}" for name in _core.COST_NAMES)
+MEANS = tuple(name for name in _core.SETTLED_VIA_NAMES if name)
+#: What a value of each engine field type is in Python, and as a numpy log column.
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "int64": (int,), "float64": (float,), "float64|null": (float, type(None)), "str": (str,), "bool": (bool,),
 }
-TICK_LOG_COLUMNS = {
-    "tick", "bank", "balance", "credit_used", "queue1_count", "queue1_value", "queue2_count",
-    "queue2_value", "value_sent", "value_received", "settled_rtgs", "settled_queue",
-    "settled_bilateral", "settled_multilateral", *COST_COLUMNS,
-}
-TX_LOG_COLUMNS = {
-    "tx_id", "parent_id", "sender", "receiver", "amount", "priority", "divisible", "arrival_tick",
-    "deadline_tick", "release_tick", "settle_tick", "drop_tick", "settled_via", "status", "drop_reason",
-}
+_DTYPES = {"int64": "int64", "int64|null": "int64", "int32": "int32", "uint8": "uint8", "bool": "bool",
+           "float64": "float64"}
+
+
+def assert_matches_schema(record: str, value: dict[str, Any]) -> None:
+    """``value`` has exactly the fields of ``_core.SCHEMAS[record]``, in order, of their types."""
+    schema = _core.SCHEMAS[record]
+    assert list(value) == [name for name, _ in schema], record
+    for name, kind in schema:
+        if isinstance(value[name], np.ndarray):
+            assert value[name].dtype == np.dtype(_DTYPES[kind]), (record, name)
+        else:
+            wanted = _PY_TYPES[kind]
+            assert isinstance(value[name], wanted), (record, name, value[name])
+            assert bool in wanted or not isinstance(value[name], bool), (record, name, value[name])
 
 
 def bank(
@@ -179,6 +185,8 @@ def assert_invariants(orch: _core.Orchestrator, cfg: dict[str, Any], *, costs_no
     """
     ids = orch.get_agent_ids()
     states = orch.agent_states()
+    for state in states:
+        assert_matches_schema("agent_state", state)
     assert [a["id"] for a in states] == ids == [a["id"] for a in cfg["agent_configs"]]
     for state, agent in zip(states, cfg["agent_configs"], strict=True):
         assert state["opening_balance"] == agent["opening_balance"]
@@ -187,7 +195,7 @@ def assert_invariants(orch: _core.Orchestrator, cfg: dict[str, Any], *, costs_no
     credit = np.array([a["credit_limit"] for a in states], dtype=np.int64)
 
     tl = orch.tick_log()
-    assert TICK_LOG_COLUMNS <= set(tl), f"tick_log lacks {TICK_LOG_COLUMNS - set(tl)}"
+    assert_matches_schema("tick_log", tl)
     n_banks = len(ids)
     ticks_run = orch.current_tick()
     assert len(tl["tick"]) == ticks_run * n_banks
@@ -212,7 +220,7 @@ def assert_invariants(orch: _core.Orchestrator, cfg: dict[str, Any], *, costs_no
     assert (final >= -credit).all()
 
     tx = orch.transaction_log()
-    assert TX_LOG_COLUMNS <= set(tx), f"transaction_log lacks {TX_LOG_COLUMNS - set(tx)}"
+    assert_matches_schema("transaction_log", tx)
     status = np.array(_core.STATUS_NAMES)[tx["status"]]
     amount = tx["amount"].astype(np.int64)
     assert (amount > 0).all()
@@ -247,7 +255,7 @@ def assert_invariants(orch: _core.Orchestrator, cfg: dict[str, Any], *, costs_no
         assert sent == amount[settled].sum()
 
     m = orch.metrics()
-    assert list(m) == list(_core.METRIC_NAMES)
+    assert_matches_schema("metrics", m)
     # Counts are per original payment: a split one is settled when all its parts are, dropped if
     # any part was dropped.
     original = tx["parent_id"] == -1

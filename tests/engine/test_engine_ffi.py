@@ -14,9 +14,9 @@ import pyarrow as pa
 import pytest
 
 from engine_cases import (
-    TICK_KEYS,
     Orchestrator,
     assert_invariants,
+    assert_matches_schema,
     balances,
     bank,
     build,
@@ -286,18 +286,20 @@ def test_config_that_is_not_a_dict_is_rejected_cleanly() -> None:
 # ---------------------------------------------------------------- tick execution
 
 
-def test_tick_returns_result_with_spec_keys() -> None:
+def test_tick_returns_the_declared_tick_result() -> None:
     orch = Orchestrator.new(seeded_config())
     result = orch.tick()
-    assert TICK_KEYS <= set(result)
+    assert_matches_schema("tick_result", result)
     assert result["tick"] == 0
     assert orch.current_tick() == 1
 
 
-def test_tick_result_carries_pyi_value_figures() -> None:
-    result = Orchestrator.new(seeded_config()).tick()
-    for key in ("day", "total_cost", "value_arrived", "value_settled", "value_dropped", "queue1_value", "queue2_value"):
-        assert key in result, key
+def test_every_tick_result_field_is_a_flow_or_a_position() -> None:
+    """The API sums flows over several ticks and keeps the last positions: both must be real fields."""
+    fields = [name for name, _ in _core.SCHEMAS["tick_result"]]
+    assert set(_core.TICK_POSITIONS) < set(fields)
+    assert {"tick", "queue2_size"} <= set(_core.TICK_POSITIONS)
+    assert "num_settlements" not in _core.TICK_POSITIONS
 
 
 def test_multiple_ticks_count_up_and_days_roll() -> None:
@@ -469,24 +471,47 @@ def test_submit_transaction_defaults() -> None:
 
 
 @pytest.mark.parametrize(
-    ("tx", "error"),
+    ("tx", "error", "field"),
     [
-        ({"sender": "BANK_Z", "receiver": "BANK_B", "amount": 10}, KeyError),
-        ({"sender": "BANK_A", "receiver": "BANK_Z", "amount": 10}, KeyError),
-        ({"sender": "BANK_A", "receiver": "BANK_A", "amount": 10}, ValueError),
-        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 0}, ValueError),
-        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": -5}, ValueError),
-        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 10, "priority": 11}, ValueError),
-        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 10, "deadline_offset": -1}, ValueError),
-        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 10, "memo": "x"}, ValueError),
-        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": "ten"}, ValueError),
+        ({"sender": "BANK_Z", "receiver": "BANK_B", "amount": 10}, _core.UnknownBankError, "sender"),
+        ({"sender": "BANK_A", "receiver": "BANK_Z", "amount": 10}, _core.UnknownBankError, "receiver"),
+        ({"sender": "BANK_A", "receiver": "BANK_A", "amount": 10}, _core.InvalidPaymentError, "receiver"),
+        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 0}, _core.InvalidPaymentError, "amount"),
+        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": -5}, _core.InvalidPaymentError, "amount"),
+        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 10, "priority": 11}, _core.InvalidPaymentError,
+         "priority"),
+        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 10, "deadline_offset": -1}, _core.InvalidPaymentError,
+         "deadline_offset"),
+        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": 10, "memo": "x"}, _core.InvalidPaymentError, "memo"),
+        ({"sender": "BANK_A", "receiver": "BANK_B", "amount": "ten"}, _core.InvalidPaymentError, "amount"),
     ],
 )
-def test_submit_transaction_rejects_bad_input(tx: dict[str, Any], error: type[Exception]) -> None:
+def test_submit_transaction_rejects_bad_input(tx: dict[str, Any], error: type[Exception], field: str) -> None:
+    """Each refusal names its payment field as data (``.loc``), not only in the message."""
     orch = Orchestrator.new(two_agent_config())
-    with pytest.raises(error):
+    with pytest.raises(error) as caught:
         orch.submit_transaction(tx)
+    assert caught.value.loc == (field,)  # type: ignore[attr-defined]
+    assert str(caught.value).startswith(f"{field}: ")
     assert orch.get_queue1_size("BANK_A") == 0  # nothing half-entered
+
+
+def test_errors_share_one_base_and_keep_their_builtin_bases() -> None:
+    """``except PaysimError`` catches every engine error; ``except KeyError`` still catches an unknown bank."""
+    orch = Orchestrator.new(two_agent_config())
+    with pytest.raises(_core.UnknownBankError) as caught:
+        orch.get_agent_balance("BANK_Z")
+    assert isinstance(caught.value, KeyError)
+    assert isinstance(caught.value, _core.PaysimError)
+    assert caught.value.loc == ("agent_id",)
+    assert caught.value.bank_id == "BANK_Z"
+    assert str(caught.value) == "agent_id: unknown bank 'BANK_Z'"  # one line, not KeyError's quoted repr
+    run_ticks(orch, orch.total_ticks())
+    with pytest.raises(_core.RunFinished) as finished:
+        orch.tick()
+    assert isinstance(finished.value, RuntimeError)
+    with pytest.raises(_core.StateError):
+        Orchestrator.load_state(b"not a state")
 
 
 def test_submit_transaction_missing_field_names_it() -> None:

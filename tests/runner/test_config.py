@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from paysim_runner import _core
+from paysim_runner import _core, errors
 from paysim_runner.config import (
     CONF_DIR,
     ConfigError,
@@ -265,30 +265,46 @@ def test_engine_rules_are_reported_at_the_scenario_path(patch: Any, path: str, p
 
 
 @pytest.mark.parametrize(
-    ("engine_path", "scenario_path"),
+    ("engine_loc", "scenario_path"),
     [
-        ("ticks_per_day", "simulation.ticks_per_day"),
-        ("num_days", "simulation.num_days"),
-        ("rng_seed", "simulation.seed"),
-        ("agent_configs", "agents"),
-        ("agent_configs[3].opening_balance", "agents[3].balance"),
-        ("agent_configs[0].arrival_config.counterparty_weights.BANK.X", "agents[0].arrival_config.counterparty_weights.BANK.X"),
-        ("cost_rates.delay_cost_per_tick", "costs.delay_cost_per_tick"),
-        ("lsm.max_cycle_length", "lsm.max_cycle_length"),
-        ("scheduled_payments[2].amount", "scheduled_payments[2].amount"),
-        ("scheduled_payments_file[row 7].amount", "scheduled_payments_file[row 7].amount"),
+        (("ticks_per_day",), "simulation.ticks_per_day"),
+        (("num_days",), "simulation.num_days"),
+        (("rng_seed",), "simulation.seed"),
+        (("agent_configs",), "agents"),
+        (("agent_configs", 3, "opening_balance"), "agents[3].balance"),
+        (("agent_configs", 0, "arrival_config", "counterparty_weights", "BANK.X"),
+         "agents[0].arrival_config.counterparty_weights.BANK.X"),
+        (("cost_rates", "delay_cost_per_tick"), "costs.delay_cost_per_tick"),
+        (("lsm", "max_cycle_length"), "lsm.max_cycle_length"),
+        (("scheduled_payments", 2, "amount"), "scheduled_payments[2].amount"),
+        (("scheduled_payments_file", 7, "amount"), "scheduled_payments_file[7].amount"),
     ],
 )
-def test_engine_paths_translate_to_scenario_paths(engine_path: str, scenario_path: str) -> None:
-    loc, problem = scenario_loc(engine_path, [None] * 4, "bad")
+def test_engine_locations_translate_to_scenario_paths(engine_loc: tuple[str | int, ...], scenario_path: str) -> None:
+    loc, problem = scenario_loc(engine_loc, [None] * 4, "bad")
     assert (format_loc(loc), problem) == (scenario_path, "bad")
 
 
 def test_translated_locations_keep_list_indexes_as_integers() -> None:
     """FastAPI reports ``loc`` as a list: ["body", "agents", 3, "balance"], as for pydantic's own errors."""
-    assert scenario_loc("agent_configs[3].opening_balance", [None] * 4, "x")[0] == ("agents", 3, "balance")
-    assert scenario_loc("agent_configs[5].id", [None] * 4 + [(1, "G0"), (1, "G1")], "dup") == (
+    assert scenario_loc(("agent_configs", 3, "opening_balance"), [None] * 4, "x")[0] == ("agents", 3, "balance")
+    assert scenario_loc(("agent_configs", 5, "id"), [None] * 4 + [(1, "G0"), (1, "G1")], "dup") == (
         ("agent_groups", 1, "id_prefix"), "dup (bank G1)")
+
+
+def test_engine_errors_carry_their_location_as_data() -> None:
+    """The engine's error names its field as a tuple (not text to parse), the scenario's at its path."""
+    engine = config_from_mapping(minimal()).to_rust_dict()
+    engine["agent_configs"][1]["opening_balance"] = -1
+    with pytest.raises(_core.ConfigError) as raw:
+        _core.validate_config(engine)
+    assert raw.value.loc == ("agent_configs", 1, "opening_balance")
+    assert raw.value.problem.startswith("must be between 0 and")
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping({**minimal(), "agents": [{"id": "A", "balance": 1, "policy": {"type": "Fifo"}},
+                                                     {"id": "B", "balance": -1, "policy": {"type": "Fifo"}}]})
+    assert info.value.path == "agents[1].balance"
+    assert isinstance(info.value, errors.PaysimError)
 
 
 big_ints = st.integers(-(2**65), 2**65)

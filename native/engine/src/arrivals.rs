@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{AmountDistribution, ArrivalConfig};
+use crate::hash::fnv1a64;
 use crate::model::{BankIdx, MAX_AMOUNT};
 
 /// One bank's RNG stream: ChaCha8 seeded with `rng_seed`, on a stream chosen by the bank id.
@@ -16,16 +17,6 @@ pub fn bank_stream(rng_seed: u64, bank_id: &str) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(rng_seed);
     rng.set_stream(fnv1a64(bank_id.as_bytes()));
     rng
-}
-
-/// FNV-1a: a fixed, documented hash (std's hasher may change between Rust releases).
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 /// A random payment order before it gets its tx_id.

@@ -12,16 +12,19 @@ pub mod arrivals;
 pub mod config;
 pub mod costs;
 pub mod error;
+pub mod hash;
 pub mod log;
 pub mod metrics;
 pub mod model;
 pub mod orchestrator;
 pub mod policy;
+pub mod schema;
 pub mod settlement;
 
 pub use config::EngineConfig;
 pub use error::{EngineError, Result};
-pub use orchestrator::{Orchestrator, TickResult};
+pub use log::{AgentState, TickResult};
+pub use orchestrator::Orchestrator;
 
 /// Version of the engine, recorded in every run's metrics.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");

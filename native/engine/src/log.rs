@@ -1,12 +1,18 @@
-//! What the engine records: this tick's per-bank accounts, and the tick log (one row per tick
-//! and bank), kept as columns so they reach Python and Parquet without per-row objects.
+//! What the engine records: the tick result and agent states it reports, this tick's per-bank
+//! accounts, and the logs (one row per tick and bank, one per payment), kept as columns so they
+//! reach Python and Parquet without per-row objects.
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Bank, SettledVia};
+use crate::model::{Bank, Payment, SettledVia, DROP_REASON_NAMES, NONE, N_MEANS, SETTLED_VIA_NAMES, STATUS_NAMES};
+use crate::schema::{columns_schema, Column, Field};
 
-/// Cost components, in the order of the log columns and the metrics.
-pub const COST_NAMES: [&str; 6] = ["liquidity", "delay", "collateral", "split", "deadline", "eod"];
+/// Cost components, in the order of the log columns and the metrics (`cost_<name>` each).
+pub const COST_NAMES: &[&str] = &["liquidity", "delay", "collateral", "split", "deadline", "eod"];
+/// How many cost components there are.
+pub const N_COSTS: usize = COST_NAMES.len();
+/// Costs of one bank, by component (indexed like [`COST_NAMES`]).
+pub type Costs = [f64; N_COSTS];
 pub const LIQUIDITY: usize = 0;
 pub const DELAY: usize = 1;
 pub const COLLATERAL: usize = 2;
@@ -14,14 +20,59 @@ pub const SPLIT: usize = 3;
 pub const DEADLINE: usize = 4;
 pub const EOD: usize = 5;
 
+crate::record! {
+    /// What one tick did (the dict `tick()` returns in Python). Fields marked `[position]` are
+    /// where things stand after the tick; the others are flows during it.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TickResult {
+        tick: u32 [position],
+        day: u32 [position],
+        num_arrivals: u32,
+        num_settlements: u32,
+        num_drops: u32,
+        /// Payments settled by the bilateral LSM.
+        lsm_bilateral_releases: u32,
+        /// Payments settled by the cycle or multilateral LSM.
+        lsm_cycle_releases: u32,
+        queue1_size: u64 [position],
+        queue2_size: u64 [position],
+        total_liquidity_cost: f64,
+        total_delay_cost: f64,
+        total_cost: f64,
+        value_arrived: i64,
+        value_settled: i64,
+        value_dropped: i64,
+        queue1_value: i64 [position],
+        queue2_value: i64 [position],
+    }
+}
+
+crate::record! {
+    /// Where one bank stands now (an item of `agent_states()` in Python).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AgentState {
+        id: String,
+        balance: i64,
+        opening_balance: i64,
+        credit_limit: i64,
+        credit_used: i64,
+        queue1_size: u64,
+        queue1_value: i64,
+        queue2_size: u64,
+        queue2_value: i64,
+        /// Every cost this bank has accrued so far.
+        cost_total: f64,
+    }
+}
+
 /// Counters for the tick in progress, per bank and in total.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TickAccounts {
     pub value_sent: Vec<i64>,
     pub value_received: Vec<i64>,
     /// Payments sent by the bank settled this tick, by means (rtgs, queue, bilateral, multilateral).
-    pub settled_by: Vec<[u32; 4]>,
-    pub costs: Vec<[f64; 6]>,
+    pub settled_by: Vec<[u32; N_MEANS]>,
+    pub costs: Vec<Costs>,
     pub num_arrivals: u32,
     pub value_arrived: i64,
     pub num_settlements: u32,
@@ -37,8 +88,8 @@ impl TickAccounts {
         TickAccounts {
             value_sent: vec![0; n],
             value_received: vec![0; n],
-            settled_by: vec![[0; 4]; n],
-            costs: vec![[0.0; 6]; n],
+            settled_by: vec![[0; N_MEANS]; n],
+            costs: vec![[0.0; N_COSTS]; n],
             num_arrivals: 0,
             value_arrived: 0,
             num_settlements: 0,
@@ -54,8 +105,8 @@ impl TickAccounts {
     pub fn reset(&mut self) {
         self.value_sent.fill(0);
         self.value_received.fill(0);
-        self.settled_by.fill([0; 4]);
-        self.costs.fill([0.0; 6]);
+        self.settled_by.fill([0; N_MEANS]);
+        self.costs.fill([0.0; N_COSTS]);
         self.num_arrivals = 0;
         self.value_arrived = 0;
         self.num_settlements = 0;
@@ -112,9 +163,9 @@ pub struct TickLog {
     pub value_sent: Vec<i64>,
     pub value_received: Vec<i64>,
     /// Indexed like `settled_by`: rtgs, queue, bilateral, multilateral.
-    pub settled: [Vec<u32>; 4],
+    pub settled: [Vec<u32>; N_MEANS],
     /// Indexed by [`COST_NAMES`].
-    pub costs: [Vec<f64>; 6],
+    pub costs: [Vec<f64>; N_COSTS],
 }
 
 impl TickLog {
@@ -130,10 +181,10 @@ impl TickLog {
             self.queue2_value.push(b.queue2_value);
             self.value_sent.push(acc.value_sent[i]);
             self.value_received.push(acc.value_received[i]);
-            for m in 0..4 {
+            for m in 0..N_MEANS {
                 self.settled[m].push(acc.settled_by[i][m]);
             }
-            for c in 0..6 {
+            for c in 0..N_COSTS {
                 self.costs[c].push(acc.costs[i][c]);
             }
         }
@@ -145,6 +196,75 @@ impl TickLog {
 
     pub fn is_empty(&self) -> bool {
         self.tick.is_empty()
+    }
+
+    /// The log as named columns, as Python and the `ticks` Parquet table see it. This is the one
+    /// list of tick-log columns: [`TickLog::schema`] is read off it.
+    pub fn columns(&self) -> Vec<(String, Column)> {
+        let mut out = vec![
+            ("tick".to_string(), Column::Int64(widen(&self.tick))),
+            ("bank".to_string(), Column::Int32(self.bank.iter().map(|b| *b as i32).collect())),
+            ("balance".to_string(), Column::Int64(self.balance.clone())),
+            ("credit_used".to_string(), Column::Int64(self.credit_used.clone())),
+            ("queue1_count".to_string(), Column::Int64(widen(&self.queue1_count))),
+            ("queue1_value".to_string(), Column::Int64(self.queue1_value.clone())),
+            ("queue2_count".to_string(), Column::Int64(widen(&self.queue2_count))),
+            ("queue2_value".to_string(), Column::Int64(self.queue2_value.clone())),
+            ("value_sent".to_string(), Column::Int64(self.value_sent.clone())),
+            ("value_received".to_string(), Column::Int64(self.value_received.clone())),
+        ];
+        for (m, name) in SETTLED_VIA_NAMES[1..].iter().enumerate() {
+            out.push((format!("settled_{name}"), Column::Int64(widen(&self.settled[m]))));
+        }
+        for (c, name) in COST_NAMES.iter().enumerate() {
+            out.push((format!("cost_{name}"), Column::Float64(self.costs[c].clone())));
+        }
+        out
+    }
+
+    pub fn schema() -> Vec<Field> {
+        columns_schema(&TickLog::default().columns())
+    }
+}
+
+/// The payments as named columns, one row per payment in tx order: the one list of
+/// transaction-log columns ([`transaction_schema`] is read off it).
+pub fn transaction_columns(ps: &[Payment]) -> Vec<(String, Column)> {
+    let col = |name: &str, c: Column| (name.to_string(), c);
+    let ticks = |f: fn(&Payment) -> u32| ps.iter().map(|p| none_as_minus_one(f(p))).collect();
+    vec![
+        col("tx_id", Column::Int64((0..ps.len() as i64).collect())),
+        col("parent_id", Column::NullableInt64(ticks(|p| p.parent))),
+        col("sender", Column::Int32(ps.iter().map(|p| p.sender as i32).collect())),
+        col("receiver", Column::Int32(ps.iter().map(|p| p.receiver as i32).collect())),
+        col("amount", Column::Int64(ps.iter().map(|p| p.amount).collect())),
+        col("priority", Column::UInt8(ps.iter().map(|p| p.priority).collect())),
+        col("divisible", Column::Bool(ps.iter().map(|p| p.divisible).collect())),
+        col("arrival_tick", Column::Int64(ps.iter().map(|p| p.arrival_tick as i64).collect())),
+        col("deadline_tick", Column::Int64(ps.iter().map(|p| p.deadline_tick as i64).collect())),
+        col("release_tick", Column::NullableInt64(ticks(|p| p.release_tick))),
+        col("settle_tick", Column::NullableInt64(ticks(|p| p.settle_tick))),
+        col("drop_tick", Column::NullableInt64(ticks(|p| p.drop_tick))),
+        col("settled_via", Column::Code(ps.iter().map(|p| p.settled_via as u8).collect(), SETTLED_VIA_NAMES)),
+        col("status", Column::Code(ps.iter().map(|p| p.status as u8).collect(), STATUS_NAMES)),
+        col("drop_reason", Column::Code(ps.iter().map(|p| p.drop_reason as u8).collect(), DROP_REASON_NAMES)),
+    ]
+}
+
+pub fn transaction_schema() -> Vec<Field> {
+    columns_schema(&transaction_columns(&[]))
+}
+
+fn widen<T: Copy + Into<i64>>(v: &[T]) -> Vec<i64> {
+    v.iter().map(|x| (*x).into()).collect()
+}
+
+/// -1 for "none" in tick and parent columns.
+fn none_as_minus_one(t: u32) -> i64 {
+    if t == NONE {
+        -1
+    } else {
+        t as i64
     }
 }
 

@@ -1,8 +1,11 @@
 //! Run-level figures (SPEC §4 `runs`), computed from the payments and the ledger.
 
-use crate::log::COST_NAMES;
-use crate::model::{DropReason, SettledVia, Status, NONE};
+use std::sync::OnceLock;
+
+use crate::log::{Costs, COST_NAMES, N_COSTS};
+use crate::model::{DropReason, Status, DROP_REASON_NAMES, NONE, SETTLED_VIA_NAMES};
 use crate::orchestrator::Orchestrator;
+use crate::schema::{Field, FieldType};
 use crate::{ENGINE_VERSION, SCHEMA_VERSION};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -14,47 +17,81 @@ pub enum MetricValue {
     Text(String),
 }
 
-/// Names of the metrics, in output order.
-pub const METRIC_NAMES: [&str; 38] = [
-    "n_payments",
-    "value_payments",
-    "n_settled",
-    "value_settled",
-    "settlement_rate",
-    "value_settlement_rate",
-    "n_dropped",
-    "n_dropped_deadline",
-    "n_dropped_eod",
-    "n_dropped_policy",
-    "n_unsettled",
-    "n_split",
-    "n_settled_rtgs",
-    "value_settled_rtgs",
-    "n_settled_queue",
-    "value_settled_queue",
-    "n_settled_bilateral",
-    "value_settled_bilateral",
-    "n_settled_multilateral",
-    "value_settled_multilateral",
-    "mean_delay_ticks",
-    "delay_indicator",
-    "liquidity_used",
-    "peak_credit_used",
-    "liquidity_lower_bound",
-    "liquidity_upper_bound",
-    "cost_total",
-    "cost_liquidity",
-    "cost_delay",
-    "cost_collateral",
-    "cost_split",
-    "cost_deadline",
-    "cost_eod",
-    "gridlock_ticks",
-    "ticks_run",
-    "engine_seconds",
-    "engine_version",
-    "schema_version",
-];
+/// One run-level figure: its name, its type, and how it is read off the run's [`Figures`].
+pub struct Metric {
+    pub name: String,
+    pub ty: FieldType,
+    value: Box<dyn Fn(&Figures) -> MetricValue + Send + Sync>,
+}
+
+fn metric(
+    name: impl Into<String>,
+    ty: FieldType,
+    value: impl Fn(&Figures) -> MetricValue + Send + Sync + 'static,
+) -> Metric {
+    Metric { name: name.into(), ty, value: Box::new(value) }
+}
+
+/// Every metric, in output order: the one list of them. A new metric is one line here (plus
+/// its line in docs/semantics.md); `metrics()`, the `runs` Parquet schema, the REST model and
+/// the stubs all follow it.
+pub fn metrics() -> &'static [Metric] {
+    static TABLE: OnceLock<Vec<Metric>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        use FieldType::{Float64, Int64, NullableFloat64, Str};
+        use MetricValue::*;
+        let mut t = vec![
+            metric("n_payments", Int64, |f| Int(f.n)),
+            metric("value_payments", Int64, |f| int(f.value)),
+            metric("n_settled", Int64, |f| Int(f.n_settled)),
+            metric("value_settled", Int64, |f| int(f.value_settled)),
+            metric("settlement_rate", NullableFloat64, |f| ratio(f.n_settled as f64, f.n as f64)),
+            metric("value_settlement_rate", NullableFloat64, |f| ratio(f.value_settled as f64, f.value as f64)),
+            metric("n_dropped", Int64, |f| Int(f.dropped.iter().sum())),
+        ];
+        for (reason, name) in DROP_REASON_NAMES.iter().enumerate().skip(1) {
+            t.push(metric(format!("n_dropped_{name}"), Int64, move |f| Int(f.dropped[reason])));
+        }
+        t.push(metric("n_unsettled", Int64, |f| Int(f.n_unsettled)));
+        t.push(metric("n_split", Int64, |f| Int(f.n_split)));
+        t.push(metric("n_split_parts", Int64, |f| {
+            Int(f.o.payments().iter().filter(|p| p.parent != NONE).count() as i64)
+        }));
+        for (via, name) in SETTLED_VIA_NAMES.iter().enumerate().skip(1) {
+            t.push(metric(format!("n_settled_{name}"), Int64, move |f| Int(f.by_via[via].0)));
+            t.push(metric(format!("value_settled_{name}"), Int64, move |f| int(f.by_via[via].1)));
+        }
+        t.extend([
+            metric("mean_delay_ticks", NullableFloat64, |f| ratio(f.delay_sum, f.n as f64)),
+            metric("delay_indicator", NullableFloat64, |f| ratio(f.delay_num, f.delay_den)),
+            metric("liquidity_used", Int64, |f| Int(f.liquidity_used)),
+            metric("peak_credit_used", Int64, |f| Int(f.peak_credit)),
+            metric("liquidity_lower_bound", Int64, |f| int(f.lower)),
+            metric("liquidity_upper_bound", Int64, |f| int(f.upper)),
+            metric("cost_total", Float64, |f| Float(f.costs.iter().sum())),
+        ]);
+        for (c, name) in COST_NAMES.iter().enumerate() {
+            t.push(metric(format!("cost_{name}"), Float64, move |f| Float(f.costs[c])));
+        }
+        t.extend([
+            metric("gridlock_ticks", Int64, |f| Int(f.o.gridlock_ticks() as i64)),
+            metric("ticks_run", Int64, |f| Int(f.o.current_tick() as i64)),
+            metric("engine_seconds", Float64, |f| Float(f.o.engine_seconds())),
+            metric("engine_version", Str, |_| Text(ENGINE_VERSION.to_string())),
+            metric("schema_version", Int64, |_| Int(SCHEMA_VERSION as i64)),
+        ]);
+        t
+    })
+}
+
+/// The metrics' names and types, in output order.
+pub fn schema() -> Vec<Field> {
+    metrics().iter().map(|m| Field::new(m.name.clone(), m.ty)).collect()
+}
+
+fn int(x: i128) -> MetricValue {
+    MetricValue::Int(x.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
+}
 
 fn ratio(num: f64, den: f64) -> MetricValue {
     if den > 0.0 {
@@ -118,17 +155,61 @@ fn outcomes(o: &Orchestrator) -> Vec<Option<Outcome>> {
     out
 }
 
+/// What the metrics are read from: one pass over the payments and the ledger.
+pub struct Figures<'a> {
+    o: &'a Orchestrator,
+    n: i64,
+    value: i128,
+    n_settled: i64,
+    value_settled: i128,
+    n_unsettled: i64,
+    n_split: i64,
+    /// Count and value settled, by [`crate::model::SettledVia`] code.
+    by_via: [(i64, i128); SETTLED_VIA_NAMES.len()],
+    /// Originals dropped, by [`DropReason`] code.
+    dropped: [i64; DROP_REASON_NAMES.len()],
+    delay_sum: f64,
+    delay_num: f64,
+    delay_den: f64,
+    liquidity_used: i64,
+    peak_credit: i64,
+    lower: i128,
+    upper: i128,
+    costs: Costs,
+}
+
 /// Compute every metric. Counts, rates and delays are per original payment (a split payment
 /// counts once, settled when its last part settles), so cells with and without splitting share a
 /// denominator under common random numbers. Values and the by-means figures count what actually
 /// moved: parts included.
 pub fn compute(o: &Orchestrator) -> Vec<(&'static str, MetricValue)> {
-    use MetricValue::*;
+    let f = figures(o);
+    metrics()
+        .iter()
+        .map(|m| {
+            let v = (m.value)(&f);
+            debug_assert!(admits(m.ty, &v), "metric {} does not fit its type {}", m.name, m.ty.name());
+            (m.name.as_str(), v)
+        })
+        .collect()
+}
+
+fn admits(ty: FieldType, v: &MetricValue) -> bool {
+    matches!(
+        (ty, v),
+        (FieldType::Int64, MetricValue::Int(_))
+            | (FieldType::Float64 | FieldType::NullableFloat64, MetricValue::Float(_))
+            | (FieldType::NullableFloat64, MetricValue::Missing)
+            | (FieldType::Str, MetricValue::Text(_))
+    )
+}
+
+fn figures(o: &Orchestrator) -> Figures<'_> {
     let tpd = o.config().ticks_per_day;
     let ps = o.payments();
     let (mut n, mut value, mut n_split, mut n_unsettled, mut n_settled) = (0i64, 0i128, 0i64, 0i64, 0i64);
-    let mut by_via = [(0i64, 0i128); 5];
-    let mut dropped = [0i64; 4];
+    let mut by_via = [(0i64, 0i128); SETTLED_VIA_NAMES.len()];
+    let mut dropped = [0i64; DROP_REASON_NAMES.len()];
     let (mut delay_sum, mut delay_num, mut delay_den) = (0f64, 0f64, 0f64);
     let day_end = |arrival: u32| (arrival / tpd) * tpd + tpd - 1;
     for p in ps {
@@ -181,61 +262,31 @@ pub fn compute(o: &Orchestrator) -> Vec<(&'static str, MetricValue)> {
     let bounds = bank_liquidity_bounds(o);
     let lower: i128 = bounds.iter().map(|b| b.0 as i128).sum();
     let upper: i128 = bounds.iter().map(|b| b.1 as i128).sum();
-    let mut costs = [0f64; 6];
+    let mut costs = [0f64; N_COSTS];
     for bank in o.bank_costs() {
-        for c in 0..COST_NAMES.len() {
+        for c in 0..N_COSTS {
             costs[c] += bank[c];
         }
     }
-    let int = |x: i128| Int(x.clamp(i64::MIN as i128, i64::MAX as i128) as i64);
-    let means = |via: SettledVia| by_via[via as usize];
-    let mut out: Vec<(&'static str, MetricValue)> = vec![
-        ("n_payments", Int(n)),
-        ("value_payments", int(value)),
-        ("n_settled", Int(n_settled)),
-        ("value_settled", int(value_settled)),
-        ("settlement_rate", ratio(n_settled as f64, n as f64)),
-        ("value_settlement_rate", ratio(value_settled as f64, value as f64)),
-        ("n_dropped", Int(dropped.iter().sum())),
-        ("n_dropped_deadline", Int(dropped[DropReason::Deadline as usize])),
-        ("n_dropped_eod", Int(dropped[DropReason::Eod as usize])),
-        ("n_dropped_policy", Int(dropped[DropReason::Policy as usize])),
-        ("n_unsettled", Int(n_unsettled)),
-        ("n_split", Int(n_split)),
-    ];
-    for (name_n, name_v, via) in [
-        ("n_settled_rtgs", "value_settled_rtgs", SettledVia::Rtgs),
-        ("n_settled_queue", "value_settled_queue", SettledVia::Queue),
-        ("n_settled_bilateral", "value_settled_bilateral", SettledVia::Bilateral),
-        ("n_settled_multilateral", "value_settled_multilateral", SettledVia::Multilateral),
-    ] {
-        out.push((name_n, Int(means(via).0)));
-        out.push((name_v, int(means(via).1)));
+    Figures {
+        o,
+        n,
+        value,
+        n_settled,
+        value_settled,
+        n_unsettled,
+        n_split,
+        by_via,
+        dropped,
+        delay_sum,
+        delay_num,
+        delay_den,
+        liquidity_used,
+        peak_credit,
+        lower,
+        upper,
+        costs,
     }
-    out.extend([
-        ("mean_delay_ticks", ratio(delay_sum, n as f64)),
-        ("delay_indicator", ratio(delay_num, delay_den)),
-        ("liquidity_used", Int(liquidity_used)),
-        ("peak_credit_used", Int(peak_credit)),
-        ("liquidity_lower_bound", int(lower)),
-        ("liquidity_upper_bound", int(upper)),
-        ("cost_total", Float(costs.iter().sum())),
-    ]);
-    for (c, name) in ["cost_liquidity", "cost_delay", "cost_collateral", "cost_split", "cost_deadline", "cost_eod"]
-        .into_iter()
-        .enumerate()
-    {
-        out.push((name, Float(costs[c])));
-    }
-    out.extend([
-        ("gridlock_ticks", Int(o.gridlock_ticks() as i64)),
-        ("ticks_run", Int(o.current_tick() as i64)),
-        ("engine_seconds", Float(o.engine_seconds())),
-        ("engine_version", Text(ENGINE_VERSION.to_string())),
-        ("schema_version", Int(SCHEMA_VERSION as i64)),
-    ]);
-    debug_assert_eq!(out.iter().map(|x| x.0).collect::<Vec<_>>(), METRIC_NAMES.to_vec());
-    out
 }
 
 #[cfg(test)]
@@ -257,7 +308,8 @@ mod tests {
         assert_eq!(get(&m, "settlement_rate"), MetricValue::Missing);
         assert_eq!(get(&m, "delay_indicator"), MetricValue::Missing);
         assert_eq!(get(&m, "n_payments"), MetricValue::Int(0));
-        assert_eq!(m.iter().map(|x| x.0).collect::<Vec<_>>(), METRIC_NAMES.to_vec());
+        let names: Vec<&str> = metrics().iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(m.iter().map(|x| x.0).collect::<Vec<_>>(), names);
     }
 
     #[test]
@@ -274,6 +326,7 @@ mod tests {
         assert_eq!(get(&m, "n_payments"), MetricValue::Int(2));
         assert_eq!(get(&m, "n_settled"), MetricValue::Int(2));
         assert_eq!(get(&m, "n_split"), MetricValue::Int(1));
+        assert_eq!(get(&m, "n_split_parts"), MetricValue::Int(2));
         assert_eq!(get(&m, "n_settled_rtgs"), MetricValue::Int(2));
         assert_eq!(get(&m, "n_settled_queue"), MetricValue::Int(1));
         // Mean delay per original: the split payment took 2 ticks, B's none.

@@ -25,7 +25,7 @@ pub enum Status {
     /// Replaced by its parts (see `parent`); not itself settled or dropped.
     Split = 4,
 }
-pub const STATUS_NAMES: [&str; 5] = ["queue1", "queue2", "settled", "dropped", "split"];
+pub const STATUS_NAMES: &[&str] = &["queue1", "queue2", "settled", "dropped", "split"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[repr(u8)]
@@ -40,7 +40,9 @@ pub enum SettledVia {
     /// Cycles or multilateral offsetting.
     Multilateral = 4,
 }
-pub const SETTLED_VIA_NAMES: [&str; 5] = ["", "rtgs", "queue", "bilateral", "multilateral"];
+pub const SETTLED_VIA_NAMES: &[&str] = &["", "rtgs", "queue", "bilateral", "multilateral"];
+/// How many means of settlement there are (every [`SettledVia`] but `NotSettled`).
+pub const N_MEANS: usize = SETTLED_VIA_NAMES.len() - 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[repr(u8)]
@@ -50,7 +52,7 @@ pub enum DropReason {
     Eod = 2,
     Policy = 3,
 }
-pub const DROP_REASON_NAMES: [&str; 4] = ["", "deadline", "eod", "policy"];
+pub const DROP_REASON_NAMES: &[&str] = &["", "deadline", "eod", "policy"];
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Payment {

@@ -11,32 +11,10 @@ use crate::arrivals::{bank_stream, ArrivalSampler, Draw};
 use crate::config::{EngineConfig, EodUnsettled};
 use crate::costs;
 use crate::error::{EngineError, Result};
-use crate::log::{TickLog, COST_NAMES, DEADLINE, EOD, SPLIT};
+use crate::log::{AgentState, Costs, TickLog, TickResult, DEADLINE, EOD, N_COSTS, SPLIT};
 use crate::model::{Bank, BankIdx, DropReason, Payment, Status, TxIdx, MAX_AMOUNT};
 use crate::policy::{rebuild, split_amounts, BankView, CashManagerPolicy, Decision};
 use crate::settlement::{lsm, rtgs, Ledger};
-
-/// What one tick did (the dict `tick()` returns in Python).
-#[derive(Debug, Clone, PartialEq)]
-pub struct TickResult {
-    pub tick: u32,
-    pub day: u32,
-    pub num_arrivals: u32,
-    pub num_settlements: u32,
-    pub num_drops: u32,
-    pub lsm_bilateral_releases: u32,
-    pub lsm_cycle_releases: u32,
-    pub queue1_size: u64,
-    pub queue2_size: u64,
-    pub total_liquidity_cost: f64,
-    pub total_delay_cost: f64,
-    pub total_cost: f64,
-    pub value_arrived: i64,
-    pub value_settled: i64,
-    pub value_dropped: i64,
-    pub queue1_value: i64,
-    pub queue2_value: i64,
-}
 
 /// A payment entered by hand (REST API, CLI) rather than drawn or scheduled.
 #[derive(Debug, Clone)]
@@ -62,7 +40,7 @@ struct SimState {
     deadlines: BTreeMap<u32, Vec<TxIdx>>,
     tick_log: TickLog,
     /// Cumulative costs per bank, by component.
-    bank_costs: Vec<[f64; 6]>,
+    bank_costs: Vec<Costs>,
     gridlock_ticks: u64,
     value_settled_total: i64,
 }
@@ -88,7 +66,7 @@ const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x01";
 
 /// FNV-1a over the state payload: detects damaged files (not tampering).
 fn checksum(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x0000_0100_0000_01b3))
+    crate::hash::fnv1a64(bytes)
 }
 
 /// Fixed-width encoding with a size limit, so a forged length in a corrupt file is an error,
@@ -110,7 +88,7 @@ impl Orchestrator {
             next_scheduled: 0,
             deadlines: BTreeMap::new(),
             tick_log: TickLog::default(),
-            bank_costs: vec![[0.0; 6]; n],
+            bank_costs: vec![[0.0; N_COSTS]; n],
             gridlock_ticks: 0,
             value_settled_total: 0,
         };
@@ -174,8 +152,28 @@ impl Orchestrator {
     pub fn tick_log(&self) -> &TickLog {
         &self.state.tick_log
     }
-    pub fn bank_costs(&self) -> &[[f64; 6]] {
+    pub fn bank_costs(&self) -> &[Costs] {
         &self.state.bank_costs
+    }
+
+    /// Every bank's position now, in config order.
+    pub fn agent_states(&self) -> Vec<AgentState> {
+        self.banks()
+            .iter()
+            .zip(self.bank_costs())
+            .map(|(b, costs)| AgentState {
+                id: b.id.clone(),
+                balance: b.balance,
+                opening_balance: b.opening_balance,
+                credit_limit: b.credit_limit,
+                credit_used: b.credit_used(),
+                queue1_size: b.queue1.len() as u64,
+                queue1_value: b.queue1_value,
+                queue2_size: b.queue2_count as u64,
+                queue2_value: b.queue2_value,
+                cost_total: costs.iter().sum(),
+            })
+            .collect()
     }
     pub fn queue2_size(&self) -> usize {
         self.state.ledger.queue2.len
@@ -187,8 +185,10 @@ impl Orchestrator {
         self.engine_nanos as f64 / 1e9
     }
 
-    pub fn bank_index(&self, id: &str) -> Result<usize> {
-        self.config.bank_index(id).ok_or_else(|| EngineError::UnknownBank(id.to_string()))
+    /// The index of bank `id`; an unknown id is an error located at `field` (the argument or
+    /// payment field that named it).
+    pub fn bank_index(&self, id: &str, field: &str) -> Result<usize> {
+        self.config.bank_index(id).ok_or_else(|| EngineError::UnknownBank { loc: field.into(), id: id.to_string() })
     }
 
     /// Run one tick: the nine steps in order.
@@ -414,7 +414,7 @@ impl Orchestrator {
         st.tick_log.append(now, &st.ledger.banks, &st.ledger.acc);
         let acc = &st.ledger.acc;
         for (total, tick) in st.bank_costs.iter_mut().zip(&acc.costs) {
-            for c in 0..COST_NAMES.len() {
+            for c in 0..N_COSTS {
                 total[c] += tick[c];
             }
         }
@@ -432,7 +432,7 @@ impl Orchestrator {
             queue2_size: st.ledger.queue2.len as u64,
             total_liquidity_cost: acc.total_cost(crate::log::LIQUIDITY),
             total_delay_cost: acc.total_cost(crate::log::DELAY),
-            total_cost: (0..COST_NAMES.len()).map(|c| acc.total_cost(c)).sum(),
+            total_cost: (0..N_COSTS).map(|c| acc.total_cost(c)).sum(),
             value_arrived: acc.value_arrived,
             value_settled: acc.value_settled,
             value_dropped: acc.value_dropped,
@@ -448,9 +448,9 @@ impl Orchestrator {
         if self.is_finished() {
             return Err(EngineError::Finished(self.total_ticks()));
         }
-        let sender = self.bank_index(&s.sender)?;
-        let receiver = self.bank_index(&s.receiver)?;
-        let bad = |field: &str, message: String| EngineError::InvalidPayment { field: field.into(), message };
+        let sender = self.bank_index(&s.sender, "sender")?;
+        let receiver = self.bank_index(&s.receiver, "receiver")?;
+        let bad = |field: &str, problem: String| EngineError::invalid_payment(field, problem);
         if sender == receiver {
             return Err(bad("receiver", "must differ from sender".into()));
         }

@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::config::{check_range, Obj, PolicyConfig};
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, Loc, Result};
 use crate::model::{Payment, MAX_AMOUNT};
 
 /// What a policy does with one Queue 1 payment this tick.
@@ -59,9 +59,9 @@ pub const REGISTRY: &[(&str, &[&str], Builder)] = &[
     }),
 ];
 
-/// Build the policy described by a config mapping at `path`.
-pub fn build(v: &Value, path: &str) -> Result<Box<dyn CashManagerPolicy>> {
-    let mut o = Obj::new(v, path)?;
+/// Build the policy described by a config mapping at `loc`.
+pub fn build(v: &Value, loc: &Loc) -> Result<Box<dyn CashManagerPolicy>> {
+    let mut o = Obj::new(v, loc)?;
     let kind: String = o.req("type")?;
     let Some((_, keys, builder)) = REGISTRY.iter().find(|(name, _, _)| *name == kind) else {
         let names: Vec<&str> = REGISTRY.iter().map(|(name, _, _)| *name).collect();
@@ -80,7 +80,7 @@ pub fn build(v: &Value, path: &str) -> Result<Box<dyn CashManagerPolicy>> {
 /// Rebuild a configured (already validated) policy.
 pub fn rebuild(cfg: &PolicyConfig) -> Result<Box<dyn CashManagerPolicy>> {
     let v: Value = serde_json::from_str(&cfg.json).map_err(|e| EngineError::State(format!("policy: {e}")))?;
-    build(&v, "policy")
+    build(&v, &Loc::from("policy"))
 }
 
 /// Ticks left until the deadline (negative once late).

@@ -3,6 +3,7 @@
 
 mod common;
 use common::*;
+use paysim_engine::hash::Fnv1a;
 use serde_json::json;
 
 /// The config both this test and the Python one use.
@@ -27,15 +28,13 @@ pub fn golden_config() -> serde_json::Value {
 
 /// FNV-1a over (sender, receiver, amount, arrival_tick) of every payment, in tx order.
 pub fn digest(o: &paysim_engine::Orchestrator) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = Fnv1a::new();
     for p in o.payments() {
         for x in [p.sender as i64, p.receiver as i64, p.amount, p.arrival_tick as i64] {
-            for b in x.to_le_bytes() {
-                h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
-            }
+            h = h.write(&x.to_le_bytes());
         }
     }
-    h
+    h.finish()
 }
 
 pub const GOLDEN_COUNT: usize = 7475;

@@ -1,0 +1,356 @@
+//! The engine configuration (SPEC §3 "Engine configuration"), parsed from a JSON-like value.
+//!
+//! Parsing is by hand rather than by serde derive so every error names the full field path
+//! (`agent_configs[1].policy.type: unknown policy 'Fifoo' (expected ...)`) and unknown keys are
+//! rejected at every level.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{EngineError, Loc, Result};
+
+mod parse;
+mod read;
+
+use parse::{check_counterparties, parse_agent, parse_costs, parse_lsm, parse_scheduled, section_choice};
+pub(crate) use read::{as_array, check_range};
+pub use read::{FromValue, Obj};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EngineConfig {
+    pub ticks_per_day: u32,
+    pub num_days: u32,
+    pub rng_seed: u64,
+    pub agents: Vec<AgentConfig>,
+    pub scheduled_payments: Vec<ScheduledPayment>,
+    pub cost_rates: CostRates,
+    pub lsm: LsmConfig,
+    pub queue_discipline: QueueDiscipline,
+    pub drop_expired: bool,
+    pub eod_unsettled: EodUnsettled,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AgentConfig {
+    pub id: String,
+    pub opening_balance: i64,
+    pub credit_limit: i64,
+    pub policy: PolicyConfig,
+    pub arrival_config: Option<ArrivalConfig>,
+}
+
+/// A bank's cash-manager policy as configured: its mapping (`type` and parameters) kept as JSON
+/// text, validated by the policy's own builder (see [`crate::policy::REGISTRY`]) and rebuilt from
+/// it after a state is restored.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PolicyConfig {
+    pub json: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ArrivalConfig {
+    /// Poisson mean of new payment orders per tick.
+    pub rate_per_tick: f64,
+    pub distribution: AmountDistribution,
+    /// Receiver weights by bank id; `None` = uniform over the other banks.
+    pub counterparty_weights: Option<Vec<(String, f64)>>,
+    pub deadline_offset: u32,
+    pub priority: u8,
+    pub divisible: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum AmountDistribution {
+    Normal { mean: f64, std_dev: f64 },
+    LogNormal { mean_log: f64, std_dev_log: f64 },
+    Uniform { min: f64, max: f64 },
+    Exponential { mean: f64 },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ScheduledPayment {
+    pub sender: String,
+    pub receiver: String,
+    pub amount: i64,
+    pub arrival_tick: u32,
+    pub deadline_tick: Option<u32>,
+    pub priority: u8,
+    pub divisible: bool,
+}
+
+/// Cost rates in cents. Defaults are documented in the README; they make liquidity cheaper than
+/// delay, as in most RTGS studies, so that holding payments back is not free.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CostRates {
+    /// Per cent of intraday credit used, per tick.
+    pub liquidity_cost_per_unit_per_tick: f64,
+    /// Per cent of payment value held in Queue 1, per tick.
+    pub delay_cost_per_tick: f64,
+    /// Per cent of credit limit (collateral posted), per tick.
+    pub collateral_cost_per_unit_per_tick: f64,
+    /// Per extra part when a payment is split.
+    pub split_friction_cost: f64,
+    /// Once per payment that passes its deadline unsettled.
+    pub deadline_penalty: f64,
+    /// Per payment unsettled at end of day.
+    pub eod_penalty: f64,
+}
+
+impl Default for CostRates {
+    fn default() -> Self {
+        CostRates {
+            liquidity_cost_per_unit_per_tick: 0.0001,
+            delay_cost_per_tick: 0.0002,
+            collateral_cost_per_unit_per_tick: 0.00005,
+            split_friction_cost: 1_000.0,
+            deadline_penalty: 100_000.0,
+            eod_penalty: 500_000.0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum LsmMode {
+    None,
+    Bilateral,
+    Cycles,
+    Multilateral,
+    /// Multilateral, then bilateral on what is left (as T2 runs its algorithms).
+    T2,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct LsmConfig {
+    pub mode: LsmMode,
+    pub max_cycle_length: u32,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum QueueDiscipline {
+    /// Settle every queued payment that fits, passing over those that do not (T2 for normal payments).
+    FifoBypass,
+    /// A payment waits for every earlier payment of its sender in its class.
+    StrictFifo,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum EodUnsettled {
+    Drop,
+    Carry,
+}
+
+/// Reads rows of scheduled payments from a file (Parquet or CSV). The Python layer supplies one
+/// backed by pyarrow; the engine itself does no file I/O.
+pub trait ScheduleLoader {
+    fn load(&self, path: &str) -> std::result::Result<Vec<Value>, String>;
+}
+
+/// A loader for callers that have no files to offer.
+pub struct NoFiles;
+impl ScheduleLoader for NoFiles {
+    fn load(&self, _path: &str) -> std::result::Result<Vec<Value>, String> {
+        Err("reading payment files needs the Python layer (pyarrow)".into())
+    }
+}
+
+impl EngineConfig {
+    pub fn total_ticks(&self) -> u64 {
+        self.ticks_per_day as u64 * self.num_days as u64
+    }
+
+    pub fn bank_index(&self, id: &str) -> Option<usize> {
+        self.agents.iter().position(|a| a.id == id)
+    }
+
+    /// Parse and validate a whole configuration.
+    pub fn from_value(value: &Value, loader: &dyn ScheduleLoader) -> Result<Self> {
+        let root = Loc::root();
+        let mut o = Obj::new(value, &root)?;
+        let ticks_per_day: u32 = o.req("ticks_per_day")?;
+        if ticks_per_day == 0 {
+            return Err(EngineError::config(o.field("ticks_per_day"), "must be > 0"));
+        }
+        let num_days: u32 = o.opt("num_days")?.unwrap_or(1);
+        if num_days == 0 {
+            return Err(EngineError::config(o.field("num_days"), "must be > 0"));
+        }
+        if ticks_per_day as u64 * num_days as u64 > u32::MAX as u64 / 2 {
+            return Err(EngineError::config(o.field("num_days"), "ticks_per_day × num_days is too large"));
+        }
+        let rng_seed: u64 = o.req("rng_seed")?;
+        let agents_loc = o.field("agent_configs");
+        let agents_v = o.take("agent_configs").ok_or_else(|| EngineError::config(agents_loc.clone(), "is required"))?;
+        let agents_arr = as_array(agents_v, &agents_loc)?;
+        if agents_arr.is_empty() {
+            return Err(EngineError::config(agents_loc, "needs at least one bank"));
+        }
+        let mut agents = Vec::with_capacity(agents_arr.len());
+        for (i, a) in agents_arr.iter().enumerate() {
+            agents.push(parse_agent(a, &agents_loc.index(i))?);
+        }
+        let ids: Vec<&str> = agents.iter().map(|a| a.id.as_str()).collect();
+        for (i, id) in ids.iter().enumerate() {
+            if ids[..i].contains(id) {
+                return Err(EngineError::config(agents_loc.index(i).key("id"), format!("duplicate bank id '{id}'")));
+            }
+        }
+        let (mut total_money, mut total_credit) = (0i128, 0i128);
+        for a in &agents {
+            total_money += a.opening_balance as i128;
+            total_credit += a.credit_limit as i128;
+        }
+        if total_money + total_credit > (i64::MAX / 4) as i128 {
+            return Err(EngineError::config(
+                agents_loc,
+                "opening balances plus credit limits are too large to simulate without overflow",
+            ));
+        }
+        let index: std::collections::HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        for (i, a) in agents.iter().enumerate() {
+            if let Some(arr) = &a.arrival_config {
+                check_counterparties(arr, i, &index, agents.len(), &agents_loc.index(i).key("arrival_config"))?;
+            }
+        }
+        let total_ticks = ticks_per_day as u64 * num_days as u64;
+        let mut scheduled = Vec::new();
+        let list_loc = o.field("scheduled_payments");
+        if let Some(v) = o.take("scheduled_payments") {
+            for (i, p) in as_array(v, &list_loc)?.iter().enumerate() {
+                scheduled.push(parse_scheduled(p, &list_loc.index(i), &ids, total_ticks)?);
+            }
+        }
+        // A file's rows are located like list items: `scheduled_payments_file[7]` is data row 7.
+        let file_loc = o.field("scheduled_payments_file");
+        if let Some(v) = o.take("scheduled_payments_file") {
+            let path =
+                v.as_str().ok_or_else(|| EngineError::config(file_loc.clone(), "expected a file path string"))?;
+            let rows = loader.load(path).map_err(|e| EngineError::config(file_loc.clone(), e))?;
+            for (i, p) in rows.iter().enumerate() {
+                scheduled.push(parse_scheduled(p, &file_loc.index(i), &ids, total_ticks)?);
+            }
+        }
+        let cost_rates = match o.take("cost_rates") {
+            Some(v) => parse_costs(v, &root.key("cost_rates"))?,
+            None => CostRates::default(),
+        };
+        let lsm = match o.take("lsm") {
+            Some(v) => parse_lsm(v, &root.key("lsm"))?,
+            None => LsmConfig { mode: LsmMode::T2, max_cycle_length: 6 },
+        };
+        let queue_discipline = section_choice(
+            o.take("rtgs"),
+            &root.key("rtgs"),
+            "queue",
+            "queue discipline",
+            &[("fifo_bypass", QueueDiscipline::FifoBypass), ("strict_fifo", QueueDiscipline::StrictFifo)],
+        )?;
+        let drop_expired = o.opt("drop_expired")?.unwrap_or(true);
+        let eod_unsettled = section_choice(
+            o.take("end_of_day"),
+            &root.key("end_of_day"),
+            "unsettled",
+            "choice",
+            &[("drop", EodUnsettled::Drop), ("carry", EodUnsettled::Carry)],
+        )?;
+        o.finish()?;
+        Ok(EngineConfig {
+            ticks_per_day,
+            num_days,
+            rng_seed,
+            agents,
+            scheduled_payments: scheduled,
+            cost_rates,
+            lsm,
+            queue_discipline,
+            drop_expired,
+            eod_unsettled,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn base() -> Value {
+        json!({"ticks_per_day": 10, "rng_seed": 1, "agent_configs": [
+            {"id": "A", "opening_balance": 100, "credit_limit": 0, "policy": {"type": "Fifo"}},
+            {"id": "B", "opening_balance": 100, "credit_limit": 0, "policy": {"type": "Fifo"}}]})
+    }
+
+    fn err(v: Value) -> String {
+        EngineConfig::from_value(&v, &NoFiles).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let c = EngineConfig::from_value(&base(), &NoFiles).unwrap();
+        assert_eq!(c.num_days, 1);
+        assert_eq!(c.lsm.mode, LsmMode::T2);
+        assert_eq!(c.queue_discipline, QueueDiscipline::FifoBypass);
+        assert!(c.drop_expired);
+    }
+
+    #[test]
+    fn unknown_policy_names_path_and_choices() {
+        let mut v = base();
+        v["agent_configs"][1]["policy"]["type"] = json!("Fifoo");
+        assert_eq!(
+            err(v),
+            "agent_configs[1].policy.type: unknown policy 'Fifoo' (expected Fifo, Deadline, LiquidityAware, Splitting)"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_at_every_level() {
+        let mut v = base();
+        v["agent_configs"][0]["balance"] = json!(5);
+        assert!(err(v).starts_with("agent_configs[0].balance: unknown key"));
+        let mut v = base();
+        v["lsm"] = json!({"mode": "t2", "cycle_len": 3});
+        assert!(err(v).starts_with("lsm.cycle_len: unknown key"));
+        let mut v = base();
+        v["tick_per_day"] = json!(3);
+        assert!(err(v).starts_with("tick_per_day: unknown key"));
+    }
+
+    #[test]
+    fn bad_values_name_fields() {
+        let mut v = base();
+        v["ticks_per_day"] = json!(0);
+        assert_eq!(err(v), "ticks_per_day: must be > 0");
+        let mut v = base();
+        v["agent_configs"][0]["opening_balance"] = json!(-1);
+        assert!(err(v).starts_with("agent_configs[0].opening_balance: must be between 0"));
+        let mut v = base();
+        v["agent_configs"][1]["id"] = json!("A");
+        assert_eq!(err(v), "agent_configs[1].id: duplicate bank id 'A'");
+        let mut v = base();
+        v["agent_configs"][0]["arrival_config"] = json!({"rate_per_tick": 1.0, "distribution": {"type": "Normal", "mean": 1.0, "std_dev": 1.0}, "counterparty_weights": {"Z": 1.0}});
+        assert_eq!(err(v), "agent_configs[0].arrival_config.counterparty_weights.Z: unknown bank 'Z'");
+        let mut v = base();
+        v["scheduled_payments"] = json!([{"sender": "A", "receiver": "A", "amount": 1, "arrival_tick": 0}]);
+        assert_eq!(err(v), "scheduled_payments[0].receiver: must differ from sender");
+        let mut v = base();
+        v["rng_seed"] = json!(-3);
+        assert!(err(v).starts_with("rng_seed: must be between 0"));
+        let mut v = base();
+        v["rng_seed"] = json!("x");
+        assert_eq!(err(v), "rng_seed: expected an integer, got a string");
+    }
+
+    #[test]
+    fn file_rows_are_located_like_list_items() {
+        struct Rows;
+        impl ScheduleLoader for Rows {
+            fn load(&self, _: &str) -> std::result::Result<Vec<Value>, String> {
+                Ok(vec![json!({"sender": "A", "receiver": "B", "amount": 0, "arrival_tick": 0})])
+            }
+        }
+        let mut v = base();
+        v["scheduled_payments_file"] = json!("x.csv");
+        let e = EngineConfig::from_value(&v, &Rows).unwrap_err().to_string();
+        assert!(e.starts_with("scheduled_payments_file[0].amount: must be between 1"), "{e}");
+    }
+}

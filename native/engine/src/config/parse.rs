@@ -1,0 +1,250 @@
+//! The sections of an engine config, each parsed at its location so every error names it.
+
+use serde_json::Value;
+
+use super::read::{check_priority, check_range, FromValue, Obj};
+use super::{
+    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, LsmConfig, LsmMode, PolicyConfig, ScheduledPayment,
+};
+use crate::error::{EngineError, Loc, Result};
+use crate::model::MAX_AMOUNT;
+
+pub(super) fn parse_agent(v: &Value, loc: &Loc) -> Result<AgentConfig> {
+    let mut o = Obj::new(v, loc)?;
+    let id: String = o.req("id")?;
+    if id.trim().is_empty() {
+        return Err(EngineError::config(o.field("id"), "must contain a non-whitespace character"));
+    }
+    let opening_balance: i64 = o.req("opening_balance")?;
+    check_range(opening_balance, 0, MAX_AMOUNT, &o.field("opening_balance"))?;
+    let credit_limit: i64 = o.opt("credit_limit")?.unwrap_or(0);
+    check_range(credit_limit, 0, MAX_AMOUNT, &o.field("credit_limit"))?;
+    let policy = match o.take("policy") {
+        Some(p) => parse_policy(p, &o.field("policy"))?,
+        None => return Err(EngineError::config(o.field("policy"), "is required")),
+    };
+    let arrival_config = match o.take("arrival_config") {
+        Some(Value::Null) | None => None,
+        Some(a) => Some(parse_arrivals(a, &o.field("arrival_config"))?),
+    };
+    o.finish()?;
+    Ok(AgentConfig { id, opening_balance, credit_limit, policy, arrival_config })
+}
+
+fn parse_policy(v: &Value, loc: &Loc) -> Result<PolicyConfig> {
+    crate::policy::build(v, loc)?;
+    Ok(PolicyConfig { json: v.to_string() })
+}
+
+fn parse_arrivals(v: &Value, loc: &Loc) -> Result<ArrivalConfig> {
+    let mut o = Obj::new(v, loc)?;
+    let rate_per_tick: f64 = o.req("rate_per_tick")?;
+    if !(0.0..=10_000.0).contains(&rate_per_tick) {
+        return Err(EngineError::config(o.field("rate_per_tick"), "must be between 0 and 10000"));
+    }
+    let distribution = match o.take("distribution") {
+        Some(d) => parse_distribution(d, &o.field("distribution"))?,
+        None => return Err(EngineError::config(o.field("distribution"), "is required")),
+    };
+    let counterparty_weights = match o.take("counterparty_weights") {
+        Some(Value::Null) | None => None,
+        Some(w) => {
+            let wloc = o.field("counterparty_weights");
+            let map = w
+                .as_object()
+                .ok_or_else(|| EngineError::config(wloc.clone(), "expected a mapping of bank id to weight"))?;
+            let mut out = Vec::with_capacity(map.len());
+            for (k, wv) in map {
+                let weight: f64 = FromValue::from_value(wv, &wloc.key(k))?;
+                if weight < 0.0 {
+                    return Err(EngineError::config(wloc.key(k), "must be ≥ 0"));
+                }
+                out.push((k.clone(), weight));
+            }
+            Some(out)
+        }
+    };
+    let deadline_offset: u32 = o.opt("deadline_offset")?.unwrap_or(50);
+    let priority: u8 = o.opt("priority")?.unwrap_or(5);
+    check_priority(priority, &o.field("priority"))?;
+    let divisible: bool = o.opt("divisible")?.unwrap_or(false);
+    o.finish()?;
+    Ok(ArrivalConfig { rate_per_tick, distribution, counterparty_weights, deadline_offset, priority, divisible })
+}
+
+fn parse_distribution(v: &Value, loc: &Loc) -> Result<AmountDistribution> {
+    let mut o = Obj::new(v, loc)?;
+    let kind: String = o.req("type")?;
+    let positive = |x: f64, key: &str| -> Result<f64> {
+        if x > 0.0 {
+            Ok(x)
+        } else {
+            Err(EngineError::config(loc.key(key), "must be > 0"))
+        }
+    };
+    let non_negative = |x: f64, key: &str| -> Result<f64> {
+        if x >= 0.0 {
+            Ok(x)
+        } else {
+            Err(EngineError::config(loc.key(key), "must be ≥ 0"))
+        }
+    };
+    let d = match kind.as_str() {
+        "Normal" => {
+            let mean = o.req("mean")?;
+            AmountDistribution::Normal { mean, std_dev: non_negative(o.req("std_dev")?, "std_dev")? }
+        }
+        "LogNormal" => {
+            let mean_log: f64 = o.req("mean_log")?;
+            if mean_log.abs() > 40.0 {
+                return Err(EngineError::config(o.field("mean_log"), "must be between -40 and 40"));
+            }
+            AmountDistribution::LogNormal { mean_log, std_dev_log: non_negative(o.req("std_dev_log")?, "std_dev_log")? }
+        }
+        "Uniform" => {
+            let min: f64 = non_negative(o.req("min")?, "min")?;
+            let max: f64 = o.req("max")?;
+            if max < min {
+                return Err(EngineError::config(o.field("max"), "must be ≥ min"));
+            }
+            AmountDistribution::Uniform { min, max }
+        }
+        "Exponential" => AmountDistribution::Exponential { mean: positive(o.req("mean")?, "mean")? },
+        other => {
+            return Err(EngineError::config(
+                o.field("type"),
+                format!("unknown distribution '{other}' (expected Normal, LogNormal, Uniform, Exponential)"),
+            ))
+        }
+    };
+    o.finish()?;
+    Ok(d)
+}
+
+pub(super) fn check_counterparties(
+    a: &ArrivalConfig,
+    bank: usize,
+    index: &std::collections::HashMap<&str, usize>,
+    n: usize,
+    loc: &Loc,
+) -> Result<()> {
+    let weights = loc.key("counterparty_weights");
+    match &a.counterparty_weights {
+        None => {
+            if n < 2 && a.rate_per_tick > 0.0 {
+                return Err(EngineError::config(loc.clone(), "random arrivals need at least one other bank to pay"));
+            }
+        }
+        Some(ws) => {
+            for (k, _) in ws {
+                match index.get(k.as_str()).copied() {
+                    None => return Err(EngineError::UnknownBank { loc: weights.key(k), id: k.clone() }),
+                    Some(j) if j == bank => {
+                        return Err(EngineError::config(weights.key(k), "a bank cannot pay itself"))
+                    }
+                    _ => {}
+                }
+            }
+            if a.rate_per_tick > 0.0 && ws.iter().all(|(_, w)| *w <= 0.0) {
+                return Err(EngineError::config(weights, "at least one weight must be > 0"));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn parse_scheduled(v: &Value, loc: &Loc, ids: &[&str], total_ticks: u64) -> Result<ScheduledPayment> {
+    let mut o = Obj::new(v, loc)?;
+    let sender: String = o.req("sender")?;
+    let receiver: String = o.req("receiver")?;
+    for (key, id) in [("sender", &sender), ("receiver", &receiver)] {
+        if !ids.contains(&id.as_str()) {
+            return Err(EngineError::UnknownBank { loc: o.field(key), id: id.clone() });
+        }
+    }
+    if sender == receiver {
+        return Err(EngineError::config(o.field("receiver"), "must differ from sender"));
+    }
+    let amount: i64 = o.req("amount")?;
+    check_range(amount, 1, MAX_AMOUNT, &o.field("amount"))?;
+    let arrival_tick: u32 = o.req("arrival_tick")?;
+    if arrival_tick as u64 >= total_ticks {
+        return Err(EngineError::config(
+            o.field("arrival_tick"),
+            format!("must be < {total_ticks} (ticks_per_day × num_days)"),
+        ));
+    }
+    let deadline_tick: Option<u32> = o.opt("deadline_tick")?;
+    if let Some(d) = deadline_tick {
+        if d < arrival_tick {
+            return Err(EngineError::config(o.field("deadline_tick"), "must be ≥ arrival_tick"));
+        }
+    }
+    let priority: u8 = o.opt("priority")?.unwrap_or(5);
+    check_priority(priority, &o.field("priority"))?;
+    let divisible = o.opt("divisible")?.unwrap_or(false);
+    o.finish()?;
+    Ok(ScheduledPayment { sender, receiver, amount, arrival_tick, deadline_tick, priority, divisible })
+}
+
+pub(super) fn parse_costs(v: &Value, loc: &Loc) -> Result<CostRates> {
+    let mut o = Obj::new(v, loc)?;
+    let d = CostRates::default();
+    let mut get = |key: &'static str, default: f64| -> Result<f64> {
+        let x: f64 = o.opt(key)?.unwrap_or(default);
+        if x < 0.0 {
+            return Err(EngineError::config(loc.key(key), "must be ≥ 0"));
+        }
+        Ok(x)
+    };
+    let c = CostRates {
+        liquidity_cost_per_unit_per_tick: get("liquidity_cost_per_unit_per_tick", d.liquidity_cost_per_unit_per_tick)?,
+        delay_cost_per_tick: get("delay_cost_per_tick", d.delay_cost_per_tick)?,
+        collateral_cost_per_unit_per_tick: get(
+            "collateral_cost_per_unit_per_tick",
+            d.collateral_cost_per_unit_per_tick,
+        )?,
+        split_friction_cost: get("split_friction_cost", d.split_friction_cost)?,
+        deadline_penalty: get("deadline_penalty", d.deadline_penalty)?,
+        eod_penalty: get("eod_penalty", d.eod_penalty)?,
+    };
+    o.finish()?;
+    Ok(c)
+}
+
+/// A section holding one named choice (`rtgs.queue`, `end_of_day.unsettled`); absent means the first option.
+pub(super) fn section_choice<T: Copy>(
+    v: Option<&Value>,
+    loc: &Loc,
+    key: &'static str,
+    what: &str,
+    options: &[(&str, T)],
+) -> Result<T> {
+    let Some(v) = v else { return Ok(options[0].1) };
+    let mut o = Obj::new(v, loc)?;
+    let choice = o.choice(key, what, options, options[0].1)?;
+    o.finish()?;
+    Ok(choice)
+}
+
+pub(super) fn parse_lsm(v: &Value, loc: &Loc) -> Result<LsmConfig> {
+    let mut o = Obj::new(v, loc)?;
+    let mode = o.choice(
+        "mode",
+        "LSM mode",
+        &[
+            ("none", LsmMode::None),
+            ("bilateral", LsmMode::Bilateral),
+            ("cycles", LsmMode::Cycles),
+            ("multilateral", LsmMode::Multilateral),
+            ("t2", LsmMode::T2),
+        ],
+        LsmMode::T2,
+    )?;
+    let max_cycle_length: u32 = o.opt("max_cycle_length")?.unwrap_or(6);
+    if !(2..=12).contains(&max_cycle_length) {
+        return Err(EngineError::config(o.field("max_cycle_length"), "must be between 2 and 12"));
+    }
+    o.finish()?;
+    Ok(LsmConfig { mode, max_cycle_length })
+}
