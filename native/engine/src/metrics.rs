@@ -15,7 +15,7 @@ pub enum MetricValue {
 }
 
 /// Names of the metrics, in output order.
-pub const METRIC_NAMES: [&str; 38] = [
+pub const METRIC_NAMES: [&str; 39] = [
     "n_payments",
     "value_payments",
     "n_settled",
@@ -50,6 +50,7 @@ pub const METRIC_NAMES: [&str; 38] = [
     "cost_deadline",
     "cost_eod",
     "gridlock_ticks",
+    "lsm_cycle_search_truncated",
     "ticks_run",
     "engine_seconds",
     "engine_version",
@@ -229,6 +230,7 @@ pub fn compute(o: &Orchestrator) -> Vec<(&'static str, MetricValue)> {
     }
     out.extend([
         ("gridlock_ticks", Int(o.gridlock_ticks() as i64)),
+        ("lsm_cycle_search_truncated", Int(o.lsm_cycle_search_truncated() as i64)),
         ("ticks_run", Int(o.current_tick() as i64)),
         ("engine_seconds", Float(o.engine_seconds())),
         ("engine_version", Text(ENGINE_VERSION.to_string())),
