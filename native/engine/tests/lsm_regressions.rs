@@ -79,6 +79,33 @@ fn a_longer_allowed_cycle_never_settles_less() {
     }
 }
 
+#[test]
+fn a_cycle_search_cut_short_by_its_budget_is_reported_in_the_metrics() {
+    // 100 banks, one payment of 100 per pair in one direction only (a tournament) and no
+    // liquidity: every one of the millions of cycles is covered, more than one pass can list.
+    let ids: Vec<String> = (0..100).map(|i| format!("B{i:02}")).collect();
+    let mut payments = Vec::new();
+    for s in 0..100 {
+        for r in (0..100).filter(|&r| r != s && ((s + r) % 2 == 0) == (s < r)) {
+            payments.push(pay(&ids[s], &ids[r], 100));
+        }
+    }
+    let specs: Vec<(&str, i64, i64)> = ids.iter().map(|id| (id.as_str(), 0, 0)).collect();
+    let mut o = engine(json!({"ticks_per_day": 2, "lsm": {"mode": "cycles"}, "agent_configs": banks(&specs),
+                              "scheduled_payments": payments}));
+    let first = o.tick().unwrap();
+    assert!(first.lsm_cycle_releases > 0);
+    let metric = |o: &paysim_engine::Orchestrator| {
+        paysim_engine::metrics::compute(o).into_iter().find(|m| m.0 == "lsm_cycle_search_truncated").unwrap().1
+    };
+    assert_eq!(metric(&o), paysim_engine::metrics::MetricValue::Int(1));
+    // A queue the search covers in full adds nothing to the count.
+    let mut small = engine(json!({"lsm": {"mode": "cycles"}, "agent_configs": banks(&[("A", 0, 0), ("B", 0, 0)]),
+                                  "scheduled_payments": [pay("A", "B", 5), pay("B", "A", 5)]}));
+    small.tick().unwrap();
+    assert_eq!(metric(&small), paysim_engine::metrics::MetricValue::Int(0));
+}
+
 /// Under `strict_fifo`, A's payment to C (which A cannot cover) blocks A's later payment to B, so
 /// the A↔B pair must not offset; under `fifo_bypass` it does.
 fn blocked_pair(mode: &str, queue: &str) -> Vec<Status> {

@@ -22,8 +22,6 @@
 //!   [`Ledger::lsm_cycle_search_truncated`] (metric `lsm_cycle_search_truncated`): a search that
 //!   gave up is reported, never silent.
 
-use std::cmp::Reverse;
-
 use super::lsm::offsettable;
 use super::Ledger;
 use crate::config::QueueDiscipline;
@@ -32,6 +30,9 @@ use crate::model::{SettledVia, Status, TxIdx};
 /// Steps (path extensions, closing checks and recorded cycle slots) one LSM pass may spend on the
 /// cycle search: tens of milliseconds at most, so a dense queue cannot stall a tick.
 pub const SEARCH_BUDGET: u64 = 4_000_000;
+/// Steps charged per payment of a found cycle (storing, ranking and re-checking it), so that the
+/// budget also bounds the memory and sorting a pass with very many feasible cycles needs.
+const RECORD_STEPS: u64 = 8;
 
 /// Cycle offsetting; returns the number of payments settled. See the module documentation.
 pub fn cycles(ledger: &mut Ledger, max_len: usize, discipline: QueueDiscipline, bank_rank: &[u32], now: u32) -> usize {
@@ -39,8 +40,10 @@ pub fn cycles(ledger: &mut Ledger, max_len: usize, discipline: QueueDiscipline, 
     let mut settled = 0;
     for len in 2..=max_len {
         loop {
+            // Rebuilding the graph each round costs steps too, so many short rounds stay bounded.
+            budget = budget.saturating_sub(ledger.queue2.len as u64);
             let (found, complete) = HeadGraph::new(ledger, discipline, bank_rank).feasible_cycles(len, &mut budget);
-            let settled_round = settle_largest_first(ledger, &found, bank_rank, now);
+            let settled_round = settle_largest_first(ledger, &found, now);
             ledger.compact_queue2();
             settled += settled_round;
             if !complete {
@@ -131,17 +134,33 @@ impl HeadGraph {
     }
 }
 
-/// Cycles found by a search, stored flat: cycle `i` is `txs[ends[i - 1]..ends[i]]`.
+/// Cycles found by a search, stored flat: cycle `i` is the payments `txs[ends[i - 1]..ends[i]]`,
+/// sent by the banks of id rank `ranks[ends[i - 1]..ends[i]]`.
 #[derive(Default)]
 struct Found {
     txs: Vec<TxIdx>,
+    ranks: Vec<u32>,
     ends: Vec<usize>,
     value: Vec<i128>,
 }
 
 impl Found {
+    fn span(&self, i: usize) -> std::ops::Range<usize> {
+        (if i == 0 { 0 } else { self.ends[i - 1] })..self.ends[i]
+    }
+
     fn cycle(&self, i: usize) -> &[TxIdx] {
-        &self.txs[if i == 0 { 0 } else { self.ends[i - 1] }..self.ends[i]]
+        &self.txs[self.span(i)]
+    }
+
+    /// Largest value first, then by the id ranks along the cycle: a total order, since a rank
+    /// sequence determines the cycle.
+    fn settlement_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.ends.len()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            self.value[b].cmp(&self.value[a]).then_with(|| self.ranks[self.span(a)].cmp(&self.ranks[self.span(b)]))
+        });
+        order
     }
 }
 
@@ -182,7 +201,8 @@ impl Search<'_> {
                 let close = out[i];
                 if self.covers(node, amount_in, close.amount) && self.covers(self.start, close.amount, first.amount) {
                     self.record(close);
-                    if !self.spend(self.path.len() as u64) {
+                    // A found cycle is stored, sorted and re-checked: it costs more than a step.
+                    if !self.spend(RECORD_STEPS * (self.path.len() as u64 + 1)) {
                         return false;
                     }
                 }
@@ -216,6 +236,8 @@ impl Search<'_> {
         let found = &mut self.found;
         found.txs.extend(self.path.iter().map(|e| e.tx));
         found.txs.push(close.tx);
+        found.ranks.extend(self.path.iter().map(|e| e.from));
+        found.ranks.push(close.from);
         found.ends.push(found.txs.len());
         found.value.push(self.path.iter().map(|e| e.amount as i128).sum::<i128>() + close.amount as i128);
     }
@@ -223,14 +245,9 @@ impl Search<'_> {
 
 /// Settle the found cycles, largest value first (ties by the banks' id ranks along the cycle),
 /// each only if its payments are all still queued and every participant covers its net now.
-fn settle_largest_first(ledger: &mut Ledger, found: &Found, bank_rank: &[u32], now: u32) -> usize {
-    let sender_rank = |tx: &TxIdx| bank_rank[ledger.payments[*tx as usize].sender as usize];
-    let ranks = |i: usize| found.cycle(i).iter().map(sender_rank).collect::<Vec<u32>>();
-    let mut order: Vec<(Reverse<i128>, Vec<u32>, usize)> =
-        (0..found.ends.len()).map(|i| (Reverse(found.value[i]), ranks(i), i)).collect();
-    order.sort_unstable();
+fn settle_largest_first(ledger: &mut Ledger, found: &Found, now: u32) -> usize {
     let mut settled = 0;
-    for (_, _, i) in order {
+    for i in found.settlement_order() {
         let txs = found.cycle(i);
         if txs.iter().any(|&tx| ledger.payments[tx as usize].status != Status::Queue2) {
             continue;
