@@ -215,6 +215,7 @@ class MetricsResponse(BaseModel):
     cost_deadline: float
     cost_eod: float
     gridlock_ticks: int
+    lsm_cycle_search_truncated: int
     ticks_run: int
     engine_seconds: float
     engine_version: str
