@@ -50,7 +50,7 @@ pub fn run(
 /// sender and class, the leading run of payments to the receiver of the first one. Multilateral
 /// needs no filter: it gives up each sender's payments from the back of its queue, which keeps
 /// every selection a prefix.
-pub(crate) fn offsettable(ledger: &Ledger, discipline: QueueDiscipline) -> Vec<Queued> {
+pub fn offsettable(ledger: &Ledger, discipline: QueueDiscipline) -> Vec<Queued> {
     if discipline == QueueDiscipline::FifoBypass {
         return ledger.queue2.entries().copied().collect();
     }
