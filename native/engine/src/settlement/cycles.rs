@@ -36,16 +36,21 @@ const RECORD_STEPS: u64 = 8;
 
 /// Cycle offsetting; returns the number of payments settled. See the module documentation.
 pub fn cycles(ledger: &mut Ledger, max_len: usize, discipline: QueueDiscipline, bank_rank: &[u32], now: u32) -> usize {
-    let mut budget = SEARCH_BUDGET;
+    // Building the graph costs steps too, so many short rounds stay bounded.
+    let mut budget = SEARCH_BUDGET.saturating_sub(ledger.queue2.len as u64);
+    let mut graph = HeadGraph::new(ledger, discipline, bank_rank);
     let mut settled = 0;
     for len in 2..=max_len {
         loop {
-            // Rebuilding the graph each round costs steps too, so many short rounds stay bounded.
-            budget = budget.saturating_sub(ledger.queue2.len as u64);
-            let (found, complete) = HeadGraph::new(ledger, discipline, bank_rank).feasible_cycles(len, &mut budget);
+            let (found, complete) = graph.feasible_cycles(len, &mut budget);
             let settled_round = settle_largest_first(ledger, &found, now);
-            ledger.compact_queue2();
             settled += settled_round;
+            if settled_round > 0 {
+                // New heads and balances: the next round (or stage) needs a new graph.
+                ledger.compact_queue2();
+                budget = budget.saturating_sub(ledger.queue2.len as u64);
+                graph = HeadGraph::new(ledger, discipline, bank_rank);
+            }
             if !complete {
                 ledger.lsm_cycle_search_truncated += 1;
                 return settled;
