@@ -75,6 +75,7 @@ pub fn metrics() -> &'static [Metric] {
         }
         t.extend([
             metric("gridlock_ticks", Int64, |f| Int(f.o.gridlock_ticks() as i64)),
+            metric("lsm_cycle_search_truncated", Int64, |f| Int(f.o.lsm_cycle_search_truncated() as i64)),
             metric("ticks_run", Int64, |f| Int(f.o.current_tick() as i64)),
             metric("engine_seconds", Float64, |f| Float(f.o.engine_seconds())),
             metric("engine_version", Str, |_| Text(ENGINE_VERSION.to_string())),

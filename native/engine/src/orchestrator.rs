@@ -181,6 +181,9 @@ impl Orchestrator {
     pub fn gridlock_ticks(&self) -> u64 {
         self.state.gridlock_ticks
     }
+    pub fn lsm_cycle_search_truncated(&self) -> u64 {
+        self.state.ledger.lsm_cycle_search_truncated
+    }
     pub fn engine_seconds(&self) -> f64 {
         self.engine_nanos as f64 / 1e9
     }
@@ -209,7 +212,7 @@ impl Orchestrator {
         self.releases.clear();
         rtgs::process_queue(&mut self.state.ledger, discipline, now); // 4
         let lsm = &self.config.lsm;
-        if lsm::run(&mut self.state.ledger, lsm.mode, lsm.max_cycle_length, &self.bank_rank, now) > 0 {
+        if lsm::run(&mut self.state.ledger, lsm.mode, lsm.max_cycle_length, discipline, &self.bank_rank, now) > 0 {
             rtgs::process_queue(&mut self.state.ledger, discipline, now); // 5, then 4 once more
         }
         costs::accrue(&self.state.ledger.banks, &self.config.cost_rates, &mut self.state.ledger.acc); // 6

@@ -156,3 +156,17 @@ fn fifo_bypass_and_strict_fifo_differ() {
     assert_eq!(run("fifo_bypass"), (vec![20, 0, 30], vec![Status::Queue2, Status::Settled]));
     assert_eq!(run("strict_fifo"), (vec![50, 0, 0], vec![Status::Queue2, Status::Queue2]));
 }
+
+#[test]
+fn cycles_settles_shorter_cycles_before_longer_ones() {
+    // A holds 10, enough for its net in one of two cycles: A↔B (20 out, 10 back; value 30) or
+    // A→C→D→A (100, 100, 90; value 290). Cycles of length 2 settle before any of length 3, so
+    // that a longer max_cycle_length can only add to what a shorter one settles: A↔B goes.
+    let mut o = engine(json!({"lsm": {"mode": "cycles"},
+        "agent_configs": banks(&[("A", 10, 0), ("B", 0, 0), ("C", 0, 0), ("D", 0, 0)]),
+        "scheduled_payments": [pay("A", "B", 20), pay("B", "A", 10), pay("A", "C", 100), pay("C", "D", 100), pay("D", "A", 90)]}));
+    let r = o.tick().unwrap();
+    assert_eq!(r.lsm_cycle_releases, 2);
+    assert_eq!(balances(&o), vec![0, 10, 0, 0]);
+    assert_eq!(statuses(&o), [[Status::Settled; 2].as_slice(), &[Status::Queue2; 3]].concat());
+}

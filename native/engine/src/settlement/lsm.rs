@@ -2,37 +2,80 @@
 //! covering. Every payment still settles at full value, simultaneously with the others in its set.
 //!
 //! Each algorithm reads a snapshot of Queue 2 and settles through [`Ledger::settle_batch`]; the
-//! caller compacts the queue afterwards.
+//! caller compacts the queue afterwards. Sums of queued amounts (net positions, per-pair totals,
+//! shortfalls) are `i128`: a queue may hold more than `i64::MAX` in total, and a wrapped sum would
+//! let a bank pay what it cannot cover.
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+pub use super::cycles::cycles;
 use super::{Ledger, Queued};
-use crate::config::LsmMode;
-use crate::model::{BankIdx, SettledVia, Status, TxIdx};
-
-/// Upper bound on cycle-search steps per round, so a dense queue cannot stall a tick.
-const MAX_CYCLE_SEARCH_STEPS: usize = 2_000_000;
+use crate::config::{LsmMode, QueueDiscipline};
+use crate::model::{queue2_class, BankIdx, SettledVia, TxIdx};
 
 /// Run the configured LSM on Queue 2; returns the number of payments it settled.
-pub fn run(ledger: &mut Ledger, mode: LsmMode, max_cycle_length: u32, bank_rank: &[u32], now: u32) -> usize {
+pub fn run(
+    ledger: &mut Ledger,
+    mode: LsmMode,
+    max_cycle_length: u32,
+    discipline: QueueDiscipline,
+    bank_rank: &[u32],
+    now: u32,
+) -> usize {
     if ledger.queue2.len == 0 {
         return 0;
     }
     let settled = match mode {
         LsmMode::None => 0,
-        LsmMode::Bilateral => bilateral(ledger, now),
-        LsmMode::Cycles => cycles(ledger, max_cycle_length as usize, now),
+        LsmMode::Bilateral => bilateral(ledger, discipline, now),
+        LsmMode::Cycles => cycles(ledger, max_cycle_length as usize, discipline, bank_rank, now),
         LsmMode::Multilateral => multilateral(ledger, bank_rank, now),
         LsmMode::T2 => {
             let m = multilateral(ledger, bank_rank, now);
             ledger.compact_queue2();
-            m + bilateral(ledger, now)
+            m + bilateral(ledger, discipline, now)
         }
     };
     ledger.compact_queue2();
     settled
+}
+
+/// The Queue 2 entries (in queue order) that a bilateral or cycle offset may include.
+///
+/// Under `strict_fifo` a payment may leave Queue 2 only together with every earlier queued
+/// payment of its sender in its class, as in gross processing (docs/semantics.md). A bilateral or
+/// cycle offset takes a sender's payments to one receiver only, so what it may include is, per
+/// sender and class, the leading run of payments to the receiver of the first one. Multilateral
+/// needs no filter: it gives up each sender's payments from the back of its queue, which keeps
+/// every selection a prefix.
+pub fn offsettable(ledger: &Ledger, discipline: QueueDiscipline) -> Vec<Queued> {
+    if discipline == QueueDiscipline::FifoBypass {
+        return ledger.queue2.entries().copied().collect();
+    }
+    #[derive(Clone, Copy, PartialEq)]
+    enum Run {
+        NotStarted,
+        To(BankIdx),
+        Over,
+    }
+    let mut runs = vec![[Run::NotStarted; 2]; ledger.banks.len()];
+    let payments = &ledger.payments;
+    let mut out = Vec::new();
+    for e in ledger.queue2.entries() {
+        let run = &mut runs[e.sender as usize][queue2_class(&payments[e.tx as usize])];
+        match *run {
+            Run::NotStarted => *run = Run::To(e.receiver),
+            Run::To(r) if r == e.receiver => {}
+            _ => {
+                *run = Run::Over;
+                continue;
+            }
+        }
+        out.push(*e);
+    }
+    out
 }
 
 /// A fast, fixed hash for integer keys (pairs of banks); SipHash's DoS resistance is not needed.
@@ -61,16 +104,17 @@ fn pair_key(e: &Queued) -> u64 {
 /// Bilateral offsetting. For each pair of banks with queued payments both ways (pairs in bank
 /// index order), settle all of them if the net payer covers the net; otherwise take the net
 /// payer's payments out, last in queue order first, until covered or one direction is empty.
-pub fn bilateral(ledger: &mut Ledger, now: u32) -> usize {
+/// Under `strict_fifo` only [`offsettable`] payments take part.
+pub fn bilateral(ledger: &mut Ledger, discipline: QueueDiscipline, now: u32) -> usize {
+    let entries = offsettable(ledger, discipline);
     // Which directions each pair has queued: bit 1 = low→high, bit 2 = high→low.
     let mut directions: PairMap<u8> = PairMap::default();
-    for e in ledger.queue2.entries() {
+    for e in &entries {
         *directions.entry(pair_key(e)).or_default() |= if e.sender < e.receiver { 1 } else { 2 };
     }
     // Payments of two-way pairs, grouped by pair, in queue order within each pair (stable sort).
-    let mut order: Vec<(u64, bool, TxIdx, i64)> = ledger
-        .queue2
-        .entries()
+    let mut order: Vec<(u64, bool, TxIdx, i64)> = entries
+        .iter()
         .filter(|e| directions[&pair_key(e)] == 3)
         .map(|e| (pair_key(e), e.sender > e.receiver, e.tx, e.amount))
         .collect();
@@ -83,134 +127,29 @@ pub fn bilateral(ledger: &mut Ledger, now: u32) -> usize {
     while start < order.len() {
         let key = order[start].0;
         let end = start + order[start..].iter().take_while(|x| x.0 == key).count();
-        let banks = [(key >> 32) as usize, (key & 0xffff_ffff) as usize];
+        let banks = [(key >> 32) as BankIdx, (key & 0xffff_ffff) as BankIdx];
         // Direction 0 = low→high, 1 = high→low; each list in queue order.
         let mut dirs: [Vec<(TxIdx, i64)>; 2] = [Vec::new(), Vec::new()];
         for x in &order[start..end] {
             dirs[usize::from(x.1)].push((x.2, x.3));
         }
         start = end;
-        let mut sums = [dirs[0].iter().map(|x| x.1).sum::<i64>(), dirs[1].iter().map(|x| x.1).sum::<i64>()];
+        let total = |d: &Vec<(TxIdx, i64)>| d.iter().map(|x| x.1 as i128).sum::<i128>();
+        let mut sums = [total(&dirs[0]), total(&dirs[1])];
         while !dirs[0].is_empty() && !dirs[1].is_empty() {
             let outflow0 = sums[0] - sums[1];
             let payer = if outflow0 > 0 { 0 } else { 1 };
-            if ledger.banks[banks[payer]].covers(outflow0.abs()) {
+            if ledger.shortfall(banks[payer], -outflow0.abs()) == 0 {
                 let all: Vec<TxIdx> = dirs[0].iter().chain(dirs[1].iter()).map(|x| x.0).collect();
                 ledger.settle_batch(&all, SettledVia::Bilateral, now);
                 settled += all.len();
                 break;
             }
             let (_, amount) = dirs[payer].pop().expect("non-empty");
-            sums[payer] -= amount;
+            sums[payer] -= amount as i128;
         }
     }
     settled
-}
-
-/// Cycle offsetting. Among the payments at the head of each directed bank pair (the earliest
-/// queued), find directed cycles of length 2..=max_len in every orientation, and settle them
-/// largest total value first whenever every participant covers its net position. Repeat until a
-/// round settles nothing.
-pub fn cycles(ledger: &mut Ledger, max_len: usize, now: u32) -> usize {
-    let mut settled = 0;
-    let n = ledger.banks.len();
-    let mut net = vec![0i64; n];
-    loop {
-        // Head payment of each directed edge, and adjacency in receiver order.
-        let mut head: HashMap<(BankIdx, BankIdx), TxIdx> = HashMap::new();
-        for e in ledger.queue2.entries() {
-            head.entry((e.sender, e.receiver)).or_insert(e.tx);
-        }
-        if head.len() < 2 {
-            return settled;
-        }
-        let mut adj: Vec<Vec<BankIdx>> = vec![Vec::new(); n];
-        for &(s, r) in head.keys() {
-            adj[s as usize].push(r);
-        }
-        adj.iter_mut().for_each(|a| a.sort_unstable());
-        // Value of each cycle through its head payments; largest first, ties by bank sequence.
-        let mut ranked: Vec<(i64, Vec<BankIdx>)> = find_cycles(&adj, max_len)
-            .into_iter()
-            .map(|c| {
-                let v = c
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &s)| ledger.payments[head[&(s, c[(i + 1) % c.len()])] as usize].amount)
-                    .sum();
-                (v, c)
-            })
-            .collect();
-        ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        let mut settled_round = 0;
-        for (_, c) in ranked {
-            let txs: Vec<TxIdx> = (0..c.len()).map(|i| head[&(c[i], c[(i + 1) % c.len()])]).collect();
-            if txs.iter().any(|t| ledger.payments[*t as usize].status != Status::Queue2) {
-                continue;
-            }
-            ledger.net_positions(txs.iter().copied(), &mut net);
-            if c.iter().all(|&b| ledger.shortfall(b, net[b as usize]) == 0) {
-                ledger.settle_batch(&txs, SettledVia::Multilateral, now);
-                settled_round += txs.len();
-            }
-        }
-        ledger.compact_queue2();
-        if settled_round == 0 {
-            return settled;
-        }
-        settled += settled_round;
-    }
-}
-
-/// Simple directed cycles of length 2..=max_len, each reported once, starting at its smallest
-/// bank (so A→B→C→A and A→C→B→A, the two orientations, are distinct cycles).
-fn find_cycles(adj: &[Vec<BankIdx>], max_len: usize) -> Vec<Vec<BankIdx>> {
-    let mut out = Vec::new();
-    let mut steps = 0usize;
-    let mut path: Vec<BankIdx> = Vec::with_capacity(max_len);
-    let mut on_path = vec![false; adj.len()];
-    for start in 0..adj.len() as BankIdx {
-        if adj[start as usize].is_empty() {
-            continue;
-        }
-        path.clear();
-        path.push(start);
-        on_path[start as usize] = true;
-        dfs(adj, start, start, max_len, &mut path, &mut on_path, &mut out, &mut steps);
-        on_path[start as usize] = false;
-        if steps > MAX_CYCLE_SEARCH_STEPS {
-            break;
-        }
-    }
-    out
-}
-
-#[allow(clippy::too_many_arguments)]
-fn dfs(
-    adj: &[Vec<BankIdx>],
-    start: BankIdx,
-    node: BankIdx,
-    max_len: usize,
-    path: &mut Vec<BankIdx>,
-    on_path: &mut [bool],
-    out: &mut Vec<Vec<BankIdx>>,
-    steps: &mut usize,
-) {
-    for &next in &adj[node as usize] {
-        *steps += 1;
-        if *steps > MAX_CYCLE_SEARCH_STEPS {
-            return;
-        }
-        if next == start && path.len() >= 2 {
-            out.push(path.clone());
-        } else if next > start && !on_path[next as usize] && path.len() < max_len {
-            path.push(next);
-            on_path[next as usize] = true;
-            dfs(adj, start, next, max_len, path, on_path, out, steps);
-            on_path[next as usize] = false;
-            path.pop();
-        }
-    }
 }
 
 /// Multilateral offsetting, T2's two algorithms. All-or-nothing: if every bank covers its net
@@ -219,16 +158,22 @@ fn dfs(
 /// last in queue order, recompute; when every remaining position is covered, settle the rest at
 /// once. The all-or-nothing case is exactly the partial algorithm with nothing to remove, so one
 /// loop serves both.
+///
+/// Removing from the back keeps each sender's selection a prefix of its queue, so the algorithm
+/// honours `strict_fifo` as it stands; with one class of payments it then settles the
+/// FIFO-constrained optimum of Bech & Soramäki (2001), the largest set of per-sender prefixes whose
+/// net positions are all covered (such sets are closed under union, so that largest set is unique
+/// and never loses a payment to a removal).
 pub fn multilateral(ledger: &mut Ledger, bank_rank: &[u32], now: u32) -> usize {
     let n = ledger.banks.len();
     let entries: Vec<Queued> = ledger.queue2.entries().copied().collect();
-    let mut net = vec![0i64; n];
+    let mut net = vec![0i128; n];
     for e in &entries {
-        net[e.sender as usize] -= e.amount;
-        net[e.receiver as usize] += e.amount;
+        net[e.sender as usize] -= e.amount as i128;
+        net[e.receiver as usize] += e.amount as i128;
     }
-    let shortfall_of = |ledger: &Ledger, b: usize, net: i64| ledger.shortfall(b as BankIdx, net);
-    let mut shortfall: Vec<i64> = (0..n).map(|b| shortfall_of(ledger, b, net[b])).collect();
+    let shortfall_of = |ledger: &Ledger, b: usize, net: i128| ledger.shortfall(b as BankIdx, net);
+    let mut shortfall: Vec<i128> = (0..n).map(|b| shortfall_of(ledger, b, net[b])).collect();
     let mut selected = vec![true; entries.len()];
     if shortfall.iter().any(|s| *s > 0) {
         // Each sender's entries in queue order (counting sort), consumed from the back.
@@ -252,13 +197,15 @@ pub fn multilateral(ledger: &mut Ledger, bank_rank: &[u32], now: u32) -> usize {
         }
         while let Some(b) = short.top() {
             // The most short bank gives up its outgoing payment that is last in queue order.
+            // A bank paying nothing has a net position ≥ 0 and a balance ≥ −credit, so with exact
+            // (i128) nets an uncovered bank always has a payment left to give up.
             debug_assert!(end[b] > start[b], "an uncovered bank has outgoing payments");
             end[b] -= 1;
             let e = &entries[by_sender[end[b]] as usize];
             selected[by_sender[end[b]] as usize] = false;
             let r = e.receiver as usize;
-            net[b] += e.amount;
-            net[r] -= e.amount;
+            net[b] += e.amount as i128;
+            net[r] -= e.amount as i128;
             shortfall[b] = shortfall_of(ledger, b, net[b]);
             shortfall[r] = shortfall_of(ledger, r, net[r]);
             short.update(b, &shortfall, bank_rank);
@@ -290,12 +237,12 @@ impl ShortfallHeap {
     }
 
     /// Whether bank `a` comes before bank `b`: larger shortfall, then earlier id.
-    fn before(a: usize, b: usize, shortfall: &[i64], rank: &[u32]) -> bool {
+    fn before(a: usize, b: usize, shortfall: &[i128], rank: &[u32]) -> bool {
         (shortfall[a], Reverse(rank[a])) > (shortfall[b], Reverse(rank[b]))
     }
 
     /// Re-place bank `b` after its shortfall changed (in, out or within the heap).
-    fn update(&mut self, b: usize, shortfall: &[i64], rank: &[u32]) {
+    fn update(&mut self, b: usize, shortfall: &[i128], rank: &[u32]) {
         match (shortfall[b] > 0, self.pos[b]) {
             (true, usize::MAX) => {
                 self.heap.push(b);
@@ -326,7 +273,7 @@ impl ShortfallHeap {
         self.pos[self.heap[j]] = j;
     }
 
-    fn sift_up(&mut self, mut at: usize, shortfall: &[i64], rank: &[u32]) -> usize {
+    fn sift_up(&mut self, mut at: usize, shortfall: &[i128], rank: &[u32]) -> usize {
         while at > 0 {
             let parent = (at - 1) / 2;
             if !Self::before(self.heap[at], self.heap[parent], shortfall, rank) {
@@ -338,7 +285,7 @@ impl ShortfallHeap {
         at
     }
 
-    fn sift_down(&mut self, mut at: usize, shortfall: &[i64], rank: &[u32]) {
+    fn sift_down(&mut self, mut at: usize, shortfall: &[i128], rank: &[u32]) {
         loop {
             let mut best = at;
             for child in [2 * at + 1, 2 * at + 2] {
@@ -358,7 +305,7 @@ impl ShortfallHeap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Bank, Payment};
+    use crate::model::{Bank, Payment, Status};
 
     fn ledger(balances: &[i64]) -> Ledger {
         Ledger::new(balances.iter().enumerate().map(|(i, b)| Bank::new(format!("B{i}"), *b, 0)).collect())
@@ -371,24 +318,27 @@ mod tests {
     }
 
     #[test]
-    fn find_cycles_reports_each_orientation_once() {
-        // 0→1→2→0 and 0→2→1→0, plus the two-cycles 0↔1, 0↔2, 1↔2.
-        let adj = vec![vec![1, 2], vec![0, 2], vec![0, 1]];
-        let mut found = find_cycles(&adj, 3);
-        found.sort();
-        assert_eq!(found, vec![vec![0, 1], vec![0, 1, 2], vec![0, 2], vec![0, 2, 1], vec![1, 2]]);
-        assert_eq!(find_cycles(&adj, 2).len(), 3);
-    }
-
-    #[test]
     fn bilateral_settles_pairs_needing_only_the_net() {
         let mut l = ledger(&[10, 0, 0]);
         queue(&mut l, 0, 1, 50);
         queue(&mut l, 1, 0, 40);
         queue(&mut l, 1, 2, 5); // one-way pair: untouched
-        assert_eq!(bilateral(&mut l, 0), 2);
+        assert_eq!(bilateral(&mut l, QueueDiscipline::FifoBypass, 0), 2);
         assert_eq!((l.banks[0].balance, l.banks[1].balance), (0, 10));
         assert_eq!(l.acc.lsm_bilateral_releases, 2);
+    }
+
+    #[test]
+    fn strict_fifo_offsets_only_each_senders_leading_run_to_one_receiver() {
+        // Sender 0's normal class: 0→1, 0→1, 0→2, 0→1. Only the first two may be offset.
+        let mut l = ledger(&[0, 0, 0]);
+        let lead = [queue(&mut l, 0, 1, 5), queue(&mut l, 0, 1, 6)];
+        queue(&mut l, 0, 2, 7);
+        queue(&mut l, 0, 1, 8);
+        let from_1 = queue(&mut l, 1, 0, 9);
+        let txs = |d| offsettable(&l, d).iter().map(|e| e.tx).collect::<Vec<_>>();
+        assert_eq!(txs(QueueDiscipline::StrictFifo), vec![lead[0], lead[1], from_1]);
+        assert_eq!(txs(QueueDiscipline::FifoBypass).len(), 5);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Settlement: the central bank's ledger, gross settlement with Queue 2 ([`rtgs`]) and the
-//! liquidity-saving mechanisms ([`lsm`]).
+//! liquidity-saving mechanisms ([`lsm`], with the cycle search in [`cycles`]).
 
+pub mod cycles;
 pub mod lsm;
 pub mod rtgs;
 
@@ -48,6 +49,9 @@ pub struct Ledger {
     pub acc: TickAccounts,
     /// Banks whose Queue 1 holds dropped entries; [`Ledger::compact_queue1`] removes them in one pass.
     q1_dirty: Vec<BankIdx>,
+    /// LSM passes whose cycle search reached its step budget (metric `lsm_cycle_search_truncated`),
+    /// so a search that gave up early is reported rather than silent.
+    pub lsm_cycle_search_truncated: u64,
 }
 
 impl Ledger {
@@ -59,6 +63,7 @@ impl Ledger {
             queue2: CentralQueue::default(),
             acc: TickAccounts::new(n),
             q1_dirty: Vec::new(),
+            lsm_cycle_search_truncated: 0,
         }
     }
 
@@ -185,20 +190,12 @@ impl Ledger {
         }
     }
 
-    /// Net position of each bank if `txs` settled together (received minus paid).
-    pub fn net_positions(&self, txs: impl Iterator<Item = TxIdx>, net: &mut [i64]) {
-        net.iter_mut().for_each(|x| *x = 0);
-        for tx in txs {
-            let p = &self.payments[tx as usize];
-            net[p.sender as usize] -= p.amount;
-            net[p.receiver as usize] += p.amount;
-        }
-    }
-
     /// How far `bank` would fall below its credit limit with net position `net` (0 if covered).
-    pub fn shortfall(&self, bank: BankIdx, net: i64) -> i64 {
+    /// Net positions are sums over a whole queue, which can exceed `i64` (payments go up to
+    /// `MAX_AMOUNT` each, in any number), so they and the shortfall are `i128`: nothing wraps.
+    pub fn shortfall(&self, bank: BankIdx, net: i128) -> i128 {
         let b = &self.banks[bank as usize];
-        (-(b.balance + net) - b.credit_limit).max(0)
+        (-(b.balance as i128 + net) - b.credit_limit as i128).max(0)
     }
 }
 
