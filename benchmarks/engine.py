@@ -1,4 +1,4 @@
-"""SPEC §7 engine performance figures, each printed beside its budget.
+"""Engine performance figures (docs/performance.md#engine), each printed beside its budget.
 
     python benchmarks/engine.py            # full sizes (about a minute on 2 cores)
     python benchmarks/engine.py --quick    # small sizes: a smoke test, not a measurement
@@ -34,7 +34,7 @@ GIB = 1024**3
 
 @dataclass
 class Figure:
-    """One measured figure and its SPEC §7 budget (None: context only, no budget)."""
+    """One measured figure and its budget (docs/performance.md#budgets) (None: context only, no budget)."""
 
     name: str
     measured: float
@@ -59,8 +59,8 @@ class Figure:
 
 
 def bench_config(n_banks: int, rate: float, days: int, seed: int = 12345) -> dict[str, Any]:
-    """The seeds' benchmark config (Normal 100,000 ± 30,000 amounts, 5M balance, 1M credit,
-    uniform counterparties), 100 ticks a day, t2 LSM as SPEC §7 asks."""
+    """The design notes' benchmark config (Normal 100,000 ± 30,000 amounts, 5M balance, 1M credit,
+    uniform counterparties), 100 ticks a day, t2 LSM as docs/performance.md#budgets asks."""
     return {
         "ticks_per_day": 100,
         "num_days": days,
@@ -251,7 +251,7 @@ def measure(quick: bool) -> list[Figure]:
 
 
 def show(figures: list[Figure], quick: bool) -> None:
-    table = Table(title=f"paysim engine {_core.ENGINE_VERSION} vs SPEC §7" + (" (--quick)" if quick else ""))
+    table = Table(title=f"paysim engine {_core.ENGINE_VERSION} vs budgets" + (" (--quick)" if quick else ""))
     for column in ("figure", "measured", "budget", "× budget", "verdict", "context"):
         table.add_column(column, justify="right" if column in ("measured", "budget", "× budget") else "left")
     for f in figures:

@@ -1,4 +1,4 @@
-"""SPEC §7 runner figures, each printed beside its budget.
+"""Runner performance figures (docs/performance.md#runner), each printed beside its budget.
 
     python benchmarks/runner.py                 # 1,000 bench_10 runs (about a minute on 2 cores)
     python benchmarks/runner.py --runs 200      # smaller, for a quick look
@@ -91,7 +91,7 @@ def warm_run_phase(output_dir: Path, runs: int, cpus: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=1000, help="bench_10 replications (SPEC: 1,000)")
+    parser.add_argument("--runs", type=int, default=1000, help="bench_10 replications (the budget is for 1,000)")
     args = parser.parse_args()
     console = Console()
 
@@ -116,7 +116,7 @@ def main() -> None:
     table = Table(title=f"paysim runner: {args.runs} bench_10 runs (10 banks, 100 ticks, Poisson 0.5, t2)")
     table.add_column("figure")
     table.add_column("measured", justify="right")
-    table.add_column("budget (SPEC §7)", justify="right")
+    table.add_column("budget", justify="right")
     table.add_column("", justify="center")
 
     def verdict(ok: bool) -> str:

@@ -242,7 +242,7 @@ def _one_line(message: str) -> str:
 
 @app.command()
 def create(
-    config: Annotated[Path, typer.Option("--config", help="Scenario YAML (the SPEC §6 schema).")],
+    config: Annotated[Path, typer.Option("--config", help="Scenario YAML (docs/runner.md#scenario-schema).")],
     state: StateOpt,
     as_json: JsonOpt = False,
 ) -> None:
@@ -370,7 +370,7 @@ def show_state(state: StateOpt, as_json: JsonOpt = False) -> None:
 
 @app.command()
 def stats(state: StateOpt, as_json: JsonOpt = False) -> None:
-    """Show the run-level figures so far: settlement, delay, liquidity, costs (SPEC §4 runs)."""
+    """Show the run-level figures so far: settlement, delay, liquidity, costs (docs/semantics.md#metrics)."""
     engine = read_state(state)
     figures = dict(engine.metrics())
     # The engine's clock restarts at every load and a state file carries no timing (its bytes depend

@@ -1,6 +1,6 @@
-"""The scenario schema (SPEC §6): YAML/Hydra mapping -> validated model -> engine dict (SPEC §3).
+"""The scenario schema (docs/runner.md#scenario-schema): YAML/Hydra mapping -> validated model -> engine dict (docs/semantics.md#engine-configuration).
 
-The YAML keys are the seeds' (``simulation``, ``agents[].balance``, ``costs``) so scenario files stay
+The YAML keys are those of docs/runner.md#scenario-schema (``simulation``, ``agents[].balance``, ``costs``) so scenario files stay
 readable; :meth:`SimulationConfig.to_rust_dict` renames them to the engine's keys and omits every unset
 optional so the engine's documented defaults apply. Validation happens here, before a run starts, so a
 bad value is reported with its field path instead of failing inside a Ray worker.
@@ -67,7 +67,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-# --- cash-manager policies (SPEC §3 Policies) -------------------------------------------------
+# --- cash-manager policies (docs/semantics.md#policies) -------------------------------------------------
 # Policies live in the engine's registry (``_core.POLICY_TYPES``): a new policy is one new Rust type,
 # and nothing here changes. The schema checks the ``type``; the engine's own validation
 # (``_core.validate_config``, run by SimulationConfig) checks each policy's parameters.
@@ -187,7 +187,7 @@ class SimulationParams(_Strict):
 
 
 class CostConfig(_Strict):
-    """Cost rates (SPEC §3 step 6); unset rates take the engine's defaults."""
+    """Cost rates (docs/semantics.md#costs); unset rates take the engine's defaults."""
 
     liquidity_cost_per_unit_per_tick: float | None = None
     delay_cost_per_tick: float | None = None

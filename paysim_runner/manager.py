@@ -189,7 +189,7 @@ class SimulationManager:
     def submit_transaction(self, sim_id: str, payment: dict[str, Any]) -> dict[str, Any]:
         """Enter a payment in the sender's Queue 1 now; returns its ``transaction_id`` and arrival tick.
 
-        ``transaction_id`` is the seeds' name for the engine's id, which the transaction log calls ``tx_id``.
+        ``transaction_id`` is the original API's name (docs/api-cli.md#an-api-session) for the engine's id, which the transaction log calls ``tx_id``.
         """
         sim = self._get(sim_id)
         with sim.lock:
@@ -212,7 +212,7 @@ class SimulationManager:
             return {"simulation_id": sim_id, **engine_state(sim.engine)}
 
     def metrics(self, sim_id: str) -> dict[str, Any]:
-        """The run-level figures (SPEC §4 ``runs``) over the ticks run so far."""
+        """The run-level figures (docs/semantics.md#metrics) over the ticks run so far."""
         sim = self._get(sim_id)
         with sim.lock:
             return dict(sim.engine.metrics())

@@ -1,4 +1,4 @@
-"""Sweep storage (SPEC §4): zstd Parquet per batch and table, manifest.json, resume scan.
+"""Sweep storage (docs/runner.md#output-layout): zstd Parquet per batch and table, manifest.json, resume scan.
 
 Layout under ``<output_dir>/<sweep>/``::
 
@@ -220,7 +220,7 @@ def git_dirty(repo: Path) -> bool | None:
 
 
 def build_manifest(plan: SweepPlan, config: Mapping[str, Any], repo: Path) -> dict[str, Any]:
-    """manifest.json (keys of common.md): what was run, with which code, and every run's seed."""
+    """manifest.json (keys: docs/runner.md#manifest): what was run, with which code, and every run's seed."""
     return {
         "sweep": plan.name,
         "created_by": f"paysim_runner {package_version()}",

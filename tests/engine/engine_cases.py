@@ -1,4 +1,4 @@
-"""Builders and checks for the engine tests, written from SPEC §3 (not from the engine's code).
+"""Builders and checks for the engine tests, written from docs/semantics.md (not from the engine's code).
 
 Scenarios are hand-made engine dicts so every expected balance can be worked out on paper.
 The invariant checker is the one oracle every property test and fuzz test leans on.
@@ -179,7 +179,7 @@ def comparable_metrics(orch: _core.Orchestrator) -> dict[str, Any]:
 
 
 def assert_invariants(orch: _core.Orchestrator, cfg: dict[str, Any], *, costs_nonnegative: bool = True) -> None:
-    """SPEC §3 invariants plus the accounting identities tying logs to metrics.
+    """The invariants of docs/semantics.md#invariants plus the accounting identities tying logs to metrics.
 
     ``costs_nonnegative`` is dropped only when a fuzzed config carries negative cost rates.
     """

@@ -1,4 +1,4 @@
-"""Random arrivals (SPEC §3 step 1 and "Random numbers"): what they draw, and that each bank's stream
+"""Random arrivals (docs/semantics.md#arrivals and #random-numbers): what they draw, and that each bank's stream
 is its own, so what-if changes leave every random payment identical (common random numbers)."""
 
 from __future__ import annotations

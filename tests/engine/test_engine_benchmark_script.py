@@ -1,5 +1,5 @@
-"""benchmarks/engine.py stays runnable: its --quick mode produces every SPEC §7 figure (no timing is
-asserted here; SPEC §7 budgets are judged by the script's full run, not by tests)."""
+"""benchmarks/engine.py stays runnable: its --quick mode produces every figure of docs/performance.md (no timing is
+asserted here; the budgets of docs/performance.md#budgets are judged by the script's full run, not by tests)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The six cost components (SPEC §3 step 6), expiry (step 7), end of day (step 8) and multi-day runs,
+"""The six cost components (docs/semantics.md#costs), expiry (step 7), end of day (step 8) and multi-day runs,
 each on a case small enough to work out by hand."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The seeds' FFI suite (creation, errors, ticks, state queries, submission, determinism), corrected
-per SPEC §8 and tightened to SPEC §3: errors name the field path, unknown keys are rejected."""
+"""The FFI suite of the design notes (creation, errors, ticks, state queries, submission, determinism), corrected
+per docs/testing.md#errors-in-the-design-notes and tightened to docs/semantics.md: errors name the field path, unknown keys are rejected."""
 
 from __future__ import annotations
 
@@ -259,7 +259,7 @@ def test_invalid_config_value_names_its_field(path: str, value: Any, message: st
 
 
 def test_seed_invalid_config_message_names_ticks_per_day() -> None:
-    """The seeds matched 'ticks_per_day must be positive'; SPEC wants the field path first."""
+    """The design notes matched 'ticks_per_day must be positive'; errors name the field path first (docs/semantics.md#engine-configuration)."""
     cfg = two_agent_config()
     cfg["ticks_per_day"] = 0
     with pytest.raises(ValueError, match=r"^ticks_per_day"):
@@ -590,7 +590,7 @@ def test_fresh_engine_has_empty_logs_and_zero_metrics() -> None:
 
 
 def test_logs_go_straight_into_pyarrow() -> None:
-    """SPEC §3: logs are dicts of 1-D numpy columns, ready for pyarrow.table, one row per tick and bank."""
+    """docs/semantics.md#python-api-of-the-extension: logs are dicts of 1-D numpy columns, ready for pyarrow.table, one row per tick and bank."""
     orch = Orchestrator.new(seeded_config())
     orch.run()
     ticks, txs = pa.table(orch.tick_log()), pa.table(orch.transaction_log())

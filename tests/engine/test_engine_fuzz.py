@@ -24,7 +24,7 @@ def fast(examples: int) -> settings:
     return settings(max_examples=examples, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
-# The engine rejects all-whitespace ids (stricter than SPEC's "non-empty"; noted in the report).
+# The engine rejects all-whitespace ids (docs/semantics.md#banks-and-payments: ids are non-blank).
 bank_ids = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=6).filter(str.strip)
 
 distributions = st.one_of(

@@ -1,6 +1,6 @@
-"""Liquidity-saving mechanisms on textbook cases with exact balances (SPEC §3 step 5).
+"""Liquidity-saving mechanisms on textbook cases with exact balances (docs/semantics.md#lsm-modes).
 
-Every case gives the banks too little liquidity for gross settlement (SPEC §8: the seeds' ring had
+Every case gives the banks too little liquidity for gross settlement (docs/testing.md#errors-in-the-design-notes: the design notes' ring had
 enough and settled gross), so only the LSM can move the payments, and only by netting.
 """
 
@@ -199,7 +199,7 @@ def test_larger_cycle_gets_the_scarce_liquidity_first(mode: str) -> None:
 
 
 def seed_ring(balance: int) -> Orchestrator:
-    """The seeds' four-bank ring A->B->C->D->A of 50,000 each, submitted before tick 0, default LSM."""
+    """The design notes' four-bank ring A->B->C->D->A of 50,000 each, submitted before tick 0, default LSM."""
     orch = Orchestrator.new({
         "ticks_per_day": 100, "num_days": 1, "rng_seed": 54321,
         "agent_configs": [bank(b, balance) for b in ("BANK_A", "BANK_B", "BANK_C", "BANK_D")],
@@ -218,7 +218,7 @@ def test_four_bank_ring_short_of_liquidity_settles_by_lsm() -> None:
 
 
 def test_four_bank_ring_with_ample_liquidity_settles_gross() -> None:
-    """SPEC §8: with 100,000 each the seeds' ring settles gross; no LSM release is owed."""
+    """docs/testing.md#errors-in-the-design-notes: with 100,000 each the design notes' ring settles gross; no LSM release is owed."""
     orch = seed_ring(100_000)
     result = orch.tick()
     assert result["num_settlements"] == 4 and result["lsm_cycle_releases"] == 0
@@ -227,7 +227,7 @@ def test_four_bank_ring_with_ample_liquidity_settles_gross() -> None:
 
 @pytest.mark.parametrize("mode", [None, "cycles", "multilateral"])
 def test_gridlock_is_resolved_in_the_tick_the_cycle_completes(mode: str | None) -> None:
-    """SPEC §8: ticks 0 and 1 gridlock (queue grows, nothing settles); tick 2 closes the cycle."""
+    """docs/testing.md#errors-in-the-design-notes: ticks 0 and 1 gridlock (queue grows, nothing settles); tick 2 closes the cycle."""
     cfg = scenario([bank(b, 10_000) for b in ("BANK_A", "BANK_B", "BANK_C")], ticks=5, lsm=mode)
     orch = build(cfg)
     legs = [("BANK_A", "BANK_B"), ("BANK_B", "BANK_C"), ("BANK_C", "BANK_A")]
@@ -343,11 +343,11 @@ def reference_tick0(
     follow_original_payer: bool = False,
     queue_between_algorithms: bool = False,
 ) -> tuple[list[int], list[str]]:
-    """SPEC §3 steps 2-5 for one tick: Fifo everywhere, fifo_bypass, the given LSM mode except cycles.
+    """Steps 2-5 of docs/semantics.md#the-tick-loop for one tick: Fifo everywhere, fifo_bypass, the given LSM mode except cycles.
 
     payments: (sender, receiver, amount, priority) in tx_id order, all arriving at tick 0.
-    Bilateral is modelled for one pair of banks only (the SPEC leaves the order of pairs open).
-    Two readings the SPEC leaves open are switches: whether bilateral keeps removing the *original*
+    Bilateral is modelled for one pair of banks only (the order of pairs does not matter for one pair).
+    Two readings the rules leave open (docs/testing.md#readings-the-tests-accept) are switches: whether bilateral keeps removing the *original*
     net payer's payments after the net flips, and whether t2 reruns step 4 between its two algorithms.
     Returns final balances and each payment's settled_via ("" = still queued).
     """
@@ -443,7 +443,7 @@ def reference_tick0(
 
 
 def reference_readings(opening: list[int], credit: list[int], payments: list, mode: str) -> list[tuple]:
-    """Every outcome the SPEC text allows (the switches above); the engine must produce one of them."""
+    """Every outcome the rules allow (the switches above); the engine must produce one of them."""
     return [
         reference_tick0(opening, credit, payments, mode, follow_original_payer=a, queue_between_algorithms=b)
         for a in (False, True) for b in (False, True)
@@ -480,12 +480,12 @@ def engine_tick0(opening: list[int], credit: list[int], payments: list, mode: st
 @settings(max_examples=120, deadline=None)
 @given(case=tick0_cases((2, 5)), mode=st.sampled_from(["none", "multilateral"]))
 def test_tick0_matches_reference_model(case: tuple, mode: str) -> None:
-    """Steps 2-5 against an independent Python model of the SPEC text, any number of banks."""
+    """Steps 2-5 against an independent Python model of the rules in docs/semantics.md, any number of banks."""
     assert engine_tick0(*case, mode) == reference_tick0(*case, mode)
 
 
 @settings(max_examples=120, deadline=None)
 @given(case=tick0_cases((2, 2)), mode=st.sampled_from(["bilateral", "t2"]))
 def test_two_bank_tick0_matches_reference_model(case: tuple, mode: str) -> None:
-    """Bilateral and t2 against the model on one pair of banks, accepting any reading the SPEC allows."""
+    """Bilateral and t2 against the model on one pair of banks, accepting any reading the rules allow."""
     assert engine_tick0(*case, mode) in reference_readings(*case, mode)

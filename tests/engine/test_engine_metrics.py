@@ -1,4 +1,4 @@
-"""Run-level metrics (SPEC §4 `runs`) and the per-tick log, on streams small enough to compute by hand."""
+"""Run-level metrics (docs/semantics.md#metrics) and the per-tick log, on streams small enough to compute by hand."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Cash-manager policies (SPEC §3 "Policies"): what each releases, holds or splits, and when."""
+"""Cash-manager policies (docs/semantics.md#policies): what each releases, holds or splits, and when."""
 
 from __future__ import annotations
 

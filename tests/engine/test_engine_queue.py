@@ -1,4 +1,4 @@
-"""Queue 2 (SPEC §3 step 4): the two disciplines and urgent-before-normal ordering.
+"""Queue 2 (docs/semantics.md#gross-settlement-and-queue-2): the two disciplines and urgent-before-normal ordering.
 
 Payments queue at tick 0 for want of liquidity; liquidity arrives by a gross payment later, so
 the outcome depends only on how step 4 walks Queue 2.

@@ -1,4 +1,4 @@
-"""Scheduled payments inline and replayed from Parquet or CSV files (SPEC §3 engine configuration)."""
+"""Scheduled payments inline and replayed from Parquet or CSV files (docs/semantics.md#engine-configuration)."""
 
 from __future__ import annotations
 

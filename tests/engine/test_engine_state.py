@@ -1,4 +1,4 @@
-"""save_state / load_state (SPEC §3): a restored engine continues exactly as the original would have,
+"""save_state / load_state (docs/semantics.md#python-api-of-the-extension): a restored engine continues exactly as the original would have,
 and no byte string, however mangled, takes the interpreter down."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The scenario schema (SPEC §6): every shipped scenario loads and builds an engine, the engine dict
-is exactly SPEC §3's, and every bad value is named by its field path."""
+"""The scenario schema (docs/runner.md#scenario-schema): every shipped scenario loads and builds an engine, the engine dict
+is exactly the one docs/semantics.md#engine-configuration describes, and every bad value is named by its field path."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_shipped_scenarios_load_and_run(name: str) -> None:
 
 
 def test_gridlock_ring_cannot_settle_gross_but_lsm_clears_it() -> None:
-    """SPEC §8: the ring must be short of liquidity, so only the LSM settles the tick-0 cycle."""
+    """docs/testing.md#errors-in-the-design-notes: the ring must be short of liquidity, so only the LSM settles the tick-0 cycle."""
     engine = load_config(CONF_DIR / "scenario" / "gridlock_ring.yaml").to_rust_dict()
     outcomes = {}
     for mode in ("none", "t2"):

@@ -26,7 +26,7 @@ def two_banks(
     arrivals: bool = False,
     seed: int = 7,
 ) -> dict[str, Any]:
-    """A two-bank scenario (the seeds' BANK_A/BANK_B), optionally with random arrivals both ways."""
+    """A two-bank scenario (the design notes' BANK_A/BANK_B), optionally with random arrivals both ways."""
 
     def bank(bank_id: str, other: str) -> dict[str, Any]:
         agent: dict[str, Any] = {"id": bank_id, "balance": balance, "credit_limit": 0, "policy": {"type": "Fifo"}}

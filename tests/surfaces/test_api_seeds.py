@@ -1,8 +1,8 @@
-"""The seeds' own API tests (``api/tests/api/test_endpoints.py``), replayed against the live server.
+"""The design notes' own API tests (docs/testing.md#errors-in-the-design-notes) (``api/tests/api/test_endpoints.py``), replayed against the live server.
 
-Same requests, same scenarios and exactly the seeds' assertions (status codes, keys, tick numbers),
-sent over real HTTP to uvicorn instead of through the seeds' in-process TestClient: this is the
-HTTP contract SPEC §6 refers to as "the seeds' endpoints".
+Same requests, same scenarios and exactly the design notes' assertions (status codes, keys, tick numbers),
+sent over real HTTP to uvicorn instead of through the design notes' in-process TestClient: this is the
+HTTP contract docs/api-cli.md#endpoints calls "the original endpoints".
 """
 
 from __future__ import annotations

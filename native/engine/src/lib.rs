@@ -4,7 +4,7 @@
 //! ([`policy`]), the central bank settles them gross against balance plus intraday credit
 //! ([`settlement::rtgs`]), queues what cannot settle, and liquidity-saving mechanisms offset queued
 //! payments ([`settlement::lsm`]). [`costs`] prices liquidity, delay and collateral; [`log`] records
-//! every tick and payment; [`orchestrator`] runs the nine steps of SPEC §3 in order.
+//! every tick and payment; [`orchestrator`] runs the nine steps of docs/semantics.md#the-tick-loop in order.
 //!
 //! Money is integer minor units (cents, `i64`); costs are `f64` cents.
 

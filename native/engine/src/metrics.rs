@@ -1,4 +1,4 @@
-//! Run-level figures (SPEC §4 `runs`), computed from the payments and the ledger.
+//! Run-level figures (docs/semantics.md#metrics), computed from the payments and the ledger.
 
 use std::sync::OnceLock;
 

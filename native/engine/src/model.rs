@@ -120,7 +120,7 @@ pub struct Bank {
     pub balance: i64,
     /// Lowest balance ever reached, at any settlement: the credit-limit invariant is checked on it.
     pub min_balance: i64,
-    /// Lowest end-of-tick balance: liquidity used is measured on it (SPEC §4), so it can be
+    /// Lowest end-of-tick balance: liquidity used is measured on it (docs/semantics.md#metrics), so it can be
     /// recomputed from the tick log.
     pub min_tick_balance: i64,
     /// Queue 1 in policy order (see [`Payment::queue1_key`]).

@@ -1,4 +1,4 @@
-//! The tick loop: the nine steps of SPEC §3, in order, every tick.
+//! The tick loop: the nine steps of docs/semantics.md#the-tick-loop, in order, every tick.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -471,7 +471,7 @@ impl Orchestrator {
         Ok(self.arrive(p))
     }
 
-    /// Cheap checks of the invariants of SPEC §3; a breach is a bug and becomes an error.
+    /// Cheap checks of the invariants of docs/semantics.md#invariants; a breach is a bug and becomes an error.
     pub fn check_invariants(&self) -> Result<()> {
         let ledger = &self.state.ledger;
         let money: i64 = ledger.banks.iter().map(|b| b.balance).sum();

@@ -80,7 +80,7 @@ fn cycles_found_in_the_other_orientation() {
 
 #[test]
 fn four_bank_ring_settles_in_the_tick_it_completes() {
-    // The seeds' ring, with liquidity too short for gross settlement (SPEC §8).
+    // The design notes' ring, with liquidity too short for gross settlement (docs/testing.md#errors-in-the-design-notes).
     for mode in ["cycles", "multilateral", "t2"] {
         let mut o = engine(json!({"lsm": {"mode": mode},
             "agent_configs": banks(&[("A", 10_000, 0), ("B", 10_000, 0), ("C", 10_000, 0), ("D", 10_000, 0)]),

@@ -79,7 +79,7 @@ proptest! {
         let logged: i64 = o.tick_log().value_sent.iter().sum();
         let by_payment: i64 = ps.iter().filter(|p| p.status == Status::Settled).map(|p| p.amount).sum();
         prop_assert_eq!(logged, by_payment);
-        // Liquidity used (SPEC §4) is recomputable from the tick log.
+        // Liquidity used (docs/semantics.md#metrics) is recomputable from the tick log.
         let log = o.tick_log();
         let mut lowest: Vec<i64> = o.banks().iter().map(|b| b.opening_balance).collect();
         for (b, bal) in log.bank.iter().zip(&log.balance) {

@@ -1,4 +1,4 @@
-//! The engine configuration (SPEC §3 "Engine configuration"), parsed from a JSON-like value.
+//! The engine configuration (docs/semantics.md#engine-configuration), parsed from a JSON-like value.
 //!
 //! Parsing is by hand rather than by serde derive so every error names the full field path
 //! (`agent_configs[1].policy.type: unknown policy 'Fifoo' (expected ...)`) and unknown keys are
@@ -78,7 +78,7 @@ pub struct ScheduledPayment {
     pub divisible: bool,
 }
 
-/// Cost rates in cents. Defaults are documented in the README; they make liquidity cheaper than
+/// Cost rates in cents. Defaults are documented in docs/semantics.md#costs; they make liquidity cheaper than
 /// delay, as in most RTGS studies, so that holding payments back is not free.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct CostRates {
