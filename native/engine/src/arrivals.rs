@@ -5,10 +5,13 @@
 //! payments leaves every bank's random arrivals unchanged: the common random numbers that paired
 //! comparisons across a sweep rely on.
 
+use std::collections::BTreeMap;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{AmountDistribution, ArrivalConfig};
+use crate::directory::BankDirectory;
 use crate::hash::fnv1a64;
 use crate::model::{BankIdx, MAX_AMOUNT};
 
@@ -19,6 +22,23 @@ pub fn bank_stream(rng_seed: u64, bank_id: &str) -> ChaCha8Rng {
     rng
 }
 
+/// Where a payment came from: the first part of its pair key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Random = 0,
+    Scheduled = 1,
+    Submitted = 2,
+}
+
+/// A payment's pairing key (docs/semantics.md#pair-keys): `origin · 2³² + n`, where `n` is the
+/// bank's own count of random orders drawn before this one, the position in the scheduled list,
+/// or the sender's count of submissions before this one. Unlike `tx_id`, which numbers every
+/// payment and part in creation order, it depends only on the payment's own source, so
+/// (sender, pair key) names the same payment in every run that draws or schedules it.
+pub fn pair_key(origin: Origin, n: u32) -> i64 {
+    ((origin as i64) << 32) | n as i64
+}
+
 /// A random payment order before it gets its tx_id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draw {
@@ -26,49 +46,64 @@ pub struct Draw {
     pub amount: i64,
 }
 
+/// Whom a bank's random orders go to.
+#[derive(Debug, Clone)]
+enum Receivers {
+    /// No `counterparty_weights`: every other bank alike. No table (memory stays O(banks) however
+    /// many banks there are): the draw is an index into the other banks in id order.
+    Uniform { rank: u32 },
+    /// The listed banks of positive weight, in id order, with cumulative weights for inverse-CDF
+    /// sampling. Id order, not list or config order, so that reordering keeps the draws.
+    Weighted { receivers: Vec<BankIdx>, cumulative: Vec<f64> },
+}
+
 /// The samplers of one bank's arrival config, built once from the config.
 #[derive(Debug, Clone)]
 pub struct ArrivalSampler {
     rate: f64,
     amount: AmountDistribution,
-    /// Receivers and cumulative weights, for inverse-CDF sampling.
-    receivers: Vec<BankIdx>,
-    cumulative: Vec<f64>,
+    receivers: Receivers,
 }
 
 impl ArrivalSampler {
-    /// `bank` is the sender; `bank_ids` all ids in config order (weights were validated).
-    pub fn new(cfg: &ArrivalConfig, bank: usize, bank_ids: &[String]) -> Self {
-        let weights: Option<std::collections::HashMap<&str, f64>> =
-            cfg.counterparty_weights.as_ref().map(|ws| ws.iter().map(|(k, w)| (k.as_str(), *w)).collect());
-        let mut receivers = Vec::new();
-        let mut cumulative = Vec::new();
-        let mut total = 0.0;
-        for (j, id) in bank_ids.iter().enumerate() {
-            if j == bank {
-                continue;
+    /// `bank` is the sender's config index (its weights were validated against `directory`).
+    pub fn new(cfg: &ArrivalConfig, bank: usize, directory: &BankDirectory) -> Self {
+        let receivers = match &cfg.counterparty_weights {
+            None => Receivers::Uniform { rank: directory.rank()[bank] },
+            Some(ws) => {
+                // Banks not listed get weight 0. A BTreeMap walks the ids in order.
+                let by_id: BTreeMap<&str, f64> = ws.iter().map(|(k, w)| (k.as_str(), *w)).collect();
+                let (mut receivers, mut cumulative, mut total) = (Vec::new(), Vec::new(), 0.0);
+                for (id, w) in by_id {
+                    if w > 0.0 {
+                        total += w;
+                        receivers.push(directory.index_of(id).expect("validated") as BankIdx);
+                        cumulative.push(total);
+                    }
+                }
+                Receivers::Weighted { receivers, cumulative }
             }
-            // Banks not listed get weight 0; no weights at all means uniform.
-            let w = match &weights {
-                None => 1.0,
-                Some(ws) => ws.get(id.as_str()).copied().unwrap_or(0.0),
-            };
-            if w > 0.0 {
-                total += w;
-                receivers.push(j as BankIdx);
-                cumulative.push(total);
-            }
+        };
+        ArrivalSampler { rate: cfg.rate_per_tick, amount: cfg.distribution.clone(), receivers }
+    }
+
+    /// How many banks this sampler can pay.
+    fn n_receivers(&self, directory: &BankDirectory) -> usize {
+        match &self.receivers {
+            Receivers::Uniform { .. } => directory.len() - 1,
+            Receivers::Weighted { receivers, .. } => receivers.len(),
         }
-        ArrivalSampler { rate: cfg.rate_per_tick, amount: cfg.distribution.clone(), receivers, cumulative }
     }
 
     /// This tick's payment orders, drawn in a fixed order: count, then per order amount, receiver.
-    pub fn draw(&self, rng: &mut ChaCha8Rng, out: &mut Vec<Draw>) {
-        if self.rate <= 0.0 || self.receivers.is_empty() {
+    /// Every receiver draw takes exactly one uniform, so counts and amounts never depend on whom a
+    /// bank can pay.
+    pub fn draw(&self, rng: &mut ChaCha8Rng, directory: &BankDirectory, out: &mut Vec<Draw>) {
+        let n_receivers = self.n_receivers(directory);
+        if self.rate <= 0.0 || n_receivers == 0 {
             return;
         }
         let n = poisson(rng, self.rate);
-        let total = *self.cumulative.last().expect("non-empty");
         for _ in 0..n {
             let raw = match self.amount {
                 AmountDistribution::Normal { mean, std_dev } => mean + std_dev * standard_normal(rng),
@@ -80,9 +115,19 @@ impl ArrivalSampler {
             };
             // Rounded, at least 1 cent, and capped so sums cannot overflow.
             let amount = (raw.round().clamp(1.0, MAX_AMOUNT as f64)) as i64;
-            let u = rng.gen::<f64>() * total;
-            let k = self.cumulative.partition_point(|c| *c <= u).min(self.receivers.len() - 1);
-            out.push(Draw { receiver: self.receivers[k], amount });
+            let u = rng.gen::<f64>();
+            let receiver = match &self.receivers {
+                // floor(u·(n−1)): the same index an inverse-CDF walk over weights 1, 2, …, n−1
+                // finds, so a uniform bank draws what a table of equal weights would.
+                Receivers::Uniform { rank } => {
+                    directory.nth_other(((u * n_receivers as f64) as usize).min(n_receivers - 1), *rank)
+                }
+                Receivers::Weighted { receivers, cumulative } => {
+                    let x = u * cumulative[n_receivers - 1];
+                    receivers[cumulative.partition_point(|c| *c <= x).min(n_receivers - 1)]
+                }
+            };
+            out.push(Draw { receiver, amount });
         }
     }
 }
@@ -149,8 +194,17 @@ mod tests {
         }
     }
 
-    fn ids() -> Vec<String> {
-        ["A", "B", "C"].iter().map(|s| s.to_string()).collect()
+    fn ids() -> BankDirectory {
+        BankDirectory::new(["A", "B", "C"])
+    }
+
+    fn draws(s: &ArrivalSampler, d: &BankDirectory, seed: u64, id: &str) -> Vec<Draw> {
+        let mut rng = bank_stream(seed, id);
+        let mut out = Vec::new();
+        for _ in 0..50 {
+            s.draw(&mut rng, d, &mut out);
+        }
+        out
     }
 
     #[test]
@@ -169,15 +223,9 @@ mod tests {
 
     #[test]
     fn streams_differ_by_bank_and_repeat_by_seed() {
-        let s = ArrivalSampler::new(&cfg(None), 0, &ids());
-        let run = |seed, id| {
-            let mut rng = bank_stream(seed, id);
-            let mut out = Vec::new();
-            for _ in 0..20 {
-                s.draw(&mut rng, &mut out);
-            }
-            out
-        };
+        let d = ids();
+        let s = ArrivalSampler::new(&cfg(None), 0, &d);
+        let run = |seed, id| draws(&s, &d, seed, id);
         assert_eq!(run(7, "A"), run(7, "A"));
         assert_ne!(run(7, "A"), run(7, "B"));
         assert_ne!(run(7, "A"), run(8, "A"));
@@ -185,26 +233,47 @@ mod tests {
 
     #[test]
     fn zero_weight_receivers_never_drawn_and_never_self() {
-        let s = ArrivalSampler::new(&cfg(Some(vec![("C".into(), 1.0), ("B".into(), 0.0)])), 0, &ids());
-        let mut rng = bank_stream(1, "A");
-        let mut out = Vec::new();
-        for _ in 0..200 {
-            s.draw(&mut rng, &mut out);
-        }
+        let d = ids();
+        let s = ArrivalSampler::new(&cfg(Some(vec![("C".into(), 1.0), ("B".into(), 0.0)])), 0, &d);
+        let out = draws(&s, &d, 1, "A");
         assert!(!out.is_empty());
         assert!(out.iter().all(|d| d.receiver == 2 && d.amount >= 1));
     }
 
     #[test]
     fn uniform_weights_reach_every_other_bank() {
-        let s = ArrivalSampler::new(&cfg(None), 1, &ids());
-        let mut rng = bank_stream(3, "B");
-        let mut out = Vec::new();
-        for _ in 0..100 {
-            s.draw(&mut rng, &mut out);
-        }
+        let d = ids();
+        let s = ArrivalSampler::new(&cfg(None), 1, &d);
+        let out = draws(&s, &d, 3, "B");
         assert!(out.iter().any(|d| d.receiver == 0));
         assert!(out.iter().any(|d| d.receiver == 2));
         assert!(out.iter().all(|d| d.receiver != 1));
+    }
+
+    /// No weights must draw exactly what weight 1 on every other bank draws: before the table-free
+    /// uniform sampler, a bank without weights built that table, and existing streams must keep.
+    #[test]
+    fn uniform_without_a_table_draws_what_equal_weights_draw() {
+        let d = BankDirectory::new(["P", "L", "A", "X", "M", "B", "Q"]);
+        for bank in 0..d.len() {
+            let others: Vec<(String, f64)> = ["P", "L", "A", "X", "M", "B", "Q"]
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != bank)
+                .map(|(_, id)| (id.to_string(), 1.0))
+                .collect();
+            let uniform = ArrivalSampler::new(&cfg(None), bank, &d);
+            let table = ArrivalSampler::new(&cfg(Some(others)), bank, &d);
+            assert_eq!(draws(&uniform, &d, 5, "S"), draws(&table, &d, 5, "S"), "bank {bank}");
+        }
+    }
+
+    #[test]
+    fn weighted_receivers_do_not_depend_on_list_order() {
+        let d = BankDirectory::new(["A", "B", "C", "D"]);
+        let listed = |ws: &[(&str, f64)]| Some(ws.iter().map(|(k, w)| (k.to_string(), *w)).collect());
+        let forward = ArrivalSampler::new(&cfg(listed(&[("B", 1.0), ("C", 2.5), ("D", 0.5)])), 0, &d);
+        let backward = ArrivalSampler::new(&cfg(listed(&[("D", 0.5), ("C", 2.5), ("B", 1.0)])), 0, &d);
+        assert_eq!(draws(&forward, &d, 9, "A"), draws(&backward, &d, 9, "A"));
     }
 }

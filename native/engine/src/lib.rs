@@ -11,6 +11,7 @@
 pub mod arrivals;
 pub mod config;
 pub mod costs;
+pub mod directory;
 pub mod error;
 pub mod hash;
 pub mod log;

@@ -235,6 +235,7 @@ pub fn transaction_columns(ps: &[Payment]) -> Vec<(String, Column)> {
     vec![
         col("tx_id", Column::Int64((0..ps.len() as i64).collect())),
         col("parent_id", Column::NullableInt64(ticks(|p| p.parent))),
+        col("pair_key", Column::Int64(ps.iter().map(|p| p.pair_key).collect())),
         col("sender", Column::Int32(ps.iter().map(|p| p.sender as i32).collect())),
         col("receiver", Column::Int32(ps.iter().map(|p| p.receiver as i32).collect())),
         col("amount", Column::Int64(ps.iter().map(|p| p.amount).collect())),

@@ -73,6 +73,9 @@ pub struct Payment {
     pub drop_reason: DropReason,
     /// Past its deadline and still queued (only with `drop_expired: false`); penalty already charged.
     pub late: bool,
+    /// With the sender, names this payment across runs (see [`crate::arrivals::pair_key`]); set
+    /// on arrival, and inherited by split parts.
+    pub pair_key: i64,
 }
 
 impl Payment {
@@ -93,6 +96,7 @@ impl Payment {
             settled_via: SettledVia::NotSettled,
             drop_reason: DropReason::NotDropped,
             late: false,
+            pair_key: -1,
         }
     }
 

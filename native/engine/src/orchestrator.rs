@@ -7,9 +7,10 @@ use bincode::Options as _;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::arrivals::{bank_stream, ArrivalSampler, Draw};
+use crate::arrivals::{bank_stream, pair_key, ArrivalSampler, Draw, Origin};
 use crate::config::{EngineConfig, EodUnsettled};
 use crate::costs;
+use crate::directory::BankDirectory;
 use crate::error::{EngineError, Result};
 use crate::log::{AgentState, Costs, TickLog, TickResult, DEADLINE, EOD, N_COSTS, SPLIT};
 use crate::model::{Bank, BankIdx, DropReason, Payment, Status, TxIdx, MAX_AMOUNT};
@@ -34,6 +35,9 @@ struct SimState {
     /// The next tick to run.
     now: u32,
     rngs: Vec<ChaCha8Rng>,
+    /// Per bank: random orders drawn and payments submitted so far, numbering their pair keys.
+    drawn: Vec<u32>,
+    submitted: Vec<u32>,
     /// Position in `Orchestrator::schedule` of the next scheduled payment to arrive.
     next_scheduled: usize,
     /// Queued payments by deadline tick, so expiry touches only what expires.
@@ -52,8 +56,8 @@ pub struct Orchestrator {
     samplers: Vec<Option<ArrivalSampler>>,
     /// Indexes of scheduled payments in arrival order (stable, so list order breaks ties).
     schedule: Vec<usize>,
-    /// Rank of each bank id in sorted order: LSM ties are broken by id.
-    bank_rank: Vec<u32>,
+    /// Banks by id; their id order breaks LSM ties and orders receiver draws.
+    directory: BankDirectory,
     initial_money: i64,
     draws: Vec<Draw>,
     releases: Vec<TxIdx>,
@@ -62,7 +66,7 @@ pub struct Orchestrator {
     engine_nanos: u128,
 }
 
-const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x01";
+const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x02";
 
 /// FNV-1a over the state payload: detects damaged files (not tampering).
 fn checksum(bytes: &[u8]) -> u64 {
@@ -85,6 +89,8 @@ impl Orchestrator {
             ledger: Ledger::new(banks),
             now: 0,
             rngs: config.agents.iter().map(|a| bank_stream(config.rng_seed, &a.id)).collect(),
+            drawn: vec![0; n],
+            submitted: vec![0; n],
             next_scheduled: 0,
             deadlines: BTreeMap::new(),
             tick_log: TickLog::default(),
@@ -97,22 +103,16 @@ impl Orchestrator {
 
     /// Rebuild what derives from the config (policies, samplers, orderings) around a state.
     fn assemble(config: EngineConfig, state: SimState) -> Result<Self> {
-        let ids: Vec<String> = config.agents.iter().map(|a| a.id.clone()).collect();
+        let directory = BankDirectory::new(config.agents.iter().map(|a| a.id.as_str()));
         let policies = config.agents.iter().map(|a| rebuild(&a.policy)).collect::<Result<Vec<_>>>()?;
         let samplers = config
             .agents
             .iter()
             .enumerate()
-            .map(|(i, a)| a.arrival_config.as_ref().map(|c| ArrivalSampler::new(c, i, &ids)))
+            .map(|(i, a)| a.arrival_config.as_ref().map(|c| ArrivalSampler::new(c, i, &directory)))
             .collect();
         let mut schedule: Vec<usize> = (0..config.scheduled_payments.len()).collect();
         schedule.sort_by_key(|&i| config.scheduled_payments[i].arrival_tick);
-        let mut by_id: Vec<usize> = (0..ids.len()).collect();
-        by_id.sort_by(|&a, &b| ids[a].cmp(&ids[b]));
-        let mut bank_rank = vec![0u32; ids.len()];
-        for (rank, &b) in by_id.iter().enumerate() {
-            bank_rank[b] = rank as u32;
-        }
         let initial_money = config.agents.iter().map(|a| a.opening_balance).sum();
         Ok(Orchestrator {
             config,
@@ -120,7 +120,7 @@ impl Orchestrator {
             policies,
             samplers,
             schedule,
-            bank_rank,
+            directory,
             initial_money,
             draws: Vec::new(),
             releases: Vec::new(),
@@ -191,7 +191,7 @@ impl Orchestrator {
     /// The index of bank `id`; an unknown id is an error located at `field` (the argument or
     /// payment field that named it).
     pub fn bank_index(&self, id: &str, field: &str) -> Result<usize> {
-        self.config.bank_index(id).ok_or_else(|| EngineError::UnknownBank { loc: field.into(), id: id.to_string() })
+        self.directory.index_of(id).ok_or_else(|| EngineError::UnknownBank { loc: field.into(), id: id.to_string() })
     }
 
     /// Run one tick: the nine steps in order.
@@ -211,8 +211,8 @@ impl Orchestrator {
         self.releases = releases;
         self.releases.clear();
         rtgs::process_queue(&mut self.state.ledger, discipline, now); // 4
-        let lsm = &self.config.lsm;
-        if lsm::run(&mut self.state.ledger, lsm.mode, lsm.max_cycle_length, discipline, &self.bank_rank, now) > 0 {
+        let (lsm, rank) = (&self.config.lsm, self.directory.rank());
+        if lsm::run(&mut self.state.ledger, lsm.mode, lsm.max_cycle_length, discipline, rank, now) > 0 {
             rtgs::process_queue(&mut self.state.ledger, discipline, now); // 5, then 4 once more
         }
         costs::accrue(&self.state.ledger.banks, &self.config.cost_rates, &mut self.state.ledger.acc); // 6
@@ -256,13 +256,13 @@ impl Orchestrator {
                 break;
             }
             self.state.next_scheduled += 1;
-            let sender = self.config.bank_index(&s.sender).expect("validated") as BankIdx;
-            let receiver = self.config.bank_index(&s.receiver).expect("validated") as BankIdx;
+            let sender = self.directory.index_of(&s.sender).expect("validated") as BankIdx;
+            let receiver = self.directory.index_of(&s.receiver).expect("validated") as BankIdx;
             let day_end = self.last_tick_of_day(now);
             let mut p = Payment::new(sender, receiver, s.amount, now, s.deadline_tick.unwrap_or(day_end));
             p.priority = s.priority;
             p.divisible = s.divisible;
-            self.arrive(p);
+            self.arrive(p, pair_key(Origin::Scheduled, i as u32));
         }
         for b in 0..self.samplers.len() {
             let Some(sampler) = &self.samplers[b] else { continue };
@@ -270,12 +270,14 @@ impl Orchestrator {
             let (offset, priority, divisible) = (cfg.deadline_offset, cfg.priority, cfg.divisible);
             let mut draws = std::mem::take(&mut self.draws);
             draws.clear();
-            sampler.draw(&mut self.state.rngs[b], &mut draws);
+            sampler.draw(&mut self.state.rngs[b], &self.directory, &mut draws);
             for d in &draws {
                 let mut p = Payment::new(b as BankIdx, d.receiver, d.amount, now, now.saturating_add(offset));
                 p.priority = priority;
                 p.divisible = divisible;
-                self.arrive(p);
+                let key = pair_key(Origin::Random, self.state.drawn[b]);
+                self.state.drawn[b] += 1;
+                self.arrive(p, key);
             }
             self.draws = draws;
         }
@@ -286,7 +288,8 @@ impl Orchestrator {
         (tick / tpd) * tpd + tpd - 1
     }
 
-    fn arrive(&mut self, p: Payment) -> TxIdx {
+    fn arrive(&mut self, mut p: Payment, pair_key: i64) -> TxIdx {
+        p.pair_key = pair_key;
         let (amount, deadline) = (p.amount, p.deadline_tick);
         let tx = self.state.ledger.create(p);
         self.state.ledger.enqueue1(tx);
@@ -468,7 +471,9 @@ impl Orchestrator {
             Payment::new(sender as BankIdx, receiver as BankIdx, s.amount, now, now.saturating_add(s.deadline_offset));
         p.priority = s.priority;
         p.divisible = s.divisible;
-        Ok(self.arrive(p))
+        let key = pair_key(Origin::Submitted, self.state.submitted[sender]);
+        self.state.submitted[sender] += 1;
+        Ok(self.arrive(p, key))
     }
 
     /// Cheap checks of the invariants of docs/semantics.md#invariants; a breach is a bug and becomes an error.
@@ -533,7 +538,11 @@ impl Orchestrator {
         }
         let (config, state): (EngineConfig, SimState) =
             state_codec().deserialize(body).map_err(|e| EngineError::State(format!("corrupt state: {e}")))?;
-        if state.ledger.banks.len() != config.agents.len() || state.rngs.len() != config.agents.len() {
+        let n = config.agents.len();
+        if [state.ledger.banks.len(), state.rngs.len(), state.drawn.len(), state.submitted.len()]
+            .iter()
+            .any(|&l| l != n)
+        {
             return Err(EngineError::State("corrupt state: bank count mismatch".into()));
         }
         let consistent =

@@ -153,12 +153,17 @@ pub(super) fn check_counterparties(
     Ok(())
 }
 
-pub(super) fn parse_scheduled(v: &Value, loc: &Loc, ids: &[&str], total_ticks: u64) -> Result<ScheduledPayment> {
+pub(super) fn parse_scheduled(
+    v: &Value,
+    loc: &Loc,
+    index: &std::collections::HashMap<&str, usize>,
+    total_ticks: u64,
+) -> Result<ScheduledPayment> {
     let mut o = Obj::new(v, loc)?;
     let sender: String = o.req("sender")?;
     let receiver: String = o.req("receiver")?;
     for (key, id) in [("sender", &sender), ("receiver", &receiver)] {
-        if !ids.contains(&id.as_str()) {
+        if !index.contains_key(id.as_str()) {
             return Err(EngineError::UnknownBank { loc: o.field(key), id: id.clone() });
         }
     }
