@@ -6,8 +6,10 @@
 
 Figures: bench_10 through run() and through a Python tick() loop, bench_100 through tick(), the
 t2_day (1,000 banks, ~400,000 payments in one 600-tick day) engine seconds and peak RSS (measured in a
-child process so this process's own memory does not count), and a check that per-tick cost does not
-grow with the payments already settled (first vs last 100-tick windows of a long run).
+child process so this process's own memory does not count), the peak RSS of a 10,000-bank day with
+arrival configs and what Orchestrator.new adds to it (child process too), the build of a 20,000-bank
+payment ring, and a check that per-tick cost does not grow with the payments already settled (first
+vs last 100-tick windows of a long run).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from rich.table import Table
 from paysim_runner import _core
 
 GIB = 1024**3
+MB = 1000**2
 
 
 @dataclass
@@ -209,6 +212,47 @@ def t2_day(scale: float, liquidity: float = 0.02) -> dict[str, Any]:
     return json.loads(child.stdout)
 
 
+def wide_day_child(n_banks: int) -> dict[str, Any]:
+    """Body of the child process: a bench_config day of `n_banks` uniform-counterparty banks. Reports
+    the peak RSS before building, after Orchestrator.new and after run(): memory must grow with the
+    banks, not with their square (docs/semantics.md#random-numbers: no receiver table without weights)."""
+    def peak() -> int:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    cfg = bench_config(n_banks, 0.1, 1)
+    before_new = peak()
+    started = time.perf_counter()
+    orch = _core.Orchestrator.new(cfg)
+    new_seconds = time.perf_counter() - started
+    after_new = peak()
+    orch.run()
+    return {"banks": n_banks, "n_payments": orch.metrics()["n_payments"], "before_new_bytes": before_new,
+            "after_new_bytes": after_new, "new_seconds": new_seconds, "peak_rss_bytes": peak()}
+
+
+def wide_day(n_banks: int) -> dict[str, Any]:
+    child = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--wide-day-child", str(n_banks)], capture_output=True, text=True,
+    )
+    if child.returncode != 0:
+        raise SystemExit(f"wide day child failed:\n{child.stderr}")
+    return json.loads(child.stdout)
+
+
+def ring_build_seconds(n_banks: int) -> float:
+    """Orchestrator.new plus the first tick of a ring of `n_banks` banks, each paying the next once:
+    every scheduled payment names two banks, so id lookups must not scan the bank list."""
+    ids = [f"RING_{i:05d}" for i in range(n_banks)]
+    cfg = {"ticks_per_day": 10, "num_days": 1, "rng_seed": 1, "lsm": {"mode": "none"},
+           "agent_configs": [{"id": b, "opening_balance": 100, "credit_limit": 0, "policy": {"type": "Fifo"}}
+                             for b in ids],
+           "scheduled_payments": [{"sender": b, "receiver": ids[(i + 1) % n_banks], "amount": 50, "arrival_tick": 0}
+                                  for i, b in enumerate(ids)]}
+    started = time.perf_counter()
+    _core.Orchestrator.new(cfg).tick()
+    return time.perf_counter() - started
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -242,6 +286,17 @@ def measure(quick: bool) -> list[Figure]:
                               False, f"context: {tighter['settlement_rate']:.1%} settled, "
                               f"{tighter['queue_share']:.1%} from Queue 2, {tighter['lsm_share']:.2%} by LSM"))
 
+    wide = wide_day(1_000 if quick else 10_000)
+    wide_tag = f"wide day ({wide['banks']:,} banks" + (", quick: no budget)" if quick else ")")
+    figures.append(Figure(f"{wide_tag} peak RSS", wide["peak_rss_bytes"] / MB, "MB", None if quick else 300.0, False,
+                          f"whole child process, {wide['n_payments']:,} payments in 100 ticks"))
+    figures.append(Figure(f"{wide_tag} peak RSS after Orchestrator.new", wide["after_new_bytes"] / MB, "MB", None,
+                          False, f"+{(wide['after_new_bytes'] - wide['before_new_bytes']) / MB:.0f} MB over the config "
+                          f"alone, built in {wide['new_seconds']:.2f} s"))
+    ring = 2_000 if quick else 20_000
+    figures.append(Figure(f"{ring:,}-bank ring: Orchestrator.new + first tick", ring_build_seconds(ring), "s", None,
+                          False, f"{ring:,} scheduled payments, each naming two banks by id"))
+
     growth_cfg = bench_config(100, 1.0, growth_days, seed=7)
     first, last, settled = tick_cost_growth(growth_cfg)
     figures.append(Figure("per-tick cost, last/first 100-tick windows", last / first, "ratio", 1.5, False,
@@ -270,9 +325,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test, not a measurement")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--t2-day-child", nargs=2, metavar=("SCALE", "LIQUIDITY"), type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--wide-day-child", metavar="BANKS", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.t2_day_child is not None:
         print(json.dumps(t2_day_child(*args.t2_day_child)))
+        return
+    if args.wide_day_child is not None:
+        print(json.dumps(wide_day_child(args.wide_day_child)))
         return
     figures = measure(args.quick)
     show(figures, args.quick)

@@ -5,8 +5,6 @@
 //! payments leaves every bank's random arrivals unchanged: the common random numbers that paired
 //! comparisons across a sweep rely on.
 
-use std::collections::BTreeMap;
-
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -71,17 +69,25 @@ impl ArrivalSampler {
         let receivers = match &cfg.counterparty_weights {
             None => Receivers::Uniform { rank: directory.rank()[bank] },
             Some(ws) => {
-                // Banks not listed get weight 0. A BTreeMap walks the ids in order.
-                let by_id: BTreeMap<&str, f64> = ws.iter().map(|(k, w)| (k.as_str(), *w)).collect();
-                let (mut receivers, mut cumulative, mut total) = (Vec::new(), Vec::new(), 0.0);
-                for (id, w) in by_id {
-                    if w > 0.0 {
+                // Banks not listed get weight 0. The ids are a mapping's keys, so each is listed once.
+                let mut listed: Vec<(u32, BankIdx, f64)> = ws
+                    .iter()
+                    .filter(|(_, w)| *w > 0.0)
+                    .map(|(id, w)| {
+                        let b = directory.index_of(id).expect("validated");
+                        (directory.rank()[b], b as BankIdx, *w)
+                    })
+                    .collect();
+                listed.sort_unstable_by_key(|&(rank, _, _)| rank);
+                let mut total = 0.0;
+                let cumulative = listed
+                    .iter()
+                    .map(|&(_, _, w)| {
                         total += w;
-                        receivers.push(directory.index_of(id).expect("validated") as BankIdx);
-                        cumulative.push(total);
-                    }
-                }
-                Receivers::Weighted { receivers, cumulative }
+                        total
+                    })
+                    .collect();
+                Receivers::Weighted { receivers: listed.iter().map(|&(_, b, _)| b).collect(), cumulative }
             }
         };
         ArrivalSampler { rate: cfg.rate_per_tick, amount: cfg.distribution.clone(), receivers }
