@@ -127,7 +127,11 @@ def _record_model(
 
 
 #: Notes on transaction fields whose meaning the name alone does not give.
-_TX_NOTES = {"parent_id": "The split payment this is a part of"}
+_TX_NOTES = {
+    "parent_id": "The split payment this is a part of",
+    "pair_key": "With sender, names the same payment in every run that draws or schedules it "
+                "(docs/semantics.md#pair-keys); split parts carry their payment's key",
+}
 
 
 def _transaction_field(name: str, kind: str) -> Any:

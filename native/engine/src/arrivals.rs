@@ -3,7 +3,9 @@
 //! Streams are keyed by rng_seed and the bank's id, and a bank's draws depend on nothing but its
 //! own arrival config. So changing a policy, the LSM mode, a credit limit or the scheduled
 //! payments leaves every bank's random arrivals unchanged: the common random numbers that paired
-//! comparisons across a sweep rely on.
+//! comparisons across a sweep rely on. Receivers are drawn among the other banks in id order, so
+//! the order in which the config lists its banks changes nothing either
+//! (docs/semantics.md#random-numbers lists what does).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -123,8 +125,8 @@ impl ArrivalSampler {
             let amount = (raw.round().clamp(1.0, MAX_AMOUNT as f64)) as i64;
             let u = rng.gen::<f64>();
             let receiver = match &self.receivers {
-                // floor(u·(n−1)): the same index an inverse-CDF walk over weights 1, 2, …, n−1
-                // finds, so a uniform bank draws what a table of equal weights would.
+                // ⌊u·(n−1)⌋: the index an inverse-CDF walk over cumulative weights 1, 2, …, n−1
+                // finds, so no weights draw exactly what weight 1 on every other bank draws.
                 Receivers::Uniform { rank } => {
                     directory.nth_other(((u * n_receivers as f64) as usize).min(n_receivers - 1), *rank)
                 }
