@@ -236,7 +236,8 @@ def wide_day(n_banks: int) -> dict[str, Any]:
     )
     if child.returncode != 0:
         raise SystemExit(f"wide day child failed:\n{child.stderr}")
-    return json.loads(child.stdout)
+    figures: dict[str, Any] = json.loads(child.stdout)
+    return figures
 
 
 def ring_build_seconds(n_banks: int) -> float:

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine_cases import bank, build, pay, scenario, transactions
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from engine_cases import bank, build, pay, scenario, transactions
 
 SPLITTING = {"type": "Splitting", "max_parts": 4, "min_part": 100}
 FIFO = {"type": "Fifo"}
@@ -115,7 +114,8 @@ def test_keys_number_each_source_from_zero() -> None:
     for sender in ("A", "B"):
         randoms = [r["pair_key"] for r in rows if r["sender"] == sender and origin(r["pair_key"]) == RANDOM]
         assert randoms == list(range(len(randoms)))
-    scheduled = {r["pair_key"] - (SCHEDULED << 32): r["arrival_tick"] for r in rows if origin(r["pair_key"]) == SCHEDULED}
+    by_origin = {kind: [r for r in rows if origin(r["pair_key"]) == kind] for kind in (SCHEDULED, SUBMITTED)}
+    scheduled = {r["pair_key"] - (SCHEDULED << 32): r["arrival_tick"] for r in by_origin[SCHEDULED]}
     assert scheduled == {0: 3, 1: 0, 2: 1}
-    submitted = [(r["amount"], r["pair_key"] - (SUBMITTED << 32)) for r in rows if origin(r["pair_key"]) == SUBMITTED]
+    submitted = [(r["amount"], r["pair_key"] - (SUBMITTED << 32)) for r in by_origin[SUBMITTED]]
     assert submitted == [(1, 0), (2, 1)]

@@ -62,7 +62,8 @@ def scalar(sweep: Path, sql: str) -> Any:
 
 
 def test_splitting_did_split(sweep: Path) -> None:
-    parts = "SELECT count(*) FROM transactions t JOIN runs r USING (run_id) WHERE r.policy = 'splitting' AND t.parent_id IS NOT NULL"
+    parts = ("SELECT count(*) FROM transactions t JOIN runs r USING (run_id) "
+             "WHERE r.policy = 'splitting' AND t.parent_id IS NOT NULL")
     assert scalar(sweep, parts) > 0
 
 
