@@ -240,3 +240,36 @@ def test_all_six_components_on_one_day() -> None:
     assert by_bank["cost_split"]["C"] == pytest.approx(5.0) and by_bank["cost_eod"]["C"] == pytest.approx(30.0)
     assert by_bank["cost_deadline"]["E"] == pytest.approx(20.0)
     assert_invariants(orch, cfg)
+
+
+def unpayable_split(policy: dict[str, Any], deadline: int, unsettled: str) -> dict[str, Any]:
+    """A (balance 10) owes B a divisible 100 it can never pay, in one 5-tick day, default penalties."""
+    return scenario(
+        [bank("A", 10, policy=policy), bank("B", 0)],
+        [pay("A", "B", 100, 0, deadline=deadline, divisible=True)],
+        ticks=5, costs={"deadline_penalty": 100_000.0, "eod_penalty": 500_000.0},
+        end_of_day={"unsettled": unsettled},
+    )
+
+
+SPLIT_IN_FOUR = {"type": "Splitting", "max_parts": 4, "min_part": 1}
+
+
+@pytest.mark.parametrize("policy", [{"type": "Fifo"}, SPLIT_IN_FOUR])
+def test_a_payment_past_its_deadline_pays_one_penalty_however_it_was_split(policy: dict[str, Any]) -> None:
+    orch = build(unpayable_split(policy, deadline=1, unsettled="drop"))
+    orch.run()
+    assert orch.metrics()["cost_deadline"] == pytest.approx(100_000.0)
+
+
+@pytest.mark.parametrize("policy", [{"type": "Fifo"}, SPLIT_IN_FOUR])
+def test_a_payment_open_at_the_close_pays_one_eod_penalty_however_it_was_split(policy: dict[str, Any]) -> None:
+    orch = build(unpayable_split(policy, deadline=5, unsettled="carry"))
+    orch.run()
+    assert orch.metrics()["cost_eod"] == pytest.approx(500_000.0)
+
+
+def test_the_split_payment_of_the_penalty_cases_is_cut_in_four() -> None:
+    orch = build(unpayable_split(SPLIT_IN_FOUR, deadline=1, unsettled="drop"))
+    orch.run()
+    assert orch.metrics()["n_split_parts"] == 4

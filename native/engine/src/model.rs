@@ -72,6 +72,7 @@ pub struct Payment {
     pub settled_via: SettledVia,
     pub drop_reason: DropReason,
     /// Past its deadline and still queued (only with `drop_expired: false`); penalty already charged.
+    /// On a split original: one of its parts has been charged the deadline penalty for it.
     pub late: bool,
 }
 

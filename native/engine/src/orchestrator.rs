@@ -12,7 +12,7 @@ use crate::config::{EngineConfig, EodUnsettled};
 use crate::costs;
 use crate::error::{EngineError, Result};
 use crate::log::{AgentState, Costs, TickLog, TickResult, DEADLINE, EOD, N_COSTS, SPLIT};
-use crate::model::{Bank, BankIdx, DropReason, Payment, Status, TxIdx, MAX_AMOUNT};
+use crate::model::{Bank, BankIdx, DropReason, Payment, Status, TxIdx, MAX_AMOUNT, NONE};
 use crate::policy::{rebuild, split_amounts, BankView, CashManagerPolicy, Decision};
 use crate::settlement::{lsm, rtgs, Ledger};
 
@@ -373,8 +373,15 @@ impl Orchestrator {
             if !p.is_queued() || p.late {
                 continue;
             }
-            let sender = p.sender as usize;
-            self.state.ledger.acc.costs[sender][DEADLINE] += penalty;
+            let (sender, parent) = (p.sender as usize, p.parent);
+            // A split payment's parts share its deadline and count as one payment (docs/semantics.md#costs):
+            // the first part to expire charges the penalty and marks the original as charged.
+            if parent == NONE || !self.state.ledger.payments[parent as usize].late {
+                self.state.ledger.acc.costs[sender][DEADLINE] += penalty;
+                if parent != NONE {
+                    self.state.ledger.payments[parent as usize].late = true;
+                }
+            }
             if self.config.drop_expired {
                 self.state.ledger.drop_payment(tx, DropReason::Deadline, now);
             } else {
@@ -395,9 +402,13 @@ impl Orchestrator {
         let mut unsettled: Vec<TxIdx> = ledger.banks.iter().flat_map(|b| b.queue1.iter().copied()).collect();
         unsettled.extend(ledger.queue2.entries().map(|e| e.tx));
         let penalty = self.config.cost_rates.eod_penalty;
+        // Once per original payment: the parts of a split payment count as one (docs/semantics.md#costs).
+        let mut split_charged = std::collections::HashSet::new();
         for &tx in &unsettled {
-            let sender = ledger.payments[tx as usize].sender as usize;
-            ledger.acc.costs[sender][EOD] += penalty;
+            let p = &ledger.payments[tx as usize];
+            if p.parent == NONE || split_charged.insert(p.parent) {
+                ledger.acc.costs[p.sender as usize][EOD] += penalty;
+            }
         }
         if self.config.eod_unsettled == EodUnsettled::Drop {
             for tx in unsettled {
