@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from paysim_runner import _core
+from paysim_runner.config import ConfigError, config_from_mapping
+
 from engine_cases import (
     COST_COLUMNS,
     assert_invariants,
@@ -273,3 +276,35 @@ def test_the_split_payment_of_the_penalty_cases_is_cut_in_four() -> None:
     orch = build(unpayable_split(SPLIT_IN_FOUR, deadline=1, unsettled="drop"))
     orch.run()
     assert orch.metrics()["n_split_parts"] == 4
+
+
+@pytest.mark.parametrize("rate", ["delay_cost_per_tick", "liquidity_cost_per_unit_per_tick", "eod_penalty"])
+def test_a_cost_rate_that_could_make_costs_infinite_is_refused_naming_it(rate: str) -> None:
+    cfg = scenario([bank("A", 0), bank("B", 0)], costs={rate: 1e308})
+    with pytest.raises(_core.ConfigError) as info:
+        build(cfg)
+    assert info.value.loc == ("cost_rates", rate)
+
+
+def test_the_cost_rate_bound_is_stated_in_the_error() -> None:
+    with pytest.raises(_core.ConfigError) as info:
+        build(scenario([bank("A", 0), bank("B", 0)], costs={"delay_cost_per_tick": 1e308}))
+    assert str(info.value) == "cost_rates.delay_cost_per_tick: must be ≤ 1e15, got 1e308"
+
+
+def test_a_scenario_cost_rate_past_the_bound_is_refused_at_its_scenario_path() -> None:
+    agents = [{"id": "A", "balance": 0, "policy": {"type": "Fifo"}}, {"id": "B", "balance": 0, "policy": {"type": "Fifo"}}]
+    scenario_mapping = {"simulation": {"ticks_per_day": 4, "seed": 1}, "agents": agents,
+                        "costs": {"delay_cost_per_tick": 1e308}}
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping(scenario_mapping)
+    assert info.value.path == "costs.delay_cost_per_tick"
+
+
+def test_the_largest_cost_rate_keeps_every_cost_finite() -> None:
+    """A's 10^15 held in Queue 1 (Deadline policy) at the largest rate: 10^30 a tick, finite."""
+    cfg = scenario([bank("A", 10**15, policy={"type": "Deadline", "urgency_threshold": 0}), bank("B", 0)],
+                   [pay("A", "B", 10**15, 0, deadline=9)], ticks=10, costs={"delay_cost_per_tick": 1e15})
+    orch = build(cfg)
+    orch.run()
+    assert orch.metrics()["cost_delay"] == pytest.approx(9 * 1e30)
