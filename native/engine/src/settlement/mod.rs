@@ -82,7 +82,7 @@ impl Ledger {
         let payments = &self.payments;
         let pos = bank.queue1.partition_point(|t| payments[*t as usize].queue1_key(*t) < key);
         bank.queue1.insert(pos, tx);
-        bank.queue1_value += p.amount;
+        bank.queue1_value += p.amount as i128;
         self.payments[tx as usize].status = Status::Queue1;
     }
 
@@ -93,7 +93,7 @@ impl Ledger {
         let class = queue2_class(p);
         let bank = &mut self.banks[p.sender as usize];
         bank.queue2_count += 1;
-        bank.queue2_value += p.amount;
+        bank.queue2_value += p.amount as i128;
         bank.queue2_class_count[class] += 1;
         self.queue2.classes[class].push(Queued { tx, sender: p.sender, receiver: p.receiver, amount: p.amount });
         self.queue2.len += 1;
@@ -107,7 +107,7 @@ impl Ledger {
         let class = queue2_class(p);
         let bank = &mut self.banks[p.sender as usize];
         bank.queue2_count -= 1;
-        bank.queue2_value -= p.amount;
+        bank.queue2_value -= p.amount as i128;
         bank.queue2_class_count[class] -= 1;
         self.queue2.len -= 1;
     }
@@ -160,7 +160,7 @@ impl Ledger {
             Status::Queue2 => self.leave_queue2(tx),
             Status::Queue1 => {
                 let p = &self.payments[tx as usize];
-                self.banks[p.sender as usize].queue1_value -= p.amount;
+                self.banks[p.sender as usize].queue1_value -= p.amount as i128;
                 self.q1_dirty.push(p.sender);
             }
             _ => return,
