@@ -66,7 +66,8 @@ pub struct Orchestrator {
     halted: Option<EngineError>,
 }
 
-const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x01";
+/// Version 2: queue values and run totals are `i128`; a version-1 file is refused, not misread.
+const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x02";
 
 /// FNV-1a over the state payload: detects damaged files (not tampering).
 fn checksum(bytes: &[u8]) -> u64 {

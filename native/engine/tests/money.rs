@@ -82,6 +82,31 @@ fn bilateral_offsets_only_what_the_net_payer_covers_when_a_direction_sums_past_i
 }
 
 #[test]
+fn an_amount_above_the_cap_is_refused_at_config_and_submission_naming_the_field() {
+    let cfg = json!({"ticks_per_day": 4, "rng_seed": 1, "agent_configs": banks(&[("A", 0, 0), ("B", 0, 0)]),
+                     "scheduled_payments": [pay("A", "B", E15), pay("A", "B", E15 + 1)]});
+    let err = paysim_engine::EngineConfig::from_value(&cfg, &paysim_engine::config::NoFiles).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "scheduled_payments[1].amount: must be between 1 and 1000000000000000, got 1000000000000001"
+    );
+    let mut o = engine(json!({"agent_configs": banks(&[("A", 0, 0), ("B", 0, 0)])}));
+    let s = Submission {
+        sender: "A".into(),
+        receiver: "B".into(),
+        amount: E15 + 1,
+        deadline_offset: 5,
+        priority: 5,
+        divisible: false,
+    };
+    let err = o.submit(&s).unwrap_err();
+    assert_eq!(
+        err,
+        EngineError::invalid_payment("amount", "must be between 1 and 1000000000000000, got 1000000000000001")
+    );
+}
+
+#[test]
 fn a_queue1_of_more_than_i64_from_submissions_is_reported_as_an_error() {
     let mut o = engine(json!({"agent_configs": banks(&[("A", 0, 0), ("B", 0, 0)])}));
     let s = Submission {
