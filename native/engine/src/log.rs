@@ -352,15 +352,9 @@ mod tests {
         log.append(0, &banks, &acc).unwrap();
         banks[1].queue2_value = i64::MAX as i128 + 1;
         let err = log.append(1, &banks, &acc).unwrap_err();
-        assert_eq!(
-            err,
-            EngineError::config(
-                bank_loc(1),
-                format!(
-            "tick 1: bank 'B' queue2_value reached 9223372036854775808, more than a 64-bit log or metric value \
-             holds (9223372036854775807); see docs/semantics.md#engine-configuration")
-            )
-        );
+        let problem = "tick 1: bank 'B' queue2_value reached 9223372036854775808, more than a 64-bit log or \
+                       metric value holds (9223372036854775807); see docs/semantics.md#engine-configuration";
+        assert_eq!(err, EngineError::config(bank_loc(1), problem));
         let lengths = [log.tick.len(), log.queue1_value.len(), log.queue2_value.len(), log.value_sent.len()];
         assert_eq!(lengths, [2; 4]);
         assert_eq!((log.settled[0].len(), log.costs[0].len()), (2, 2));
