@@ -193,3 +193,20 @@ fn bilateral_keeps_the_net_payer_within_its_limit_when_a_direction_sums_past_i64
     );
     assert_eq!((l.banks[0].queue2_value, l.banks[1].queue2_value), (18_447 * E15 as i128, 0));
 }
+
+#[test]
+fn an_offset_whose_gross_flows_exceed_i64_settles_on_its_net_without_overflow() {
+    // A and B owe each other 9,224 × 1e15 (each direction > i64::MAX): the net is 0, so every
+    // payment offsets, and no balance may pass through a value i64 cannot hold on the way.
+    for mode in [LsmMode::Bilateral, LsmMode::Multilateral, LsmMode::T2] {
+        let mut l = ledger(&[(0, 0), (0, 0), (0, 0)]);
+        for _ in 0..9_224 {
+            queue(&mut l, 0, 1, E15);
+            queue(&mut l, 1, 0, E15);
+        }
+        assert_eq!(run(&mut l, mode), 2 * 9_224, "{mode:?}");
+        assert_eq!(l.banks.iter().map(|b| b.balance).collect::<Vec<_>>(), vec![0, 0, 0], "{mode:?}");
+        assert_eq!((l.banks[0].min_balance, l.banks[1].min_balance), (0, 0), "{mode:?}");
+        assert_eq!((l.acc.value_sent[0], l.acc.value_received[0]), (9_224 * E15 as i128, 9_224 * E15 as i128));
+    }
+}
