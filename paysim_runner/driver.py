@@ -29,7 +29,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from paysim_runner import storage
 from paysim_runner.config import CONF_DIR, ConfigError
 from paysim_runner.run import BatchContext, BatchSummaries, run_batch
-from paysim_runner.sweep import Executor, RunSpec, SweepPlan, build_plan
+from paysim_runner.sweep.grid import RunSpec
+from paysim_runner.sweep.plan import SweepPlan, build_plan
+from paysim_runner.sweep.spec import Executor
 
 #: The git checkout the manifest's ``git_commit`` / ``git_dirty`` describe: the code that runs.
 PACKAGE_DIR = Path(__file__).resolve().parent

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
-    from paysim_runner.sweep import SweepPlan
+    from paysim_runner.sweep.plan import SweepPlan
 
 #: Write order within a batch; ``runs`` last because it marks completion.
 TABLES = ("ticks", "transactions", "runs")
