@@ -22,7 +22,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paysim_runner import _core
 from paysim_runner._core import ENGINE_VERSION
-from paysim_runner.config import SimulationConfig
 from paysim_runner.errors import RunFinished
 from paysim_runner.manager import (
     DEFAULT_MAX_SIMULATIONS,
@@ -35,6 +34,7 @@ from paysim_runner.manager import (
     SimulationManager,
     SimulationNotFound,
 )
+from paysim_runner.scenario import SimulationConfig
 from paysim_runner.schema import PYTHON_TYPES
 from paysim_runner.storage import BANK_COLUMNS
 

@@ -19,7 +19,6 @@ import pyarrow as pa
 
 from paysim_runner import _core, storage
 from paysim_runner._core import Orchestrator
-from paysim_runner.config import SimulationConfig
 from paysim_runner.errors import (
     ConfigError,
     InvalidPaymentError,
@@ -27,6 +26,7 @@ from paysim_runner.errors import (
     RunFinished,
     UnknownBankError,
 )
+from paysim_runner.scenario import SimulationConfig
 
 DEFAULT_MAX_SIMULATIONS = 64
 MAX_TICKS_PER_CALL = 100_000

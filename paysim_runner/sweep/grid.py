@@ -102,6 +102,7 @@ def axis_kind(values: Sequence[Scalar]) -> str:
 
 
 def value_key(v: Scalar) -> tuple[str, Scalar]:
+    """What makes two axis values the same: ``1`` and ``1.0`` are, ``True`` and ``1`` or ``"1"`` are not."""
     return (type(v).__name__ if isinstance(v, (bool, str)) else "num", v)
 
 

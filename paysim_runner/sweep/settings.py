@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from paysim_runner.config import CONF_DIR, ConfigError, SimulationConfig, config_from_mapping
+from paysim_runner.config import CONF_DIR, ConfigError, config_from_mapping
+from paysim_runner.scenario import SimulationConfig
 
 #: A value an axis may take (one runs-table cell); ``sweep.fixed`` may also set whole mappings.
 Scalar = bool | int | float | str

@@ -15,7 +15,9 @@ from paysim_runner.sweep.settings import Scalar
 
 #: How a sweep's batches run (paysim_runner.driver): as Ray tasks, or one after another in the driver.
 Executor = Literal["ray", "inline"]
+#: A sweep name: it names the results folder.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
