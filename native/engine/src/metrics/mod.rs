@@ -9,6 +9,9 @@ use crate::orchestrator::Orchestrator;
 use crate::schema::{Field, FieldType};
 use crate::{ENGINE_VERSION, SCHEMA_VERSION};
 
+mod delay;
+pub use delay::DelayRule;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetricValue {
     Int(i64),
@@ -214,13 +217,12 @@ fn admits(ty: FieldType, v: &MetricValue) -> bool {
 }
 
 fn figures(o: &Orchestrator) -> Result<Figures<'_>> {
-    let tpd = o.config().ticks_per_day;
     let ps = o.payments();
     let (mut n, mut value, mut n_split, mut n_unsettled, mut n_settled) = (0i64, 0i128, 0i64, 0i64, 0i64);
     let mut by_via = [(0i64, 0i128); SETTLED_VIA_NAMES.len()];
     let mut dropped = [0i64; DROP_REASON_NAMES.len()];
     let (mut delay_sum, mut delay_num, mut delay_den) = (0f64, 0f64, 0f64);
-    let day_end = |arrival: u32| (arrival / tpd) * tpd + tpd - 1;
+    let rule = DelayRule::of(o);
     for p in ps {
         match p.status {
             Status::Split => {
@@ -236,32 +238,21 @@ fn figures(o: &Orchestrator) -> Result<Figures<'_>> {
         }
         // Value-weighted delay over what moves (parts carry their own value).
         let v = p.amount as f64;
-        let max_delay = (day_end(p.arrival_tick) - p.arrival_tick) as f64;
-        delay_den += v * max_delay;
-        delay_num += v * match p.status {
-            Status::Settled => ((p.settle_tick - p.arrival_tick) as f64).min(max_delay),
-            _ => max_delay,
-        };
+        let settled_at = (p.status == Status::Settled).then_some(p.settle_tick);
+        delay_den += v * rule.most(p.arrival_tick) as f64;
+        delay_num += v * rule.ticks(p.arrival_tick, settled_at) as f64;
     }
     for (p, outcome) in ps.iter().zip(outcomes(o)) {
         let Some(outcome) = outcome else { continue };
         n += 1;
         value += p.amount as i128;
-        let max_delay = (day_end(p.arrival_tick) - p.arrival_tick) as f64;
-        // Unsettled payments count as maximal delay (to the end of their arrival day).
-        match (outcome.dropped, outcome.settled_at) {
-            (Some(reason), _) => {
-                dropped[reason as usize] += 1;
-                delay_sum += max_delay;
-            }
-            (None, Some(t)) => {
-                n_settled += 1;
-                delay_sum += (t - p.arrival_tick) as f64;
-            }
-            (None, None) => {
-                n_unsettled += 1;
-                delay_sum += max_delay;
-            }
+        // A split payment with a dropped part never settled as a whole.
+        let settled_at = if outcome.dropped.is_some() { None } else { outcome.settled_at };
+        delay_sum += rule.ticks(p.arrival_tick, settled_at) as f64;
+        match (outcome.dropped, settled_at) {
+            (Some(reason), _) => dropped[reason as usize] += 1,
+            (None, Some(_)) => n_settled += 1,
+            (None, None) => n_unsettled += 1,
         }
     }
     let value_settled: i128 = by_via[1..].iter().map(|x| x.1).sum();
