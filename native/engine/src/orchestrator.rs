@@ -230,12 +230,13 @@ impl Orchestrator {
             rtgs::process_queue(&mut self.state.ledger, discipline, now); // 5, then 4 once more
         }
         costs::accrue(&self.state.ledger.banks, &self.config.cost_rates, &mut self.state.ledger.acc); // 6
-        let acc = &self.state.ledger.acc;
-        if self.state.ledger.queue2.len > 0 && acc.num_settlements == 0 {
-            self.state.gridlock_ticks += 1;
-        }
         self.expire(now); // 7
         self.end_of_day(now); // 8
+
+        // As the ticks table shows it (docs/semantics.md#metrics): Queue 2 not empty at the end of the tick.
+        if self.state.ledger.queue2.len > 0 && self.state.ledger.acc.num_settlements == 0 {
+            self.state.gridlock_ticks += 1;
+        }
         let result = self.close_tick(now).inspect_err(|e| self.halted = Some(e.clone()))?;
         self.state.now += 1; // 9
         self.engine_nanos += started.elapsed().as_nanos();
