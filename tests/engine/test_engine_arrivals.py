@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine_cases import bank, build, scenario, transactions
+from tests.helpers.engine import bank, build, scenario, transactions
 
 
 def arrivals_of(cfg: dict[str, Any]) -> list[dict[str, Any]]:

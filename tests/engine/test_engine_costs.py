@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from engine_cases import (
+from tests.helpers.engine import (
     COST_COLUMNS,
-    assert_invariants,
     balances,
     bank,
     build,
@@ -21,6 +20,7 @@ from engine_cases import (
     tick_rows,
     transactions,
 )
+from tests.helpers.invariants import assert_invariants
 
 
 def cost_by_bank(orch: Any, column: str) -> dict[str, float]:

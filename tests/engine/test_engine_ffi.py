@@ -7,16 +7,15 @@ import copy
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
 
-from engine_cases import (
+from paysim_runner import _core
+from tests.helpers import REPO
+from tests.helpers.engine import (
     Orchestrator,
-    assert_invariants,
-    assert_matches_schema,
     balances,
     bank,
     build,
@@ -27,7 +26,7 @@ from engine_cases import (
     scenario,
     transactions,
 )
-from paysim_runner import _core
+from tests.helpers.invariants import assert_invariants, assert_matches_schema
 
 NORMAL_TO_B = {
     "rate_per_tick": 0.5,
@@ -558,7 +557,7 @@ def test_different_seed_different_results() -> None:
 LOG_DIGEST = """
 import hashlib, json, sys
 sys.path.insert(0, sys.argv[1])
-from test_engine_ffi import seeded_config
+from tests.engine.test_engine_ffi import seeded_config
 from paysim_runner._core import Orchestrator
 orch = Orchestrator.new(seeded_config())
 orch.run()
@@ -572,9 +571,8 @@ print(digest.hexdigest())
 
 def test_same_seed_same_log_bytes_in_another_process() -> None:
     """Nothing per-process (hash seeds, addresses, thread timing) may leak into the results."""
-    here = str(Path(__file__).parent)
     digests = {
-        subprocess.run([sys.executable, "-c", LOG_DIGEST, here], capture_output=True, text=True, check=True).stdout
+        subprocess.run([sys.executable, "-c", LOG_DIGEST, str(REPO)], capture_output=True, text=True, check=True).stdout
         for _ in range(2)
     }
     assert len(digests) == 1 and len(digests.pop().strip()) == 64

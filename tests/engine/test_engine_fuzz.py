@@ -10,13 +10,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine_cases import (
-    COST_KEYS,
-    Orchestrator,
-    assert_invariants,
-    comparable_metrics,
-    logs_equal,
-)
+from tests.helpers.engine import COST_KEYS, Orchestrator, comparable_metrics, logs_equal
+from tests.helpers.invariants import assert_invariants
 
 CLEAN_ERRORS = (ValueError, KeyError, TypeError)
 def fast(examples: int) -> settings:

@@ -13,17 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine_cases import (
-    Orchestrator,
-    assert_invariants,
-    balances,
-    bank,
-    build,
-    by_amount,
-    pay,
-    scenario,
-    transactions,
-)
+from tests.helpers.engine import Orchestrator, balances, bank, build, by_amount, pay, scenario, transactions
+from tests.helpers.invariants import assert_invariants
+from tests.helpers.lsm_reference import reference_readings, reference_tick0
 
 LSM_MODES = ("none", "bilateral", "cycles", "multilateral", "t2")
 
@@ -332,122 +324,6 @@ def test_t2_case_under_the_single_algorithms() -> None:
 
 
 # ---------------------------------------------------------------- reference model of tick 0
-
-
-def reference_tick0(
-    opening: list[int],
-    credit: list[int],
-    payments: list[tuple[int, int, int, int]],
-    mode: str,
-    *,
-    follow_original_payer: bool = False,
-    queue_between_algorithms: bool = False,
-) -> tuple[list[int], list[str]]:
-    """Steps 2-5 of docs/semantics.md#the-tick-loop for one tick: Fifo everywhere, fifo_bypass, the given LSM mode except cycles.
-
-    payments: (sender, receiver, amount, priority) in tx_id order, all arriving at tick 0.
-    Bilateral is modelled for one pair of banks only (the order of pairs does not matter for one pair).
-    Two readings the rules leave open (docs/testing.md#readings-the-tests-accept) are switches: whether bilateral keeps removing the *original*
-    net payer's payments after the net flips, and whether t2 reruns step 4 between its two algorithms.
-    Returns final balances and each payment's settled_via ("" = still queued).
-    """
-    bal = list(opening)
-    via = [""] * len(payments)
-
-    def fits(i: int) -> bool:
-        s, _, amount, _ = payments[i]
-        return bal[s] - amount >= -credit[s]
-
-    def settle(i: int, means: str) -> None:
-        s, r, amount, _ = payments[i]
-        bal[s] -= amount
-        bal[r] += amount
-        via[i] = means
-
-    release = sorted(range(len(payments)), key=lambda i: (payments[i][0], -payments[i][3], i))
-    queue2 = []
-    for i in release:
-        if fits(i):
-            settle(i, "rtgs")
-        else:
-            queue2.append(i)
-    queue2.sort(key=lambda i: 0 if payments[i][3] >= 8 else 1)  # stable: join order within class
-
-    def process_queue() -> None:
-        while True:
-            settled_any = False
-            for i in list(queue2):
-                if fits(i):
-                    settle(i, "queue")
-                    queue2.remove(i)
-                    settled_any = True
-            if not settled_any:
-                return
-
-    def net_of(chosen: list[int]) -> list[int]:
-        net = [0] * len(bal)
-        for i in chosen:
-            s, r, amount, _ = payments[i]
-            net[s] -= amount
-            net[r] += amount
-        return net
-
-    def settle_all(chosen: list[int], means: str) -> None:
-        for i in chosen:
-            settle(i, means)
-            queue2.remove(i)
-
-    def multilateral() -> bool:
-        remaining = list(queue2)
-        while remaining:
-            net = net_of(remaining)
-            shortfall = [-credit[b] - (bal[b] + net[b]) for b in range(len(bal))]
-            short = [b for b in range(len(bal)) if shortfall[b] > 0]
-            if not short:
-                settle_all(remaining, "multilateral")
-                return True
-            worst = min(short, key=lambda b: (-shortfall[b], b))
-            del remaining[max(j for j, i in enumerate(remaining) if payments[i][0] == worst)]
-        return False
-
-    def bilateral() -> bool:
-        assert len(bal) == 2
-        pair = list(queue2)
-        original_payer = None
-        while {payments[i][0] for i in pair} == {0, 1}:
-            net = net_of(pair)
-            payer = 0 if net[0] < 0 else 1
-            if bal[payer] + net[payer] >= -credit[payer]:
-                settle_all(pair, "bilateral")
-                return True
-            original_payer = payer if original_payer is None else original_payer
-            remove = original_payer if follow_original_payer else payer
-            del pair[max(j for j, i in enumerate(pair) if payments[i][0] == remove)]
-        return False
-
-    process_queue()
-    if mode == "multilateral" and queue2:
-        if multilateral():
-            process_queue()
-    elif mode == "bilateral" and queue2:
-        if bilateral():
-            process_queue()
-    elif mode == "t2" and queue2:
-        settled = multilateral()
-        if settled and queue_between_algorithms:
-            process_queue()
-        settled = bilateral() or settled
-        if settled:
-            process_queue()
-    return bal, via
-
-
-def reference_readings(opening: list[int], credit: list[int], payments: list, mode: str) -> list[tuple]:
-    """Every outcome the rules allow (the switches above); the engine must produce one of them."""
-    return [
-        reference_tick0(opening, credit, payments, mode, follow_original_payer=a, queue_between_algorithms=b)
-        for a in (False, True) for b in (False, True)
-    ]
 
 
 @st.composite

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from engine_cases import assert_invariants, bank, build, pay, row_of, scenario
+from tests.helpers.engine import bank, build, pay, row_of, scenario
+from tests.helpers.invariants import assert_invariants
 
 # One payment per tick, so "if every payment settled on arrival" has a single meaning.
 STREAM = [

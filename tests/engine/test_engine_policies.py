@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine_cases import balances, bank, build, by_amount, pay, run_ticks, scenario, transactions
+from tests.helpers.engine import balances, bank, build, by_amount, pay, run_ticks, scenario, transactions
 
 
 def test_fifo_releases_everything_on_arrival() -> None:

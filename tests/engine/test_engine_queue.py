@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from engine_cases import balances, bank, build, by_amount, pay, run_ticks, scenario, transactions
+from tests.helpers.engine import balances, bank, build, by_amount, pay, run_ticks, scenario, transactions
 
 
 def blocked_head(queue: str | None) -> dict[str, Any]:

@@ -7,10 +7,11 @@ import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from engine_cases import assert_invariants, bank, build, scenario
+from tests.helpers import REPO
+from tests.helpers.engine import bank, build, scenario
+from tests.helpers.invariants import assert_invariants
 
 
 def long_config(days: int) -> dict[str, Any]:
@@ -47,8 +48,9 @@ CTRL_C = textwrap.dedent(
     """
     import os, signal, sys, threading
     sys.path.insert(0, sys.argv[1])
-    from engine_cases import assert_invariants, build
-    from test_engine_run import long_config
+    from tests.engine.test_engine_run import long_config
+    from tests.helpers.engine import build
+    from tests.helpers.invariants import assert_invariants
     cfg = long_config(days=5000)
     orch = build(cfg)
     threading.Timer(0.4, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
@@ -69,9 +71,8 @@ CTRL_C = textwrap.dedent(
 
 
 def test_ctrl_c_interrupts_run_between_ticks() -> None:
-    here = Path(__file__).parent
     started = time.perf_counter()
-    child = subprocess.run([sys.executable, "-c", CTRL_C, str(here)], capture_output=True, text=True, timeout=120)
+    child = subprocess.run([sys.executable, "-c", CTRL_C, str(REPO)], capture_output=True, text=True, timeout=120)
     assert child.returncode == 0, child.stderr[-2000:]
     assert child.stdout.startswith("interrupted"), child.stdout
     assert time.perf_counter() - started < 30, "Ctrl-C must stop the run promptly"

@@ -10,7 +10,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from engine_cases import Orchestrator, bank, build, logs_equal, scenario, transactions
+from tests.helpers.engine import Orchestrator, bank, build, logs_equal, scenario, transactions
 
 BANKS = [bank("A", 500), bank("B", 200), bank("C", 0)]
 FULL = [

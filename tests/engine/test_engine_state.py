@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from engine_cases import (
+from tests.helpers import REPO
+from tests.helpers.engine import (
     Orchestrator,
-    assert_invariants,
     balances,
     bank,
     build,
@@ -21,6 +21,7 @@ from engine_cases import (
     run_ticks,
     scenario,
 )
+from tests.helpers.invariants import assert_invariants
 
 
 def busy_config() -> dict[str, Any]:
@@ -133,8 +134,9 @@ MANGLER = textwrap.dedent(
     """
     import random, sys
     sys.path.insert(0, sys.argv[1])
-    from engine_cases import assert_invariants, build, run_ticks
-    from test_engine_state import busy_config
+    from tests.engine.test_engine_state import busy_config
+    from tests.helpers.engine import build, run_ticks
+    from tests.helpers.invariants import assert_invariants
     from paysim_runner._core import Orchestrator
     cfg = busy_config()
     orch = build(cfg)
@@ -181,8 +183,7 @@ MANGLER = textwrap.dedent(
 
 def test_mangled_states_never_crash_the_interpreter(tmp_path: Any) -> None:
     """Bit-flipped states either load and run, or raise; run in a child so a crash is caught, not suffered."""
-    here = __import__("pathlib").Path(__file__).parent
-    child = subprocess.run([sys.executable, "-c", MANGLER, str(here)], capture_output=True, text=True, timeout=120)
+    child = subprocess.run([sys.executable, "-c", MANGLER, str(REPO)], capture_output=True, text=True, timeout=120)
     assert child.returncode == 0, f"child died ({child.returncode}): {child.stderr[-2000:]}"
     outcomes = eval(child.stdout.strip().splitlines()[-1])  # the child's printed dict
     assert outcomes["panic"] == 0, f"mangled states loaded, then panicked: {child.stdout[-1500:]}"

@@ -25,8 +25,7 @@ from paysim_runner.report import (
     build_report,
     open_views,
 )
-
-from .conftest import write_manifest, write_part
+from tests.helpers.results import write_manifest, write_part
 
 T_0975_4 = 2.776445  # Student t, 97.5% quantile, 4 degrees of freedom (tables)
 

@@ -30,8 +30,7 @@ from paysim_runner.report.build import compute_report
 from paysim_runner.report.source import load_manifest
 from paysim_runner.report.tables import cells_csv, paired_csv
 from paysim_runner.report.terminal import _terminal_number
-
-from .conftest import run_real_sweep
+from tests.helpers.results import run_real_sweep
 
 T_0975_4 = 2.776445  # Student t, 97.5% quantile, 4 dof: five seeds per cell
 SEEDS = 5

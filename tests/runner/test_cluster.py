@@ -23,7 +23,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from .conftest import REPO, run_runner, runner_env
+from tests.helpers import REPO
+from tests.helpers.runner import run_runner, runner_env
 
 RAY = Path(shutil.which("ray", path=str(Path(os.sys.executable).parent)) or "ray")
 

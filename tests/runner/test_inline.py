@@ -13,8 +13,7 @@ from rich.console import Console
 
 from paysim_runner import storage
 from paysim_runner.driver import run_sweep
-
-from .conftest import file_bytes, run_runner, small_sweep
+from tests.helpers.runner import file_bytes, run_runner, small_sweep
 
 
 def _manifest(sweep_dir: Path) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_runner
+from tests.helpers.runner import run_runner
 
 
 @pytest.mark.parametrize(

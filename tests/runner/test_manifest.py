@@ -15,8 +15,8 @@ import yaml
 from paysim_runner import storage
 from paysim_runner.config import CONF_DIR, ConfigError
 from paysim_runner.driver import create_output_dir, prepare
-
-from .conftest import REPO, small_sweep
+from tests.helpers import REPO
+from tests.helpers.runner import small_sweep
 
 
 def _canonical_sha256(engine: dict) -> str:

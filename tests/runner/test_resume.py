@@ -15,8 +15,8 @@ from rich.console import Console
 
 from paysim_runner import storage
 from paysim_runner.driver import run_sweep
-
-from .conftest import REPO, file_bytes, hydra_config, read_table, run_runner, runner_cmd, runner_env
+from tests.helpers import REPO
+from tests.helpers.runner import file_bytes, hydra_config, read_table, run_runner, runner_cmd, runner_env
 
 pytestmark = pytest.mark.ray
 

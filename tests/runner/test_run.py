@@ -19,8 +19,7 @@ from paysim_runner import _core, storage
 from paysim_runner.driver import run_sweep
 from paysim_runner.run import BatchContext, liquidity_bounds, run_batch, run_one, with_liquidity
 from paysim_runner.sweep import build_plan
-
-from .conftest import file_bytes, hydra_config, small_sweep
+from tests.helpers.runner import file_bytes, hydra_config, small_sweep
 
 
 def _plan(tmp_path: Path, *extra: str):

@@ -25,8 +25,7 @@ from paysim_runner.sweep import (
     parse_axes,
     plan_runs,
 )
-
-from .conftest import hydra_config, small_sweep
+from tests.helpers.runner import hydra_config, small_sweep
 
 # --- grid expansion --------------------------------------------------------------------------------
 

@@ -22,8 +22,7 @@ from pathlib import Path
 import pytest
 
 from paysim_runner import storage
-
-from .conftest import REPO
+from tests.helpers import REPO
 
 pytestmark = pytest.mark.slow
 
