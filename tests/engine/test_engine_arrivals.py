@@ -40,7 +40,8 @@ def test_zero_rate_means_no_arrivals() -> None:
 
 def test_uniform_amounts_stay_in_range() -> None:
     drawn = amounts({"rate_per_tick": 1.0, "distribution": {"type": "Uniform", "min": 100, "max": 200}})
-    assert drawn.min() >= 100 and drawn.max() <= 200
+    assert drawn.min() >= 100
+    assert drawn.max() <= 200
     assert drawn.mean() == pytest.approx(150, rel=0.05)
 
 
@@ -89,13 +90,16 @@ def test_deadline_priority_and_divisibility_follow_the_config() -> None:
                        "deadline_offset": 7, "priority": 9, "divisible": True}, ticks=50)
     assert rows
     assert all(row["deadline_tick"] == row["arrival_tick"] + 7 for row in rows)
-    assert all(row["priority"] == 9 and row["divisible"] for row in rows)
+    assert all(row["priority"] == 9 for row in rows)
+    assert all(row["divisible"] for row in rows)
 
 
 def test_arrival_defaults() -> None:
     rows = one_sender({"rate_per_tick": 1.0, "distribution": {"type": "Uniform", "min": 1, "max": 9}}, ticks=50)
+    assert rows
     assert all(row["deadline_tick"] == row["arrival_tick"] + 50 for row in rows)
-    assert all(row["priority"] == 5 and not row["divisible"] for row in rows)
+    assert all(row["priority"] == 5 for row in rows)
+    assert not any(row["divisible"] for row in rows)
 
 
 def test_scheduled_payments_arrive_before_random_ones_in_a_tick() -> None:
@@ -107,7 +111,8 @@ def test_scheduled_payments_arrive_before_random_ones_in_a_tick() -> None:
     )
     rows = arrivals_of(cfg)
     tick2 = [row for row in rows if row["arrival_tick"] == 2]
-    assert tick2[0]["amount"] == 1000 and all(row["sender"] == "A" for row in tick2[1:])
+    assert tick2[0]["amount"] == 1000
+    assert all(row["sender"] == "A" for row in tick2[1:])
 
 
 # ---------------------------------------------------------------- common random numbers
@@ -182,7 +187,8 @@ CHANGES = [
 @pytest.fixture(scope="module")
 def baseline_streams() -> dict[str, list[tuple]]:
     streams = random_streams(crn_base())
-    assert set(streams) == {"B0", "B1", "B2", "B3"} and all(len(s) > 10 for s in streams.values())
+    assert set(streams) == {"B0", "B1", "B2", "B3"}
+    assert all(len(s) > 10 for s in streams.values())
     return streams
 
 

@@ -172,7 +172,8 @@ def test_carried_payment_is_charged_at_every_close() -> None:
     [row] = transactions(orch)
     assert row["status"] == "queue2"
     m = orch.metrics()
-    assert m["cost_eod"] == pytest.approx(9.0) and m["n_unsettled"] == 1
+    assert m["cost_eod"] == pytest.approx(9.0)
+    assert m["n_unsettled"] == 1
     assert [r["cost_eod"] for r in tick_rows(orch) if r["bank"] == "A"] == pytest.approx([0, 3, 0, 3, 0, 3])
 
 
@@ -181,7 +182,8 @@ def test_balances_carry_over_from_one_day_to_the_next() -> None:
     cfg = scenario([bank("A", 100), bank("B", 60)], [pay("A", "B", 100, 1), pay("B", "A", 150, 4)], ticks=3, days=2)
     orch = build(cfg)
     run_ticks(orch, 3)
-    assert orch.current_day() == 1 and balances(orch) == {"A": 0, "B": 160}
+    assert orch.current_day() == 1
+    assert balances(orch) == {"A": 0, "B": 160}
     orch.run()
     assert balances(orch) == {"A": 150, "B": 10}
     assert by_amount(transactions(orch))[150]["settled_via"] == "rtgs"
@@ -237,6 +239,7 @@ def test_all_six_components_on_one_day() -> None:
     by_bank = {c: cost_by_bank(orch, c) for c in COST_COLUMNS}
     assert by_bank["cost_liquidity"]["A"] == pytest.approx(16.0)
     assert by_bank["cost_delay"]["B"] == pytest.approx(2.0)
-    assert by_bank["cost_split"]["C"] == pytest.approx(5.0) and by_bank["cost_eod"]["C"] == pytest.approx(30.0)
+    assert by_bank["cost_split"]["C"] == pytest.approx(5.0)
+    assert by_bank["cost_eod"]["C"] == pytest.approx(30.0)
     assert by_bank["cost_deadline"]["E"] == pytest.approx(20.0)
     assert_invariants(orch, cfg)

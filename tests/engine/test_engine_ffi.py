@@ -60,8 +60,10 @@ def seeded_config(seed: int = 12345) -> dict[str, Any]:
 def test_create_minimal_orchestrator() -> None:
     orch = Orchestrator.new(two_agent_config())
     assert orch.get_agent_ids() == ["BANK_A", "BANK_B"]
-    assert orch.current_tick() == 0 and orch.current_day() == 0
-    assert orch.total_ticks() == 100 and orch.ticks_per_day() == 100
+    assert orch.current_tick() == 0
+    assert orch.current_day() == 0
+    assert orch.total_ticks() == 100
+    assert orch.ticks_per_day() == 100
     assert not orch.is_finished()
 
 
@@ -333,9 +335,12 @@ def test_tick_counters_on_hand_built_day() -> None:
     t0, t1, t2 = run_ticks(orch, 3)
     assert (t0["num_arrivals"], t0["num_settlements"], t0["num_drops"]) == (2, 1, 0)
     assert (t0["queue1_size"], t0["queue2_size"]) == (0, 1)
-    assert t0["value_arrived"] == 5300 and t0["value_settled"] == 300 and t0["queue2_value"] == 5000
+    assert t0["value_arrived"] == 5300
+    assert t0["value_settled"] == 300
+    assert t0["queue2_value"] == 5000
     assert (t1["num_arrivals"], t1["num_settlements"], t1["num_drops"]) == (0, 0, 1)
-    assert t1["value_dropped"] == 5000 and t1["queue2_size"] == 0
+    assert t1["value_dropped"] == 5000
+    assert t1["queue2_size"] == 0
     assert (t2["num_arrivals"], t2["num_settlements"], t2["num_drops"]) == (0, 0, 0)
     assert (t0["lsm_bilateral_releases"], t0["lsm_cycle_releases"]) == (0, 0)
     assert balances(orch) == {"A": 700, "B": 300}
@@ -353,7 +358,8 @@ def test_two_bank_payment_exchange_conserves_balance() -> None:
     results = run_ticks(orch, 100)
     arrivals = sum(r["num_arrivals"] for r in results)
     settlements = sum(r["num_settlements"] for r in results)
-    assert arrivals > 0 and 0 < settlements <= arrivals
+    assert arrivals > 0
+    assert 0 < settlements <= arrivals
     assert orch.get_agent_balance("BANK_A") + orch.get_agent_balance("BANK_B") == 3_000_000
     assert orch.metrics()["n_payments"] == arrivals
     assert orch.metrics()["n_settled"] == settlements
@@ -381,7 +387,8 @@ def test_run_equals_tick_loop() -> None:
     run_ticks(looped, looped.total_ticks())
     ran = Orchestrator.new(cfg)
     ran.run()
-    assert ran.is_finished() and ran.current_tick() == 100
+    assert ran.is_finished()
+    assert ran.current_tick() == 100
     assert logs_equal(ran.tick_log(), looped.tick_log())
     assert logs_equal(ran.transaction_log(), looped.transaction_log())
     assert comparable_metrics(ran) == comparable_metrics(looped)
@@ -423,10 +430,14 @@ def test_agent_states_report_balances_and_queues() -> None:
     orch = build(cfg)
     orch.tick()
     states = {s["id"]: s for s in orch.agent_states()}
-    assert states["A"]["balance"] == 100 and states["A"]["opening_balance"] == 100
-    assert states["A"]["credit_limit"] == 50 and states["A"]["credit_used"] == 0
-    assert states["A"]["queue2_size"] == 1 and states["A"]["queue2_value"] == 400
-    assert states["B"]["queue2_size"] == 0 and states["A"]["queue1_size"] == 0
+    assert states["A"]["balance"] == 100
+    assert states["A"]["opening_balance"] == 100
+    assert states["A"]["credit_limit"] == 50
+    assert states["A"]["credit_used"] == 0
+    assert states["A"]["queue2_size"] == 1
+    assert states["A"]["queue2_value"] == 400
+    assert states["B"]["queue2_size"] == 0
+    assert states["A"]["queue1_size"] == 0
     assert orch.get_queue2_size() == 1
 
 
@@ -438,15 +449,20 @@ def test_submit_transaction_enters_queue1_now() -> None:
     tx_id = orch.submit_transaction(
         {"sender": "BANK_A", "receiver": "BANK_B", "amount": 100_000, "deadline_offset": 50, "priority": 5}
     )
-    assert isinstance(tx_id, str) and tx_id
+    assert isinstance(tx_id, str)
+    assert tx_id
     assert orch.get_queue1_size("BANK_A") == 1
     orch.tick()
     assert orch.get_queue1_size("BANK_A") == 0
     assert orch.get_agent_balance("BANK_B") == 2_100_000
     [row] = transactions(orch)
     assert str(row["tx_id"]) == tx_id
-    assert row["arrival_tick"] == 0 and row["deadline_tick"] == 50 and row["priority"] == 5
-    assert row["status"] == "settled" and row["settled_via"] == "rtgs" and row["settle_tick"] == 0
+    assert row["arrival_tick"] == 0
+    assert row["deadline_tick"] == 50
+    assert row["priority"] == 5
+    assert row["status"] == "settled"
+    assert row["settled_via"] == "rtgs"
+    assert row["settle_tick"] == 0
 
 
 def test_submit_transaction_ids_are_deterministic_and_ordered() -> None:
@@ -457,7 +473,8 @@ def test_submit_transaction_ids_are_deterministic_and_ordered() -> None:
                 for a in (1, 2, 3)]
 
     first, second = submit_three(), submit_three()
-    assert first == second and len(set(first)) == 3
+    assert first == second
+    assert len(set(first)) == 3
 
 
 def test_submit_transaction_defaults() -> None:
@@ -465,8 +482,10 @@ def test_submit_transaction_defaults() -> None:
     run_ticks(orch, 3)
     orch.submit_transaction({"sender": "BANK_B", "receiver": "BANK_A", "amount": 7})
     [row] = transactions(orch)
-    assert row["arrival_tick"] == 3 and row["deadline_tick"] == 53
-    assert row["priority"] == 5 and row["divisible"] in (0, False)
+    assert row["arrival_tick"] == 3
+    assert row["deadline_tick"] == 53
+    assert row["priority"] == 5
+    assert row["divisible"] in (0, False)
 
 
 @pytest.mark.parametrize(
@@ -575,7 +594,8 @@ def test_same_seed_same_log_bytes_in_another_process() -> None:
         subprocess.run([sys.executable, "-c", LOG_DIGEST, str(REPO)], capture_output=True, text=True, check=True).stdout
         for _ in range(2)
     }
-    assert len(digests) == 1 and len(digests.pop().strip()) == 64
+    assert len(digests) == 1
+    assert len(digests.pop().strip()) == 64
 
 
 def test_fresh_engine_has_empty_logs_and_zero_metrics() -> None:
@@ -592,6 +612,7 @@ def test_logs_go_straight_into_pyarrow() -> None:
     orch = Orchestrator.new(seeded_config())
     orch.run()
     ticks, txs = pa.table(orch.tick_log()), pa.table(orch.transaction_log())
-    assert ticks.num_rows == 100 * 2 and txs.num_rows == orch.metrics()["n_payments"]
+    assert ticks.num_rows == 100 * 2
+    assert txs.num_rows == orch.metrics()["n_payments"]
     assert all(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
                for t in ticks.schema.types + txs.schema.types)

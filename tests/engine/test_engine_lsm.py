@@ -39,15 +39,18 @@ def equal_pair(mode: str | None) -> dict[str, Any]:
 
 def test_equal_pair_without_liquidity_is_stuck_without_lsm() -> None:
     orch, result = first_tick(equal_pair("none"))
-    assert result["num_settlements"] == 0 and result["queue2_size"] == 2
+    assert result["num_settlements"] == 0
+    assert result["queue2_size"] == 2
     assert balances(orch) == {"A": 0, "B": 0}
     assert {row["status"] for row in transactions(orch)} == {"queue2"}
 
 
 def test_equal_pair_settles_bilaterally_in_the_same_tick() -> None:
     orch, result = first_tick(equal_pair("bilateral"))
-    assert result["num_settlements"] == 2 and result["queue2_size"] == 0
-    assert result["lsm_bilateral_releases"] == 2 and result["lsm_cycle_releases"] == 0
+    assert result["num_settlements"] == 2
+    assert result["queue2_size"] == 0
+    assert result["lsm_bilateral_releases"] == 2
+    assert result["lsm_cycle_releases"] == 0
     assert balances(orch) == {"A": 0, "B": 0}
     for row in transactions(orch):
         assert (row["status"], row["settled_via"], row["settle_tick"]) == ("settled", "bilateral", 0)
@@ -56,7 +59,8 @@ def test_equal_pair_settles_bilaterally_in_the_same_tick() -> None:
 @pytest.mark.parametrize("mode", ["multilateral", "t2"])
 def test_equal_pair_settles_all_or_nothing_under_multilateral(mode: str) -> None:
     orch, result = first_tick(equal_pair(mode))
-    assert result["num_settlements"] == 2 and result["lsm_cycle_releases"] == 2
+    assert result["num_settlements"] == 2
+    assert result["lsm_cycle_releases"] == 2
     assert result["lsm_bilateral_releases"] == 0
     assert {row["settled_via"] for row in transactions(orch)} == {"multilateral"}
 
@@ -65,7 +69,8 @@ def test_unequal_pair_settles_when_net_payer_covers_only_the_net() -> None:
     cfg = scenario([bank("A", 20), bank("B", 0)], [pay("A", "B", 100), pay("B", "A", 80)], ticks=5, lsm="bilateral")
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 0, "B": 20}
-    assert result["lsm_bilateral_releases"] == 2 and result["num_settlements"] == 2
+    assert result["lsm_bilateral_releases"] == 2
+    assert result["num_settlements"] == 2
 
 
 def test_unequal_pair_net_may_be_covered_by_intraday_credit() -> None:
@@ -79,7 +84,8 @@ def test_unequal_pair_one_short_of_the_net_settles_nothing() -> None:
     cfg = scenario([bank("A", 19), bank("B", 0)], [pay("A", "B", 100), pay("B", "A", 80)], ticks=5, lsm="bilateral")
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 19, "B": 0}
-    assert result["lsm_bilateral_releases"] == 0 and result["queue2_size"] == 2
+    assert result["lsm_bilateral_releases"] == 0
+    assert result["queue2_size"] == 2
 
 
 def test_bilateral_drops_net_payers_last_payment_until_covered() -> None:
@@ -91,7 +97,8 @@ def test_bilateral_drops_net_payers_last_payment_until_covered() -> None:
     )
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 5, "B": 10}
-    assert result["lsm_bilateral_releases"] == 2 and result["queue2_size"] == 1
+    assert result["lsm_bilateral_releases"] == 2
+    assert result["queue2_size"] == 1
     assert statuses(orch) == {70: ("settled", "bilateral"), 60: ("settled", "bilateral"), 20: ("queue2", "")}
 
 
@@ -104,7 +111,8 @@ def test_queue_is_retried_after_lsm_settlement() -> None:
     )
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 0, "B": 0, "C": 51}
-    assert result["num_settlements"] == 3 and result["lsm_bilateral_releases"] == 2
+    assert result["num_settlements"] == 3
+    assert result["lsm_bilateral_releases"] == 2
     assert statuses(orch)[51] == ("settled", "queue")
     assert result["queue2_size"] == 0
 
@@ -124,8 +132,10 @@ def test_three_bank_cycle_of_unequal_values_settles_on_net_cover(mode: str, orde
     cfg = scenario([bank(b, opening[b]) for b in order], THREE_CYCLE, ticks=5, lsm=mode)
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 0, "B": 20, "C": 0}
-    assert result["lsm_cycle_releases"] == 3 and result["lsm_bilateral_releases"] == 0
-    assert result["num_settlements"] == 3 and result["queue2_size"] == 0
+    assert result["lsm_cycle_releases"] == 3
+    assert result["lsm_bilateral_releases"] == 0
+    assert result["num_settlements"] == 3
+    assert result["queue2_size"] == 0
     assert {row["settled_via"] for row in transactions(orch)} == {"multilateral"}
 
 
@@ -142,7 +152,8 @@ def test_three_bank_cycle_needs_a_multilateral_mechanism(mode: str) -> None:
     cfg = scenario([bank("A", 10), bank("B", 0), bank("C", 10)], THREE_CYCLE, ticks=5, lsm=mode)
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 10, "B": 0, "C": 10}
-    assert result["queue2_size"] == 3 and result["num_settlements"] == 0
+    assert result["queue2_size"] == 3
+    assert result["num_settlements"] == 0
 
 
 @pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2"])
@@ -150,7 +161,8 @@ def test_three_bank_cycle_fails_whole_when_one_bank_is_one_short(mode: str) -> N
     cfg = scenario([bank("A", 9), bank("B", 0), bank("C", 10)], THREE_CYCLE, ticks=5, lsm=mode)
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 9, "B": 0, "C": 10}
-    assert result["num_settlements"] == 0 and result["lsm_cycle_releases"] == 0
+    assert result["num_settlements"] == 0
+    assert result["lsm_cycle_releases"] == 0
     assert result["queue2_size"] == 3
 
 
@@ -164,7 +176,8 @@ def test_four_bank_cycle(mode: str) -> None:
     cfg = scenario([bank(b, v) for b, v in FOUR_OPENING.items()], FOUR_CYCLE, ticks=5, lsm=mode)
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 10, "B": 10, "C": 0, "D": 10}
-    assert result["lsm_cycle_releases"] == 4 and result["num_settlements"] == 4
+    assert result["lsm_cycle_releases"] == 4
+    assert result["num_settlements"] == 4
 
 
 def test_cycle_longer_than_max_cycle_length_is_not_settled() -> None:
@@ -172,7 +185,8 @@ def test_cycle_longer_than_max_cycle_length_is_not_settled() -> None:
     cfg["lsm"]["max_cycle_length"] = 3
     orch, result = first_tick(cfg)
     assert balances(orch) == FOUR_OPENING
-    assert result["lsm_cycle_releases"] == 0 and result["queue2_size"] == 4
+    assert result["lsm_cycle_releases"] == 0
+    assert result["queue2_size"] == 4
 
 
 @pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2"])
@@ -186,7 +200,8 @@ def test_larger_cycle_gets_the_scarce_liquidity_first(mode: str) -> None:
     cfg = scenario([bank(b, v) for b, v in opening.items()], payments, ticks=5, lsm=mode)
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 1, "B": 0, "C": 10, "D": 1, "E": 0}
-    assert result["lsm_cycle_releases"] == 3 and result["queue2_size"] == 3
+    assert result["lsm_cycle_releases"] == 3
+    assert result["queue2_size"] == 3
     assert {a for a, (status, _) in statuses(orch).items() if status == "settled"} == {200, 201, 191}
 
 
@@ -205,7 +220,8 @@ def seed_ring(balance: int) -> Orchestrator:
 def test_four_bank_ring_short_of_liquidity_settles_by_lsm() -> None:
     orch = seed_ring(10_000)
     result = orch.tick()
-    assert result["lsm_cycle_releases"] == 4 and result["num_settlements"] == 4
+    assert result["lsm_cycle_releases"] == 4
+    assert result["num_settlements"] == 4
     assert all(v == 10_000 for v in balances(orch).values())
 
 
@@ -213,7 +229,8 @@ def test_four_bank_ring_with_ample_liquidity_settles_gross() -> None:
     """docs/testing.md#errors-in-the-design-notes: with 100,000 each the design notes' ring settles gross; no LSM release is owed."""
     orch = seed_ring(100_000)
     result = orch.tick()
-    assert result["num_settlements"] == 4 and result["lsm_cycle_releases"] == 0
+    assert result["num_settlements"] == 4
+    assert result["lsm_cycle_releases"] == 0
     assert {row["settled_via"] for row in transactions(orch)} == {"rtgs"}
 
 
@@ -250,7 +267,8 @@ def test_all_or_nothing_fails_then_partial_removes_the_short_banks_payment() -> 
     )
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 0, "B": 20, "C": 0, "D": 0}
-    assert result["lsm_cycle_releases"] == 3 and result["queue2_size"] == 1
+    assert result["lsm_cycle_releases"] == 3
+    assert result["queue2_size"] == 1
     assert statuses(orch)[50] == ("queue2", "")
 
 
@@ -297,7 +315,8 @@ def test_t2_runs_multilateral_then_bilateral() -> None:
     its 10), not A<->C (net 20)."""
     orch, result = t2_case("t2")
     assert balances(orch) == {"A": 0, "B": 10, "C": 0, "X": 0, "Y": 0, "Z": 3}
-    assert result["lsm_cycle_releases"] == 3 and result["lsm_bilateral_releases"] == 2
+    assert result["lsm_cycle_releases"] == 3
+    assert result["lsm_bilateral_releases"] == 2
     assert result["queue2_size"] == 2
     assert statuses(orch) == {
         100: ("queue2", ""), 40: ("settled", "bilateral"), 30: ("settled", "bilateral"), 80: ("queue2", ""),
@@ -320,7 +339,8 @@ def test_t2_case_under_the_single_algorithms() -> None:
     assert balances(multilateral) == {**T2_BANKS, "X": 0, "Y": 0, "Z": 3}
     assert (r_multi["lsm_bilateral_releases"], r_multi["lsm_cycle_releases"], r_multi["queue2_size"]) == (0, 3, 4)
     none, r_none = t2_case("none")
-    assert balances(none) == T2_BANKS and r_none["queue2_size"] == 7
+    assert balances(none) == T2_BANKS
+    assert r_none["queue2_size"] == 7
 
 
 # ---------------------------------------------------------------- reference model of tick 0

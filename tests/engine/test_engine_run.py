@@ -41,7 +41,8 @@ def test_run_releases_the_gil() -> None:
     elapsed = time.perf_counter() - started
     assert orch.is_finished()
     assert elapsed > 0.1, "the run must last long enough for the check to mean something"
-    assert len(gaps) > 20 and max(gaps) < 0.25, f"main thread stalled {max(gaps):.3f}s of {elapsed:.3f}s"
+    assert len(gaps) > 20, "the main thread must have run all along"
+    assert max(gaps) < 0.25, f"main thread stalled {max(gaps):.3f}s of {elapsed:.3f}s"
 
 
 CTRL_C = textwrap.dedent(

@@ -45,7 +45,8 @@ def busy_config() -> dict[str, Any]:
 
 
 def assert_same_engine(a: Orchestrator, b: Orchestrator) -> None:
-    assert a.current_tick() == b.current_tick() and a.is_finished() == b.is_finished()
+    assert a.current_tick() == b.current_tick()
+    assert a.is_finished() == b.is_finished()
     assert balances(a) == balances(b)
     assert logs_equal(a.tick_log(), b.tick_log())
     assert logs_equal(a.transaction_log(), b.transaction_log())
@@ -76,7 +77,8 @@ def test_restore_keeps_submitted_payments_and_config() -> None:
     orch.submit_transaction({"sender": "B0", "receiver": "B1", "amount": 123, "deadline_offset": 3, "priority": 9})
     restored = Orchestrator.load_state(orch.save_state())
     assert restored.get_agent_ids() == orch.get_agent_ids()
-    assert restored.total_ticks() == 60 and restored.ticks_per_day() == 30
+    assert restored.total_ticks() == 60
+    assert restored.ticks_per_day() == 30
     assert restored.get_queue1_size("B0") == orch.get_queue1_size("B0")
     # the next tx_id continues the sequence in both
     a = orch.submit_transaction({"sender": "B2", "receiver": "B3", "amount": 5})

@@ -69,7 +69,8 @@ def test_core_periphery_and_t2_day_are_skewed() -> None:
     assert weights["CORE_0"] == 10 * weights["PERI_00"]
     assert fifty.agents[0].arrival_config.distribution.type == "LogNormal"
     day = load_config(CONF_DIR / "scenario" / "t2_day.yaml")
-    assert len(day.agents) == 1000 and day.simulation.ticks_per_day == 600
+    assert len(day.agents) == 1000
+    assert day.simulation.ticks_per_day == 600
     expected = day.simulation.ticks_per_day * sum(a.arrival_config.rate_per_tick for a in day.agents)
     assert 380_000 < expected < 420_000
     assert day.lsm.mode == "t2"
@@ -108,7 +109,8 @@ def test_to_rust_dict_maps_every_optional_section() -> None:
     assert engine["cost_rates"] == {"delay_cost_per_tick": 0.5, "eod_penalty": 7.0}
     assert engine["lsm"] == {"mode": "cycles", "max_cycle_length": 4}
     assert engine["rtgs"] == {"queue": "strict_fifo"}
-    assert engine["drop_expired"] is False and engine["end_of_day"] == {"unsettled": "carry"}
+    assert engine["drop_expired"] is False
+    assert engine["end_of_day"] == {"unsettled": "carry"}
     assert engine["scheduled_payments"] == [{"sender": "A", "receiver": "B", "amount": 5, "arrival_tick": 2}]
     assert engine["agent_configs"][0]["arrival_config"] == {
         "rate_per_tick": 0.3,
@@ -136,7 +138,10 @@ def test_agent_groups_expand_into_weighted_agents() -> None:
     assert cfg.bank_ids == ["X"] + [f"G{i:02d}" for i in range(11)]
     assert cfg.agent_groups is None
     weights = cfg.agents[1].arrival_config.counterparty_weights
-    assert "G00" not in weights and weights["X"] == 1.0 and weights["G01"] == 3.0 and len(weights) == 11
+    assert "G00" not in weights
+    assert weights["X"] == 1.0
+    assert weights["G01"] == 3.0
+    assert len(weights) == 11
     # the dumped form is the explicit one and validates again to the same config
     assert SimulationConfig.model_validate(cfg.model_dump(exclude_none=True)) == cfg
 
@@ -212,7 +217,8 @@ def test_bad_values_are_named_by_field_path(patch: Any, path: str, problem: str)
         config_from_mapping(data, prefix="scenario")
     assert info.value.path == f"scenario.{path}"
     assert problem in info.value.problem
-    assert "\n" not in str(info.value) and str(info.value).startswith(f"scenario.{path}: ")
+    assert "\n" not in str(info.value)
+    assert str(info.value).startswith(f"scenario.{path}: ")
     # the pydantic model itself raises a ValidationError that names the same field
     with pytest.raises(ValidationError) as raw:
         SimulationConfig.model_validate(data)
@@ -485,7 +491,8 @@ def test_junk_gets_a_config_error_never_a_crash(data: dict[str, Any]) -> None:
     try:
         config_from_mapping(data)
     except ConfigError as exc:
-        assert "\n" not in str(exc) and str(exc)
+        assert "\n" not in str(exc)
+        assert str(exc)
 
 
 def test_keys_and_values_with_line_breaks_still_give_one_line() -> None:

@@ -63,14 +63,16 @@ def test_resume_refuses_a_sweep_whose_policy_file_changed(tmp_path: Path) -> Non
 
 
 def test_git_dirty_flags_uncommitted_changes(tmp_path: Path) -> None:
-    assert storage.git_dirty(tmp_path) is None and storage.git_commit(tmp_path) is None  # not a checkout
+    assert storage.git_dirty(tmp_path) is None
+    assert storage.git_commit(tmp_path) is None
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], check=True)
     (tmp_path / "a.txt").write_text("1")
     subprocess.run([*git, "add", "a.txt"], check=True)
     subprocess.run([*git, "commit", "-qm", "x"], check=True)
     (tmp_path / "new.txt").write_text("untracked files do not change the code that ran")
-    assert storage.git_dirty(tmp_path) is False and len(storage.git_commit(tmp_path) or "") == 40
+    assert storage.git_dirty(tmp_path) is False
+    assert len(storage.git_commit(tmp_path) or "") == 40
     (tmp_path / "a.txt").write_text("2")
     assert storage.git_dirty(tmp_path) is True
 

@@ -74,7 +74,9 @@ def test_run_one_reports_the_engines_own_metrics_and_logs(tmp_path: Path) -> Non
 def test_run_one_can_skip_logs(tmp_path: Path) -> None:
     plan = _plan(tmp_path)
     out = run_one(plan.engine_configs[0], plan.runs[0], plan.cells[0], sweep=plan.name, ticks=False, transactions=False)
-    assert out.ticks is None and out.transactions is None and out.row["n_payments"] > 0
+    assert out.ticks is None
+    assert out.transactions is None
+    assert out.row["n_payments"] > 0
 
 
 @pytest.mark.parametrize("scenario", ["two_bank", "ten_bank", "fifty_bank_core_periphery", "gridlock_ring"])
@@ -113,9 +115,11 @@ def test_liquidity_fraction_spans_the_leinonen_soramaki_bounds(tmp_path: Path) -
                            transactions=False).row
 
         top = metrics("liquidity_fraction=1.0,lsm_mode=none")
-        assert top["delay_indicator"] == 0.0 and top["settlement_rate"] == 1.0
+        assert top["delay_indicator"] == 0.0
+        assert top["settlement_rate"] == 1.0
         bottom = metrics("liquidity_fraction=0.0,lsm_mode=t2")
-        assert bottom["settlement_rate"] == 1.0 and bottom["delay_indicator"] > 0
+        assert bottom["settlement_rate"] == 1.0
+        assert bottom["delay_indicator"] > 0
         gross = metrics("liquidity_fraction=0.0,lsm_mode=none")
         assert gross["delay_indicator"] >= bottom["delay_indicator"]
 
@@ -137,7 +141,8 @@ def test_run_batch_writes_three_files_and_returns_a_summary(tmp_path: Path) -> N
     ctx = BatchContext.from_plan(plan, sweep_dir)
     runs = plan.batches()[1]
     summary = run_batch(ctx, 1, runs)
-    assert summary["batch"] == 1 and summary["runs"] == len(runs) == 2
+    assert summary["batch"] == 1
+    assert summary["runs"] == len(runs) == 2
     assert set(summary) == {"batch", "runs", "engine_seconds", "wall_seconds"}
     for table in storage.TABLES:
         assert storage.batch_file(sweep_dir, table, 1).is_file()
