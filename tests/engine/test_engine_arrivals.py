@@ -128,7 +128,9 @@ def crn_base() -> dict[str, Any]:
     ]
     agents = []
     for i, dist in enumerate(dists):
-        arrivals = {"rate_per_tick": 0.3 + 0.2 * i, "distribution": dist, "deadline_offset": 5 + i, "divisible": i % 2 == 0}
+        arrivals = {
+            "rate_per_tick": 0.3 + 0.2 * i, "distribution": dist, "deadline_offset": 5 + i, "divisible": i % 2 == 0,
+        }
         if i == 1:
             arrivals["counterparty_weights"] = {"B0": 2.0, "B3": 1.0}
         agents.append(bank(f"B{i}", 8_000, 2_000, arrivals=arrivals))
@@ -141,9 +143,8 @@ def random_streams(cfg: dict[str, Any]) -> dict[str, list[tuple]]:
     for row in arrivals_of(cfg):
         if row["priority"] == 10:
             continue
-        streams.setdefault(row["sender"], []).append(
-            (row["receiver"], row["amount"], row["arrival_tick"], row["deadline_tick"], row["priority"], row["divisible"])
-        )
+        fields = ("receiver", "amount", "arrival_tick", "deadline_tick", "priority", "divisible")
+        streams.setdefault(row["sender"], []).append(tuple(row[field] for field in fields))
     return streams
 
 

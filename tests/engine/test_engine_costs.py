@@ -133,7 +133,10 @@ def eod_case(unsettled: str | None) -> dict[str, Any]:
     Queue 1 (E's Deadline policy holds it until tick 7). C pays A 100 at tick 6."""
     top = {} if unsettled is None else {"end_of_day": {"unsettled": unsettled}}
     return scenario(
-        [bank("A", 0), bank("B", 0), bank("C", 100), bank("E", 50, policy={"type": "Deadline", "urgency_threshold": 1})],
+        [
+            bank("A", 0), bank("B", 0), bank("C", 100),
+            bank("E", 50, policy={"type": "Deadline", "urgency_threshold": 1}),
+        ],
         [pay("A", "B", 100, 1, deadline=8), pay("E", "B", 10, 1, deadline=8), pay("C", "A", 100, 6)],
         ticks=5, days=2, costs=PENALTIES, **top,
     )

@@ -1,7 +1,7 @@
 """Liquidity-saving mechanisms on textbook cases with exact balances (docs/semantics.md#lsm-modes).
 
-Every case gives the banks too little liquidity for gross settlement (docs/testing.md#errors-in-the-design-notes: the design notes' ring had
-enough and settled gross), so only the LSM can move the payments, and only by netting.
+Every case gives the banks too little liquidity for gross settlement (docs/testing.md#errors-in-the-design-notes:
+the design notes' ring had enough and settled gross), so only the LSM can move the payments, and only by netting.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tests.helpers.engine import Orchestrator, balances, bank, build, by_amount, pay, scenario, transactions
 from tests.helpers.invariants import assert_invariants
-from tests.helpers.lsm_reference import reference_readings, reference_tick0
+from tests.helpers.lsm_reference import Payment, reference_readings, reference_tick0
 
 LSM_MODES = ("none", "bilateral", "cycles", "multilateral", "t2")
 
@@ -226,7 +226,8 @@ def test_four_bank_ring_short_of_liquidity_settles_by_lsm() -> None:
 
 
 def test_four_bank_ring_with_ample_liquidity_settles_gross() -> None:
-    """docs/testing.md#errors-in-the-design-notes: with 100,000 each the design notes' ring settles gross; no LSM release is owed."""
+    """docs/testing.md#errors-in-the-design-notes: with 100,000 each the design notes' ring settles gross;
+    no LSM release is owed."""
     orch = seed_ring(100_000)
     result = orch.tick()
     assert result["num_settlements"] == 4
@@ -236,7 +237,8 @@ def test_four_bank_ring_with_ample_liquidity_settles_gross() -> None:
 
 @pytest.mark.parametrize("mode", [None, "cycles", "multilateral"])
 def test_gridlock_is_resolved_in_the_tick_the_cycle_completes(mode: str | None) -> None:
-    """docs/testing.md#errors-in-the-design-notes: ticks 0 and 1 gridlock (queue grows, nothing settles); tick 2 closes the cycle."""
+    """docs/testing.md#errors-in-the-design-notes: ticks 0 and 1 gridlock (queue grows, nothing settles);
+    tick 2 closes the cycle."""
     cfg = scenario([bank(b, 10_000) for b in ("BANK_A", "BANK_B", "BANK_C")], ticks=5, lsm=mode)
     orch = build(cfg)
     legs = [("BANK_A", "BANK_B"), ("BANK_B", "BANK_C"), ("BANK_C", "BANK_A")]
@@ -347,7 +349,7 @@ def test_t2_case_under_the_single_algorithms() -> None:
 
 
 @st.composite
-def tick0_cases(draw: st.DrawFn, banks: tuple[int, int]) -> tuple[list[int], list[int], list[tuple[int, int, int, int]]]:
+def tick0_cases(draw: st.DrawFn, banks: tuple[int, int]) -> tuple[list[int], list[int], list[Payment]]:
     n = draw(st.integers(*banks))
     opening = draw(st.lists(st.integers(0, 60), min_size=n, max_size=n))
     credit = draw(st.lists(st.sampled_from([0, 0, 10, 30]), min_size=n, max_size=n))

@@ -1,4 +1,5 @@
-"""run() (docs/semantics.md#python-api-of-the-extension): all remaining ticks inside Rust with the GIL released, Ctrl-C honoured."""
+"""run() (docs/semantics.md#python-api-of-the-extension): all remaining ticks inside Rust with the GIL released,
+Ctrl-C honoured."""
 
 from __future__ import annotations
 

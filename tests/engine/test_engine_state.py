@@ -1,5 +1,5 @@
-"""save_state / load_state (docs/semantics.md#python-api-of-the-extension): a restored engine continues exactly as the original would have,
-and no byte string, however mangled, takes the interpreter down."""
+"""save_state / load_state (docs/semantics.md#python-api-of-the-extension): a restored engine continues exactly
+as the original would have, and no byte string, however mangled, takes the interpreter down."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ def test_finished_engine_round_trips() -> None:
 
 @pytest.mark.parametrize("blob", [b"", b"PAYSIM", b"not a state at all", bytes(range(256)) * 4])
 def test_garbage_state_is_a_value_error(blob: bytes) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^cannot restore state: not a paysim engine state"):
         Orchestrator.load_state(blob)
 
 
@@ -123,7 +123,7 @@ def test_truncated_state_is_a_value_error() -> None:
     run_ticks(orch, 10)
     state = orch.save_state()
     for cut in (7, len(state) // 3, len(state) // 2, len(state) - 1):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"^cannot restore state: "):
             Orchestrator.load_state(state[:cut])
 
 

@@ -9,6 +9,7 @@ the machine) and no other ``ray.init()`` on the machine mistakes it for "the cur
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -65,10 +66,8 @@ def ray_head() -> Iterator[str]:
             proc.wait(timeout=3)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # anything of this head that outlived the launcher
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=30)
         shutil.rmtree(temp_dir, ignore_errors=True)
 

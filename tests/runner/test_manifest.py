@@ -33,7 +33,8 @@ def test_every_cell_records_the_hash_of_its_engine_config(tmp_path: Path) -> Non
     assert len({c["engine_config_sha256"] for c in cells}) == len(cells) == 4
     # the seed is set per run, so it is not part of what a cell means
     config = small_sweep(tmp_path, "sweep.axes.policy=[fifo,deadline]", "scenario.simulation.seed=99")
-    assert [c["engine_config_sha256"] for c in prepare(config)[2]["cells"]] == [c["engine_config_sha256"] for c in cells]
+    reseeded = prepare(config)[2]["cells"]
+    assert [c["engine_config_sha256"] for c in reseeded] == [c["engine_config_sha256"] for c in cells]
 
 
 def test_the_policy_files_used_by_name_are_recorded(tmp_path: Path) -> None:

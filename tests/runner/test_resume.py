@@ -3,6 +3,7 @@ same outputs as an uninterrupted sweep, and nothing half-written is ever left be
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -73,10 +74,8 @@ def _end_session(sid: int) -> None:
         if not alive:
             return
         for pid in alive:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         time.sleep(0.2)
     raise AssertionError(f"processes of session {sid} survived SIGKILL")
 

@@ -106,21 +106,22 @@ def test_liquidity_fraction_spans_the_leinonen_soramaki_bounds(tmp_path: Path) -
     """At the upper bound nothing waits; at the lower bound the EOD multilateral LSM settles all."""
     plan = build_plan(hydra_config("+sweep=liquidity_delay", "seeds=2", "sweep.axes.liquidity_fraction=[0.0,1.0]"))
     by_label = {c.label: c for c in plan.cells}
-    for run_rep in range(2):
-        def metrics(label: str) -> dict:
-            cell = by_label[label]
-            run = next(r for r in plan.runs if r.cell_id == cell.cell_id and r.rep == run_rep)
-            return run_one(plan.engine_configs[cell.cell_id], run, cell, sweep=plan.name,
-                           liquidity_fraction=plan.liquidity_fractions[cell.cell_id], ticks=False,
-                           transactions=False).row
 
-        top = metrics("liquidity_fraction=1.0,lsm_mode=none")
+    def metrics(label: str, rep: int) -> dict[str, Any]:
+        cell = by_label[label]
+        run = next(r for r in plan.runs if r.cell_id == cell.cell_id and r.rep == rep)
+        return run_one(plan.engine_configs[cell.cell_id], run, cell, sweep=plan.name,
+                       liquidity_fraction=plan.liquidity_fractions[cell.cell_id], ticks=False,
+                       transactions=False).row
+
+    for rep in range(2):
+        top = metrics("liquidity_fraction=1.0,lsm_mode=none", rep)
         assert top["delay_indicator"] == 0.0
         assert top["settlement_rate"] == 1.0
-        bottom = metrics("liquidity_fraction=0.0,lsm_mode=t2")
+        bottom = metrics("liquidity_fraction=0.0,lsm_mode=t2", rep)
         assert bottom["settlement_rate"] == 1.0
         assert bottom["delay_indicator"] > 0
-        gross = metrics("liquidity_fraction=0.0,lsm_mode=none")
+        gross = metrics("liquidity_fraction=0.0,lsm_mode=none", rep)
         assert gross["delay_indicator"] >= bottom["delay_indicator"]
 
 
@@ -157,7 +158,8 @@ def test_run_batch_writes_three_files_and_returns_a_summary(tmp_path: Path) -> N
     assert runs_table.column("schema_version").to_pylist() == [_core.SCHEMA_VERSION] * 2
     assert isinstance(_core.Orchestrator.new(plan.engine_configs[0]).metrics()["schema_version"], int)
     assert storage.versions()["schema"] == _core.SCHEMA_VERSION
-    assert pq.ParquetFile(storage.batch_file(sweep_dir, "runs", 1)).metadata.row_group(0).column(0).compression == "ZSTD"
+    metadata = pq.ParquetFile(storage.batch_file(sweep_dir, "runs", 1)).metadata
+    assert metadata.row_group(0).column(0).compression == "ZSTD"
 
     # a retried task rewrites the same bytes (engine_seconds, a wall-time measure, aside)
     before = {t: storage.batch_file(sweep_dir, t, 1).read_bytes() for t in ("ticks", "transactions")}

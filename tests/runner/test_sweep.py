@@ -145,7 +145,9 @@ def test_transforms_edit_every_bank() -> None:
 def test_shipped_sweeps_validate_and_match_the_issue() -> None:
     lsm = build_plan(hydra_config("+sweep=lsm_vs_fifo"))
     assert lsm.replications >= 30
-    assert {a.column: a.values for a in lsm.axes} == {"lsm_mode": ("none", "t2"), "policy": ("fifo", "deadline", "liquidity_aware")}
+    assert {a.column: a.values for a in lsm.axes} == {
+        "lsm_mode": ("none", "t2"), "policy": ("fifo", "deadline", "liquidity_aware"),
+    }
     assert lsm.compare == [{"axis": "lsm_mode", "baseline": "none"}, {"axis": "policy", "baseline": "fifo"}]
     assert {c["lsm"]["mode"] for c in lsm.engine_configs.values()} == {"none", "t2"}
 
@@ -160,7 +162,7 @@ def test_shipped_sweeps_validate_and_match_the_issue() -> None:
     assert all(c["cost_rates"]["collateral_cost_per_unit_per_tick"] > 0 for c in credit.engine_configs.values())
 
     ld = build_plan(hydra_config("+sweep=liquidity_delay"))
-    fractions = [a for a in ld.axes if a.key == "liquidity_fraction"][0].values
+    fractions = next(a for a in ld.axes if a.key == "liquidity_fraction").values
     assert fractions[0] == 0.0
     assert fractions[-1] == 1.0
     assert list(fractions) == sorted(fractions)
@@ -235,7 +237,8 @@ def _fixed_policy_without_threshold(cfg: dict[str, Any]) -> None:
         (_set("sweep/fixed", {"costs.eod_penalty": -1}), "sweep.fixed.costs.eod_penalty",
          "value -1 makes costs.eod_penalty invalid: must be ≥ 0"),
         (_set("sweep/axes/agents.*.balanse", [1]), "sweep.axes.agents.*.balanse", "unknown key"),
-        (_set("sweep/compare", {"axis": "policy", "baseline": "lifo"}), "sweep.compare.baseline", "'lifo' is not among"),
+        (_set("sweep/compare", {"axis": "policy", "baseline": "lifo"}), "sweep.compare.baseline",
+         "'lifo' is not among"),
         (_set("sweep/compare", {"axis": "credit", "baseline": 1}), "sweep.compare.axis", "not a grid axis"),
         (_set("sweep/compare", [{"axis": "lsm.mode", "baseline": "none"}, {"axis": "policy", "baseline": "lifo"}]),
          "sweep.compare[1].baseline", "'lifo' is not among"),
@@ -273,7 +276,7 @@ def test_bad_sweep_fails_before_any_output(tmp_path: Path, patch: Any, where: st
 
 def test_a_different_sweep_in_the_output_folder_is_refused(tmp_path: Path) -> None:
     cfg = small_sweep(tmp_path)
-    plan, sweep_dir, manifest = prepare(cfg)
+    _, sweep_dir, _ = prepare(cfg)
     sweep_dir.mkdir(parents=True)
     (sweep_dir / "manifest.json").write_text('{"sweep": "lsm_vs_fifo", "root_seed": 1}')
     before = (sweep_dir / "manifest.json").read_bytes()

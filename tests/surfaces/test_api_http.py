@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -225,7 +226,7 @@ def test_concurrent_ticks_on_one_simulation(
     spans = sorted((r["first_tick"], r["current_tick"]) for r in results)
     assert spans[0][0] == 0
     assert spans[-1][1] == expected
-    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # no overlap, no gap
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))  # no overlap, no gap
 
 
 def test_openapi_describes_every_endpoint(client: httpx.Client) -> None:
