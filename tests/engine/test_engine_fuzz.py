@@ -7,6 +7,7 @@ import copy
 import math
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -185,6 +186,7 @@ def rates_nonnegative(cfg: Any) -> bool:
     return all(not isinstance(v, (int, float)) or (not math.isnan(v) and v >= 0) for v in rates.values())
 
 
+@pytest.mark.slow  # 200 hostile configs, each run when accepted: 2-5 s
 @fast(200)
 @given(cfg=hostile_configs())
 def test_hostile_configs_fail_cleanly_or_run_validly(cfg: dict[str, Any]) -> None:

@@ -72,6 +72,7 @@ def ray_head() -> Iterator[str]:
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
+@pytest.mark.slow  # a `ray start --head` cluster up and down: 15-20 s
 def test_sweep_on_a_ray_cluster(tmp_path: Path, ray_head: str) -> None:
     # `ray start` enables token authentication; Ray only sends the token to an explicit address
     # when told to (RAY_AUTH_MODE=token), as a user of such a cluster must do too.

@@ -16,8 +16,6 @@ from paysim_runner import _core
 from paysim_runner.driver import run_sweep
 from tests.helpers.runner import file_bytes, read_table, small_sweep
 
-pytestmark = pytest.mark.ray
-
 
 def _glob(sweep_dir: Path, table: str) -> str:
     return f"read_parquet('{sweep_dir}/{table}/**/*.parquet', hive_partitioning = true)"

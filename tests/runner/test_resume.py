@@ -19,7 +19,7 @@ from paysim_runner.driver import run_sweep
 from tests.helpers import REPO
 from tests.helpers.runner import file_bytes, hydra_config, read_table, run_runner, runner_cmd, runner_env
 
-pytestmark = pytest.mark.ray
+pytestmark = pytest.mark.slow  # two sweeps on Ray, one killed and resumed: 35-40 s
 
 #: 2 cells x 30 seeds of a 3-day, 50-bank scenario, one run per batch: long enough to interrupt.
 SWEEP = (

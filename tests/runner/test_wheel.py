@@ -24,7 +24,9 @@ import pytest
 from paysim_runner import storage
 from tests.helpers import REPO
 
-pytestmark = pytest.mark.slow
+# a release build of the extension, then a sweep on Ray in a fresh venv: 2-3 minutes; the `ray` marker
+# by hand, since the Ray runs in a child process and no Ray fixture shows it
+pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
 
 def _venv_with_the_wheel(tmp_path: Path) -> Path:

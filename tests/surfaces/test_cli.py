@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from paysim_runner._core import METRIC_NAMES, Orchestrator
 from paysim_runner.config import load_config
@@ -38,6 +39,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
     return lines[0]
 
 
+@pytest.mark.slow
 def test_round_trip_with_json(paysim: Run, scenario_file: ScenarioFile, two_banks: Scenario, tmp_path: Path) -> None:
     config = scenario_file(two_banks(ticks_per_day=50))
     created = ok_json(paysim("create", "--config", config, "--state", "sim.state", "--json"))
@@ -70,6 +72,7 @@ def test_round_trip_with_json(paysim: Run, scenario_file: ScenarioFile, two_bank
     assert stats["engine_seconds"] is None  # the engine's clock restarts at every load: not measured here
 
 
+@pytest.mark.slow
 def test_tables_for_people(paysim: Run, scenario_file: ScenarioFile) -> None:
     created = paysim("create", "--config", scenario_file(), "--state", "s")
     assert created.returncode == 0, created.stderr
@@ -89,6 +92,7 @@ def test_tables_for_people(paysim: Run, scenario_file: ScenarioFile) -> None:
     assert "create" in paysim("--help").stdout
 
 
+@pytest.mark.slow
 def test_three_ticks_of_ten_equal_one_of_thirty(paysim: Run, scenario_file: ScenarioFile, tmp_path: Path) -> None:
     config = scenario_file()
     for name in ("stepped", "whole"):
@@ -113,6 +117,7 @@ def test_bad_config(paysim: Run, scenario_file: ScenarioFile, two_banks: Scenari
     assert not (tmp_path / "s").exists()
 
 
+@pytest.mark.slow
 def test_missing_and_corrupt_state(paysim: Run, scenario_file: ScenarioFile, tmp_path: Path) -> None:
     for command in (["tick", "1"], ["state"], ["stats"],
                     ["submit", "--sender", "BANK_A", "--receiver", "BANK_B", "--amount", "1"]):
@@ -164,6 +169,7 @@ def test_unknown_bank_and_bad_payment(paysim: Run, scenario_file: ScenarioFile, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s", "scenario.yaml"]  # no temp files
 
 
+@pytest.mark.slow
 def test_no_lock_files_or_temporaries_are_left(paysim: Run, scenario_file: ScenarioFile, tmp_path: Path) -> None:
     """Read-only commands, failed commands and writers leave only the state file itself behind."""
     config = scenario_file()
@@ -235,6 +241,7 @@ def test_a_writer_waits_for_the_writer_holding_the_state(
     assert read_state(path).current_tick() == 6
 
 
+@pytest.mark.slow
 def test_concurrent_writers_lose_no_update(
     paysim: Run, paysim_script: Path, scenario_file: ScenarioFile, tmp_path: Path
 ) -> None:
@@ -254,6 +261,7 @@ def test_concurrent_writers_lose_no_update(
     assert sorted(a for a in amounts if a in (11, 12, 13)) == [11, 12, 13]
 
 
+@pytest.mark.slow
 def test_tick_errors(paysim: Run, scenario_file: ScenarioFile, two_banks: Scenario, tmp_path: Path) -> None:
     assert paysim("create", "--config", scenario_file(two_banks(ticks_per_day=8)), "--state", "s").returncode == 0
     assert_one_line_error(paysim("tick", "0", "--state", "s"), "N")
@@ -298,6 +306,7 @@ def test_serve_answers_on_localhost(paysim_script: Path) -> None:
         "url": f"http://127.0.0.1:{port}", "docs": f"http://127.0.0.1:{port}/docs"}
 
 
+@pytest.mark.slow
 def test_sql_over_a_real_sweep(paysim: Run, sweep_dir: Path) -> None:
     rows = ok_json(paysim("sql", sweep_dir, "SELECT lsm_mode, count(*) AS n, sum(n_payments) AS payments "
                                             "FROM runs GROUP BY lsm_mode ORDER BY lsm_mode", "--json"))
@@ -332,6 +341,7 @@ def test_wide_results_are_never_cut_short(paysim: Run, sweep_dir: Path) -> None:
     assert "2 rows" in narrow.stdout
 
 
+@pytest.mark.slow
 def test_report_over_a_real_sweep(paysim: Run, sweep_dir: Path) -> None:
     built = ok_json(paysim("report", sweep_dir, "--json"))
     assert built["sweep"] == "lsm_demo"
