@@ -1,20 +1,16 @@
-"""The FFI suite of the design notes (creation, errors, ticks, state queries, submission, determinism),
-corrected per docs/testing.md#errors-in-the-design-notes and tightened to docs/semantics.md: errors name the
-field path, unknown keys are rejected."""
+"""The FFI suite of the design notes (creation, ticks, state queries, submission, logs), corrected per
+docs/testing.md#errors-in-the-design-notes and tightened to docs/semantics.md. Invalid configs are in
+test_engine_config_errors.py, determinism in test_engine_determinism.py."""
 
 from __future__ import annotations
 
-import copy
-import re
-import subprocess
-import sys
 from typing import Any
 
 import pyarrow as pa
 import pytest
 
 from paysim_runner import _core
-from tests.helpers import REPO
+from tests.helpers.design_notes import seeded_config, two_agent_config
 from tests.helpers.engine import (
     Orchestrator,
     balances,
@@ -28,32 +24,6 @@ from tests.helpers.engine import (
     transactions,
 )
 from tests.helpers.invariants import assert_invariants, assert_matches_schema
-
-NORMAL_TO_B = {
-    "rate_per_tick": 0.5,
-    "distribution": {"type": "Normal", "mean": 100_000, "std_dev": 20_000},
-    "counterparty_weights": {"BANK_B": 1.0},
-}
-
-
-def two_agent_config() -> dict[str, Any]:
-    return {
-        "ticks_per_day": 100,
-        "num_days": 1,
-        "rng_seed": 12345,
-        "agent_configs": [
-            {"id": "BANK_A", "opening_balance": 1_000_000, "credit_limit": 500_000, "policy": {"type": "Fifo"}},
-            {"id": "BANK_B", "opening_balance": 2_000_000, "credit_limit": 0, "policy": {"type": "Fifo"}},
-        ],
-    }
-
-
-def seeded_config(seed: int = 12345) -> dict[str, Any]:
-    cfg = two_agent_config()
-    cfg["rng_seed"] = seed
-    cfg["agent_configs"][0]["arrival_config"] = copy.deepcopy(NORMAL_TO_B)
-    return cfg
-
 
 # ---------------------------------------------------------------- creation
 
@@ -115,177 +85,6 @@ def test_every_policy_and_distribution_is_accepted() -> None:
         orch.run()
         assert orch.is_finished()
         assert_invariants(orch, cfg)
-
-
-# ---------------------------------------------------------------- invalid configs
-
-
-def base_config() -> dict[str, Any]:
-    """A valid config touching every optional section, so each mutation below isolates one fault."""
-    return {
-        "ticks_per_day": 10,
-        "num_days": 2,
-        "rng_seed": 1,
-        "agent_configs": [
-            bank("A", 1000, 100, arrivals={
-                "rate_per_tick": 0.5,
-                "distribution": {"type": "Normal", "mean": 100, "std_dev": 10},
-                "counterparty_weights": {"B": 1.0},
-                "deadline_offset": 5,
-                "priority": 5,
-                "divisible": False,
-            }),
-            bank("B", 1000, 0, policy={"type": "Deadline", "urgency_threshold": 3}),
-        ],
-        "scheduled_payments": [pay("A", "B", 50, 1, deadline=3, priority=5, divisible=False)],
-        "cost_rates": {
-            "liquidity_cost_per_unit_per_tick": 0.001,
-            "delay_cost_per_tick": 0.0001,
-            "collateral_cost_per_unit_per_tick": 0.00001,
-            "split_friction_cost": 10.0,
-            "deadline_penalty": 100.0,
-            "eod_penalty": 500.0,
-        },
-        "lsm": {"mode": "t2", "max_cycle_length": 4},
-        "rtgs": {"queue": "fifo_bypass"},
-        "drop_expired": True,
-        "end_of_day": {"unsettled": "drop"},
-    }
-
-
-_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def mutate(cfg: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """Set (or, for value DELETE, remove) the item at a dotted/indexed path of a copy of cfg."""
-    cfg = copy.deepcopy(cfg)
-    steps = [int(i) if i else key for key, i in _STEP.findall(path)]
-    node: Any = cfg
-    for step in steps[:-1]:
-        node = node[step]
-    if value is DELETE:
-        del node[steps[-1]]
-    else:
-        node[steps[-1]] = value
-    return cfg
-
-
-DELETE = object()
-
-RATE_PER_TICK = r"agent_configs\[0\]\.arrival_config\.rate_per_tick"
-# (path to change, new value, regex the error message must contain)
-INVALID_VALUES: list[tuple[str, Any, str]] = [
-    ("ticks_per_day", 0, r"ticks_per_day"),
-    ("ticks_per_day", -5, r"ticks_per_day"),
-    ("ticks_per_day", "ten", r"ticks_per_day"),
-    ("ticks_per_day", DELETE, r"ticks_per_day"),
-    ("num_days", 0, r"num_days"),
-    ("rng_seed", -1, r"rng_seed"),
-    ("rng_seed", 2**64, r"rng_seed"),
-    ("agent_configs", "A,B", r"agent_configs"),
-    ("agent_configs[0].id", "", r"agent_configs\[0\]\.id"),
-    ("agent_configs[0].id", DELETE, r"agent_configs\[0\]\.id"),
-    ("agent_configs[1].id", "A", r"agent_configs\[1\]\.id"),
-    ("agent_configs[0].opening_balance", -1, r"agent_configs\[0\]\.opening_balance"),
-    ("agent_configs[0].opening_balance", 1.5, r"agent_configs\[0\]\.opening_balance"),
-    ("agent_configs[0].opening_balance", 2**63, r"agent_configs\[0\]\.opening_balance"),
-    ("agent_configs[0].credit_limit", -1, r"agent_configs\[0\]\.credit_limit"),
-    ("agent_configs[0].balance", 5, r"agent_configs\[0\].*balance"),
-    ("agent_configs[1].policy.type", "Fifoo", r"agent_configs\[1\]\.policy\.type"),
-    ("agent_configs[1].policy.urgency_threshold", DELETE, r"agent_configs\[1\]\.policy\.urgency_threshold"),
-    ("agent_configs[1].policy.urgency_threshold", -1, r"agent_configs\[1\]\.policy\.urgency_threshold"),
-    ("agent_configs[1].policy.target_buffer", 5, r"agent_configs\[1\]\.policy.*target_buffer"),
-    ("agent_configs[0].policy", {"type": "Splitting", "max_parts": 0, "min_part": 10},
-     r"agent_configs\[0\]\.policy\.max_parts"),
-    ("agent_configs[0].policy", {"type": "Splitting", "max_parts": 3, "min_part": 0},
-     r"agent_configs\[0\]\.policy\.min_part"),
-    ("agent_configs[0].policy", {"type": "LiquidityAware", "urgency_threshold": 2},
-     r"agent_configs\[0\]\.policy\.target_buffer"),
-    ("agent_configs[0].arrival_config.rate_per_tick", -0.1, r"agent_configs\[0\]\.arrival_config\.rate_per_tick"),
-    ("agent_configs[0].arrival_config.rate_per_tick", float("nan"), RATE_PER_TICK),
-    ("agent_configs[0].arrival_config.rate_per_tick", float("inf"), RATE_PER_TICK),
-    ("agent_configs[0].arrival_config.rate", 0.5, r"agent_configs\[0\]\.arrival_config.*rate"),
-    ("agent_configs[0].arrival_config.distribution.type", "Poisson",
-     r"agent_configs\[0\]\.arrival_config\.distribution\.type"),
-    ("agent_configs[0].arrival_config.distribution.std_dev", -1,
-     r"agent_configs\[0\]\.arrival_config\.distribution\.std_dev"),
-    ("agent_configs[0].arrival_config.distribution", {"type": "Uniform", "min": 10, "max": 5},
-     r"agent_configs\[0\]\.arrival_config\.distribution"),
-    ("agent_configs[0].arrival_config.distribution", {"type": "Exponential", "mean": 0},
-     r"agent_configs\[0\]\.arrival_config\.distribution\.mean"),
-    ("agent_configs[0].arrival_config.distribution", {"type": "LogNormal", "mean_log": 1.0, "std_dev_log": -1.0},
-     r"agent_configs\[0\]\.arrival_config\.distribution\.std_dev_log"),
-    ("agent_configs[0].arrival_config.distribution", {"type": "Normal", "mean": 100},
-     r"agent_configs\[0\]\.arrival_config\.distribution\.std_dev"),
-    ("agent_configs[0].arrival_config.counterparty_weights", {"Z": 1.0},
-     r"agent_configs\[0\]\.arrival_config\.counterparty_weights"),
-    ("agent_configs[0].arrival_config.counterparty_weights", {"B": -1.0},
-     r"agent_configs\[0\]\.arrival_config\.counterparty_weights"),
-    ("agent_configs[0].arrival_config.counterparty_weights", {"A": 1.0},
-     r"agent_configs\[0\]\.arrival_config\.counterparty_weights"),
-    ("agent_configs[0].arrival_config.deadline_offset", -1, r"agent_configs\[0\]\.arrival_config\.deadline_offset"),
-    ("agent_configs[0].arrival_config.priority", 11, r"agent_configs\[0\]\.arrival_config\.priority"),
-    ("agent_configs[0].arrival_config.divisible", "no", r"agent_configs\[0\]\.arrival_config\.divisible"),
-    ("scheduled_payments[0].sender", "Z", r"scheduled_payments\[0\]\.sender"),
-    ("scheduled_payments[0].receiver", "A", r"scheduled_payments\[0\]"),
-    ("scheduled_payments[0].amount", 0, r"scheduled_payments\[0\]\.amount"),
-    ("scheduled_payments[0].amount", DELETE, r"scheduled_payments\[0\]\.amount"),
-    ("scheduled_payments[0].arrival_tick", -1, r"scheduled_payments\[0\]\.arrival_tick"),
-    ("scheduled_payments[0].deadline_tick", 0, r"scheduled_payments\[0\]\.deadline_tick"),
-    ("scheduled_payments[0].priority", 11, r"scheduled_payments\[0\]\.priority"),
-    ("scheduled_payments[0].memo", "x", r"scheduled_payments\[0\].*memo"),
-    ("scheduled_payments_file", "/nonexistent/payments.parquet", r"scheduled_payments_file"),
-    ("cost_rates.delay_cost_per_tick", "cheap", r"cost_rates\.delay_cost_per_tick"),
-    ("cost_rates.overdraft_fee", 1.0, r"cost_rates.*overdraft_fee"),
-    ("lsm.mode", "gross", r"lsm\.mode"),
-    ("lsm.max_cycle_length", 0, r"lsm\.max_cycle_length"),
-    ("lsm.window", 3, r"lsm.*window"),
-    ("rtgs.queue", "lifo", r"rtgs\.queue"),
-    ("end_of_day.unsettled", "keep", r"end_of_day\.unsettled"),
-    ("drop_expired", "yes", r"drop_expired"),
-    ("tick_per_day", 10, r"tick_per_day"),
-]
-
-
-def test_base_config_is_valid() -> None:
-    cfg = base_config()
-    orch = build(cfg)
-    orch.run()
-    assert_invariants(orch, cfg)
-
-
-@pytest.mark.parametrize(
-    ("path", "value", "message"), INVALID_VALUES, ids=[f"{p}={v!r}"[:60] for p, v, _ in INVALID_VALUES]
-)
-def test_invalid_config_value_names_its_field(path: str, value: Any, message: str) -> None:
-    with pytest.raises(ValueError, match=message) as caught:
-        Orchestrator.new(mutate(base_config(), path, value))
-    assert isinstance(caught.value, _core.ConfigError)
-
-
-def test_seed_invalid_config_message_names_ticks_per_day() -> None:
-    """The design notes matched 'ticks_per_day must be positive'; errors name the field path first
-    (docs/semantics.md#engine-configuration)."""
-    cfg = two_agent_config()
-    cfg["ticks_per_day"] = 0
-    with pytest.raises(ValueError, match=r"^ticks_per_day"):
-        Orchestrator.new(cfg)
-
-
-def test_unknown_policy_message_matches_spec_example() -> None:
-    cfg = mutate(base_config(), "agent_configs[1].policy", {"type": "Fifoo"})
-    with pytest.raises(ValueError, match=r"^agent_configs\[1\]\.policy\.type: ") as caught:
-        Orchestrator.new(cfg)
-    message = str(caught.value)
-    assert "Fifoo" in message
-    for name in ("Fifo", "Deadline", "LiquidityAware", "Splitting"):
-        assert name in message
-
-
-def test_config_that_is_not_a_dict_is_rejected_cleanly() -> None:
-    for bad in (None, 5, "config", [1, 2]):
-        with pytest.raises((TypeError, ValueError)):
-            Orchestrator.new(bad)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- tick execution
@@ -543,64 +342,7 @@ def test_submit_transaction_missing_field_names_it() -> None:
         orch.submit_transaction({"sender": "BANK_A", "receiver": "BANK_B"})
 
 
-# ---------------------------------------------------------------- determinism
-
-
-def test_same_seed_same_results() -> None:
-    orch1, orch2 = Orchestrator.new(seeded_config()), Orchestrator.new(seeded_config())
-    assert run_ticks(orch1, 50) == run_ticks(orch2, 50)
-    assert logs_equal(orch1.transaction_log(), orch2.transaction_log())
-    assert logs_equal(orch1.tick_log(), orch2.tick_log())
-
-
-def test_same_seed_same_logs_for_a_full_t2_run() -> None:
-    agents = [
-        bank(f"B{i}", 5_000, 2_000, arrivals={
-            "rate_per_tick": 0.8, "distribution": {"type": "LogNormal", "mean_log": 7.0, "std_dev_log": 1.0},
-            "deadline_offset": 10, "divisible": True})
-        for i in range(5)
-    ]
-    agents[2]["policy"] = {"type": "Splitting", "max_parts": 3, "min_part": 100}
-    cfg = scenario(agents, ticks=50, days=2, lsm="t2")
-    runs = []
-    for _ in range(2):
-        orch = build(cfg)
-        orch.run()
-        runs.append(orch)
-    assert logs_equal(runs[0].transaction_log(), runs[1].transaction_log())
-    assert logs_equal(runs[0].tick_log(), runs[1].tick_log())
-    assert comparable_metrics(runs[0]) == comparable_metrics(runs[1])
-
-
-def test_different_seed_different_results() -> None:
-    orch1, orch2 = Orchestrator.new(seeded_config(12345)), Orchestrator.new(seeded_config(54321))
-    assert run_ticks(orch1, 50) != run_ticks(orch2, 50)
-    assert not logs_equal(orch1.transaction_log(), orch2.transaction_log())
-
-
-LOG_DIGEST = """
-import hashlib, json, sys
-sys.path.insert(0, sys.argv[1])
-from tests.engine.test_engine_ffi import seeded_config
-from paysim_runner._core import Orchestrator
-orch = Orchestrator.new(seeded_config())
-orch.run()
-digest = hashlib.sha256()
-for log in (orch.transaction_log(), orch.tick_log()):
-    for name in sorted(log):
-        digest.update(name.encode() + log[name].dtype.str.encode() + log[name].tobytes())
-print(digest.hexdigest())
-"""
-
-
-def test_same_seed_same_log_bytes_in_another_process() -> None:
-    """Nothing per-process (hash seeds, addresses, thread timing) may leak into the results."""
-    digests = {
-        subprocess.run([sys.executable, "-c", LOG_DIGEST, str(REPO)], capture_output=True, text=True, check=True).stdout
-        for _ in range(2)
-    }
-    assert len(digests) == 1
-    assert len(digests.pop().strip()) == 64
+# ---------------------------------------------------------------- logs
 
 
 def test_fresh_engine_has_empty_logs_and_zero_metrics() -> None:

@@ -74,3 +74,15 @@ def read_table(sweep_dir: Path, table: str, drop: Sequence[str] = ()) -> Any:
 def file_bytes(sweep_dir: Path, table: str) -> dict[str, bytes]:
     """batch directory name -> the bytes of its Parquet file, to show a rerun rewrote nothing."""
     return {p.parent.name: p.read_bytes() for p in sorted((sweep_dir / table).glob("batch=*/part.parquet"))}
+
+
+def minimal_scenario(**extra: Any) -> dict[str, Any]:
+    """The smallest valid scenario in the schema's spelling (two Fifo banks of 100), plus ``extra`` keys."""
+    return {
+        "simulation": {"ticks_per_day": 10, "seed": 3},
+        "agents": [
+            {"id": "A", "balance": 100, "policy": {"type": "Fifo"}},
+            {"id": "B", "balance": 100, "policy": {"type": "Fifo"}},
+        ],
+        **extra,
+    }
