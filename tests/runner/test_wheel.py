@@ -24,7 +24,7 @@ import pytest
 from paysim_runner import storage
 from tests.helpers import REPO
 
-# a release build of the extension, then a sweep on Ray in a fresh venv: 2-3 minutes; the `ray` marker
+# a release build of the extension (2-3 minutes when cold), then a sweep on Ray in a fresh venv; the `ray` marker
 # by hand, since the Ray runs in a child process and no Ray fixture shows it
 pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
