@@ -13,6 +13,7 @@ grow with the payments already settled (first vs last 100-tick windows of a long
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -221,7 +222,7 @@ def measure(quick: bool) -> list[Figure]:
         ("bench_100 tick() loop ticks/s", bench_config(100, 0.1, days100), tick_loop_throughput, 20_000),
     ]
     for name, cfg, how, budget in throughput:
-        wall, cpu = median_rates(repeats, lambda: how(cfg))
+        wall, cpu = median_rates(repeats, functools.partial(how, cfg))
         ticks = cfg["num_days"] * cfg["ticks_per_day"]
         figures.append(Figure(name, wall, "ticks/s", budget, True,
                               f"{ticks:,} ticks, median of {repeats}; {cpu:,.0f}/s per CPU-second"))

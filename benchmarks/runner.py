@@ -70,7 +70,7 @@ def warm_run_phase(output_dir: Path, runs: int, cpus: int) -> float:
 
     from paysim_runner.config import CONF_DIR
     from paysim_runner.run import BatchContext, run_batch
-    from paysim_runner.sweep import build_plan
+    from paysim_runner.sweep.plan import build_plan
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", ["scenario=bench_10", f"seeds={runs}", "sweep.name=bench_10",

@@ -1,9 +1,10 @@
 """paysim: a Monte Carlo experiment runner for RTGS payment systems on a Rust engine.
 
-The engine is :mod:`paysim_runner._core`; the runner modules are ``config`` (scenario schema),
-``sweep`` (grids and seeds), ``run`` (one run and one batch), ``ray_backend`` (Ray), ``driver``
-(a whole sweep), ``storage`` (Parquet), ``report`` (DuckDB), ``cli`` and ``api``. Every error the package raises on purpose is a
-:class:`PaysimError` (``paysim_runner.errors``).
+The engine is :mod:`paysim_runner._core`; the runner modules are ``scenario`` (scenario schema),
+``config`` (loading scenarios), ``sweep`` (grids and seeds), ``run`` (one run and one batch),
+``ray_backend`` (Ray), ``driver`` (a whole sweep), ``storage`` (Parquet), ``report`` (DuckDB),
+``cli`` and ``api``. Every error the package raises on purpose is a :class:`PaysimError`
+(``paysim_runner.errors``).
 """
 
 from paysim_runner._core import ENGINE_VERSION, Orchestrator

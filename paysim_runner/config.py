@@ -1,40 +1,35 @@
-"""The scenario schema (docs/runner.md#scenario-schema): YAML/Hydra mapping -> validated model -> engine dict (docs/semantics.md#engine-configuration).
+"""Loading scenarios: a YAML file or a plain mapping (Hydra node, REST body) -> a validated
+:class:`~paysim_runner.scenario.SimulationConfig`, or one :class:`ConfigError` naming the field.
 
-The YAML keys are those of docs/runner.md#scenario-schema (``simulation``, ``agents[].balance``, ``costs``) so scenario files stay
-readable; :meth:`SimulationConfig.to_rust_dict` renames them to the engine's keys and omits every unset
-optional so the engine's documented defaults apply. Validation happens here, before a run starts, so a
-bad value is reported with its field path instead of failing inside a Ray worker.
-
-Besides explicit ``agents``, a scenario may declare ``agent_groups``: many alike banks in a few lines
-(needed for 50- and 1,000-bank days). Groups expand into ordinary agents during validation; a group's
-``size`` is how attractive its banks are as receivers, so unequal sizes give core/periphery skew.
+Validation happens here, before a run starts, so a bad value is reported with its field path
+(docs/runner.md#overrides-and-errors) instead of failing inside a Ray worker. The schema itself is
+paysim_runner/scenario.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import ValidationError
 
-from paysim_runner import _core, errors
-from paysim_runner.engine_keys import GroupOrigins, scenario_loc, to_engine
+from paysim_runner import errors
+from paysim_runner.engine_keys import scenario_loc
+from paysim_runner.scenario import DISTRIBUTION_TYPES, SimulationConfig
 
 __all__ = [
     "CONF_DIR",
-    "AgentConfig",
-    "AgentGroup",
-    "ArrivalConfig",
     "ConfigError",
-    "CostConfig",
     "SimulationConfig",
     "config_from_mapping",
+    "format_loc",
     "format_validation_error",
     "load_config",
+    "scenario_loc",  # engine error locations -> scenario paths; tested through this module
 ]
+
 
 #: The Hydra config folder (scenario/, policy/, sweep/): package data, so a wheel ships it; the
 #: repo's top-level ``conf`` is a symlink to it.
@@ -61,261 +56,7 @@ def _one_line(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
-class _Strict(BaseModel):
-    """Unknown keys are errors: a typo must never silently fall back to a default."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-# --- cash-manager policies (docs/semantics.md#policies) -------------------------------------------------
-# Policies live in the engine's registry (``_core.POLICY_TYPES``): a new policy is one new Rust type,
-# and nothing here changes. The schema checks the ``type``; the engine's own validation
-# (``_core.validate_config``, run by SimulationConfig) checks each policy's parameters.
-
-POLICY_TYPES: tuple[str, ...] = tuple(_core.POLICY_TYPES)
-
-
-class PolicyConfig(BaseModel):
-    """``{type: Fifo}``, ``{type: Deadline, urgency_threshold}``, ``{type: LiquidityAware,
-    target_buffer, urgency_threshold}``, ``{type: Splitting, max_parts, min_part}``, or any other
-    policy the engine registers, with its parameters."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str = Field(description="one of " + ", ".join(_core.POLICY_TYPES))
-
-    @field_validator("type")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        if value not in POLICY_TYPES:
-            raise ValueError(f"unknown policy {value!r} (expected {', '.join(POLICY_TYPES)})")
-        return value
-
-
-# --- payment amounts ----------------------------------------------------------------------------
-
-class NormalAmount(_Strict):
-    type: Literal["Normal"]
-    mean: float
-    std_dev: float
-
-
-class LogNormalAmount(_Strict):
-    type: Literal["LogNormal"]
-    mean_log: float
-    std_dev_log: float
-
-
-class UniformAmount(_Strict):
-    type: Literal["Uniform"]
-    min: float
-    max: float
-
-
-class ExponentialAmount(_Strict):
-    type: Literal["Exponential"]
-    mean: float
-
-
-AmountDistribution = Annotated[
-    Union[NormalAmount, LogNormalAmount, UniformAmount, ExponentialAmount],
-    Field(discriminator="type"),
-]
-DISTRIBUTION_TYPES = ("Normal", "LogNormal", "Uniform", "Exponential")
-
-
-# --- banks ----------------------------------------------------------------------------------------
-
-class ArrivalConfig(_Strict):
-    """Random payment orders of one bank: Poisson count per tick, amount distribution, receivers."""
-
-    rate_per_tick: float
-    distribution: AmountDistribution
-    counterparty_weights: dict[str, float] | None = None
-    deadline_offset: int | None = None
-    priority: int | None = None
-    divisible: bool | None = None
-
-
-class AgentConfig(_Strict):
-    """One direct participant of the RTGS: settlement-account balance and intraday credit line."""
-
-    id: str
-    balance: int
-    credit_limit: int = 0
-    policy: PolicyConfig
-    arrival_config: ArrivalConfig | None = None
-
-
-class GroupArrivals(_Strict):
-    """Arrivals of every bank in a group; receivers are weighted by each bank's ``size``."""
-
-    rate_per_tick: float
-    distribution: AmountDistribution
-    deadline_offset: int | None = None
-    priority: int | None = None
-    divisible: bool | None = None
-
-
-class AgentGroup(_Strict):
-    """``count`` alike banks named ``<id_prefix><number>`` (zero-padded).
-
-    ``size`` is each member's weight as a receiver of group banks' payments, so a few large banks
-    (high size) among many small ones give the skewed core/periphery pattern of real RTGS flows.
-    Groups exist only in this schema, so their own fields are checked here.
-    """
-
-    id_prefix: str = Field(min_length=1)
-    count: int = Field(ge=1, le=100_000)
-    balance: int
-    credit_limit: int = 0
-    size: float = Field(default=1.0, gt=0, allow_inf_nan=False)
-    policy: PolicyConfig
-    arrival_config: GroupArrivals | None = None
-
-    def member_ids(self) -> list[str]:
-        width = len(str(self.count - 1))
-        return [f"{self.id_prefix}{i:0{width}d}" for i in range(self.count)]
-
-
-# --- system-wide settings -------------------------------------------------------------------------
-
-class SimulationParams(_Strict):
-    ticks_per_day: int
-    num_days: int = 1
-    seed: int = 0
-
-
-class CostConfig(_Strict):
-    """Cost rates (docs/semantics.md#costs); unset rates take the engine's defaults."""
-
-    liquidity_cost_per_unit_per_tick: float | None = None
-    delay_cost_per_tick: float | None = None
-    collateral_cost_per_unit_per_tick: float | None = None
-    split_friction_cost: float | None = None
-    deadline_penalty: float | None = None
-    eod_penalty: float | None = None
-
-
-class LsmConfig(_Strict):
-    mode: Literal["none", "bilateral", "cycles", "multilateral", "t2"] | None = None
-    max_cycle_length: int | None = None
-
-
-class RtgsConfig(_Strict):
-    queue: Literal["fifo_bypass", "strict_fifo"] | None = None
-
-
-class EndOfDayConfig(_Strict):
-    unsettled: Literal["drop", "carry"] | None = None
-
-
-class ScheduledPayment(_Strict):
-    """A payment order fixed in advance (replayed data, or a hand-built gridlock)."""
-
-    sender: str
-    receiver: str
-    amount: int
-    arrival_tick: int
-    deadline_tick: int | None = None
-    priority: int | None = None
-    divisible: bool | None = None
-
-
-class SimulationConfig(_Strict):
-    """A complete scenario: the banks, their payment streams and the RTGS/LSM rules.
-
-    After the fields are parsed, ``agent_groups`` are expanded into ``agents`` and the engine dict
-    is checked by the engine's own validation; its errors are reported at the scenario's paths
-    (``agents[1].balance``, never ``agent_configs[1].opening_balance``).
-    """
-
-    simulation: SimulationParams
-    agents: list[AgentConfig] = Field(default_factory=list)
-    agent_groups: list[AgentGroup] | None = None
-    costs: CostConfig | None = None
-    lsm: LsmConfig | None = None
-    rtgs: RtgsConfig | None = None
-    drop_expired: bool | None = None
-    end_of_day: EndOfDayConfig | None = None
-    scheduled_payments: list[ScheduledPayment] | None = None
-    scheduled_payments_file: str | None = None
-
-    @model_validator(mode="after")
-    def _expand_and_check(self) -> SimulationConfig:
-        groups = _expand_groups(self)
-        _check_with_engine(self.to_rust_dict(), groups)
-        return self
-
-    @property
-    def bank_ids(self) -> list[str]:
-        return [a.id for a in self.agents]
-
-    def to_rust_dict(self) -> dict[str, Any]:
-        """The engine dict: this scenario under the engine's keys (``engine_keys.RENAMES``), with
-        unset optionals left out so the engine's defaults apply."""
-        return to_engine(self.model_dump(exclude_none=True))
-
-
-def _expand_groups(config: SimulationConfig) -> GroupOrigins:
-    """Turn ``agent_groups`` into explicit agents so everything downstream sees one list."""
-    origins: GroupOrigins = [None] * len(config.agents)
-    if not config.agent_groups:
-        config.agent_groups = None
-        return origins
-    sizes: dict[str, float] = {a.id: 1.0 for a in config.agents}
-    members: list[tuple[int, AgentGroup, str]] = []
-    for g, group in enumerate(config.agent_groups):
-        for bank_id in group.member_ids():
-            sizes[bank_id] = group.size
-            members.append((g, group, bank_id))
-    expanded = list(config.agents)
-    for g, group, bank_id in members:
-        arrival = None
-        if group.arrival_config is not None:
-            ga = group.arrival_config
-            arrival = ArrivalConfig.model_construct(
-                rate_per_tick=ga.rate_per_tick,
-                distribution=ga.distribution,
-                counterparty_weights={b: s for b, s in sizes.items() if b != bank_id},
-                deadline_offset=ga.deadline_offset,
-                priority=ga.priority,
-                divisible=ga.divisible,
-            )
-        expanded.append(
-            AgentConfig.model_construct(
-                id=bank_id,
-                balance=group.balance,
-                credit_limit=group.credit_limit,
-                policy=group.policy,
-                arrival_config=arrival,
-            )
-        )
-        origins.append((g, bank_id))
-    config.agents = expanded
-    config.agent_groups = None
-    return origins
-
-
-def _check_with_engine(engine: dict[str, Any], origins: GroupOrigins) -> None:
-    """Run the engine's validation of ``engine``; re-raise its first error at the scenario's path."""
-    try:
-        _core.validate_config(engine)
-    except errors.ConfigError as exc:
-        loc, problem = scenario_loc(exc.loc, origins, exc.problem)
-        raise _field_error(loc, problem, None) from None
-
-
-# --- errors -----------------------------------------------------------------------------------------
-
-def _field_error(loc: tuple[str | int, ...], problem: str, value: Any) -> ValidationError:
-    """A ValidationError at ``loc`` (relative to the model raising it); pydantic prefixes parents."""
-    return ValidationError.from_exception_data(
-        "SimulationConfig",
-        [InitErrorDetails(type=PydanticCustomError("scenario", problem), loc=loc, input=value)],
-    )
-
-
+#: Tagged unions of the schema: pydantic puts the tag in error paths, which readers never wrote.
 _UNION_NAMES = {"distribution": DISTRIBUTION_TYPES}
 
 

@@ -29,7 +29,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from paysim_runner import storage
 from paysim_runner.config import CONF_DIR, ConfigError
 from paysim_runner.run import BatchContext, BatchSummaries, run_batch
-from paysim_runner.sweep import Executor, RunSpec, SweepPlan, build_plan
+from paysim_runner.sweep.grid import RunSpec
+from paysim_runner.sweep.plan import SweepPlan, build_plan
+from paysim_runner.sweep.spec import Executor
 
 #: The git checkout the manifest's ``git_commit`` / ``git_dirty`` describe: the code that runs.
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -176,12 +178,7 @@ def run_sweep(
         timing.ray_start_seconds = time.perf_counter() - start
     try:
         create_output_dir(sweep_dir, manifest)
-        console.print(
-            f"[bold]{plan.name}[/]: {len(plan.cells)} cells x {plan.replications} seeds = {total} runs "
-            f"in {len(plan.batches())} batches -> {escape(str(sweep_dir))}"
-            + (f" (resuming: {skipped} runs already done)" if skipped else ""),
-            soft_wrap=True,
-        )
+        _announce(console, plan, sweep_dir, skipped)
         if backend is not None:
             console.print(backend.description, highlight=False)
             _execute(plan, sweep_dir, todo, skipped, backend, bool(config.get("progress", True)), console, timing)
@@ -206,6 +203,16 @@ def run_sweep(
         result.report = _report(sweep_dir, console, result)
     result.written = _print_written(sweep_dir, result.report, console)
     return result
+
+
+def _announce(console: Console, plan: SweepPlan, sweep_dir: Path, skipped: int) -> None:
+    """One line: what the sweep is, where it goes, and how much a resume skips."""
+    console.print(
+        f"[bold]{plan.name}[/]: {len(plan.cells)} cells x {plan.replications} seeds = {len(plan.runs)} runs "
+        f"in {len(plan.batches())} batches -> {escape(str(sweep_dir))}"
+        + (f" (resuming: {skipped} runs already done)" if skipped else ""),
+        soft_wrap=True,
+    )
 
 
 def missing_batches(plan: SweepPlan, sweep_dir: Path) -> dict[int, list[RunSpec]]:

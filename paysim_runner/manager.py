@@ -19,7 +19,6 @@ import pyarrow as pa
 
 from paysim_runner import _core, storage
 from paysim_runner._core import Orchestrator
-from paysim_runner.config import SimulationConfig
 from paysim_runner.errors import (
     ConfigError,
     InvalidPaymentError,
@@ -27,6 +26,7 @@ from paysim_runner.errors import (
     RunFinished,
     UnknownBankError,
 )
+from paysim_runner.scenario import SimulationConfig
 
 DEFAULT_MAX_SIMULATIONS = 64
 MAX_TICKS_PER_CALL = 100_000
@@ -189,7 +189,8 @@ class SimulationManager:
     def submit_transaction(self, sim_id: str, payment: dict[str, Any]) -> dict[str, Any]:
         """Enter a payment in the sender's Queue 1 now; returns its ``transaction_id`` and arrival tick.
 
-        ``transaction_id`` is the original API's name (docs/api-cli.md#an-api-session) for the engine's id, which the transaction log calls ``tx_id``.
+        ``transaction_id`` is the original API's name (docs/api-cli.md#an-api-session) for the engine's
+        id, which the transaction log calls ``tx_id``.
         """
         sim = self._get(sim_id)
         with sim.lock:
@@ -314,7 +315,8 @@ def _decode_rows(page: dict[str, np.ndarray], bank_ids: tuple[str, ...]) -> list
     ``transactions`` table: bank ids, status names, and null for -1 ticks and "not applicable" codes.
     """
     columns = storage.transaction_columns(page, bank_ids)
-    return pa.table(columns).to_pylist()
+    rows: list[dict[str, Any]] = pa.table(columns).to_pylist()
+    return rows
 
 
 def _bank_list(bank_ids: tuple[str, ...], shown: int = 10) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from paysim_runner.config import ConfigError
 from paysim_runner.run import BatchContext, BatchSummaries, BatchSummary, RunFailed, run_batch
-from paysim_runner.sweep import RunSpec
+from paysim_runner.sweep.grid import RunSpec
 
 #: Seconds to wait for a TCP connection to a cluster's GCS before giving up. Ray itself retries an
 #: unreachable address for minutes; a closed port should be reported at once.

@@ -24,7 +24,8 @@ import pyarrow as pa
 from paysim_runner import storage
 from paysim_runner.errors import PaysimError
 from paysim_runner.schema import STRING_METRICS, runs_schema
-from paysim_runner.sweep import Axis, Cell, RunSpec, SweepPlan
+from paysim_runner.sweep.grid import Axis, Cell, RunSpec
+from paysim_runner.sweep.plan import SweepPlan
 
 # --- one run ---------------------------------------------------------------------------------------
 
@@ -64,7 +65,7 @@ def with_liquidity(engine_config: Mapping[str, Any], fraction: float) -> dict[st
     config["agent_configs"] = [
         {
             **agent,
-            "opening_balance": lower[agent["id"]] + int(round(fraction * (upper[agent["id"]] - lower[agent["id"]]))),
+            "opening_balance": lower[agent["id"]] + round(fraction * (upper[agent["id"]] - lower[agent["id"]])),
             "credit_limit": 0,
         }
         for agent in engine_config["agent_configs"]

@@ -15,7 +15,7 @@ import pyarrow as pa
 from paysim_runner import _core
 
 if TYPE_CHECKING:
-    from paysim_runner.sweep import Axis
+    from paysim_runner.sweep.grid import Axis
 
 #: Engine field types as Arrow types. Parquet columns are nullable, so ``|null`` changes nothing here.
 ARROW_TYPES: dict[str, pa.DataType] = {

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
-    from paysim_runner.sweep import SweepPlan
+    from paysim_runner.sweep.plan import SweepPlan
 
 #: Write order within a batch; ``runs`` last because it marks completion.
 TABLES = ("ticks", "transactions", "runs")
@@ -255,10 +255,11 @@ def plan_fingerprint(manifest: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: manifest.get(k) for k in keys}
     vers = manifest.get("versions") or {}
     out["engine"] = (vers.get("engine"), vers.get("schema"))
-    config = manifest.get("config") or {}
-    out["config"] = {k: v for k, v in config.items() if k not in EXECUTION_KEYS}
-    if isinstance(out["config"].get("sweep"), Mapping):  # which figures to draw changes no run
-        out["config"]["sweep"] = {k: v for k, v in out["config"]["sweep"].items() if k != "plot"}
+    config = {k: v for k, v in (manifest.get("config") or {}).items() if k not in EXECUTION_KEYS}
+    sweep = config.get("sweep")
+    if isinstance(sweep, Mapping):  # which figures to draw changes no run
+        config["sweep"] = {k: v for k, v in sweep.items() if k != "plot"}
+    out["config"] = config
     return out
 
 
@@ -287,12 +288,15 @@ def fingerprint_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> l
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest at ``path``; None if there is none, and ``{}`` if it cannot be read or is not a
+    JSON object (a damaged manifest matches no sweep)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, json.JSONDecodeError):
         return {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
 def list_outputs(sweep_dir: Path, tables: Iterable[str] = TABLES) -> dict[str, int]:

@@ -92,7 +92,7 @@ def _cells_section(report: Report) -> list[str]:
     out = ["## Per cell: mean [95% CI]", "", md_table(header, rows), ""]
     out += ["### Cost components: mean [95% CI], cents per run", ""]
     rows = [[c.cell, *(fmt_estimate(c.stats.get(m)) for m in COST_COMPONENTS)] for c in report.cells]
-    return out + [md_table(["cell", *COST_COMPONENTS], rows), ""]
+    return [*out, md_table(["cell", *COST_COMPONENTS], rows), ""]
 
 
 def _paired_section(report: Report, compare: Mapping[str, Any]) -> list[str]:
@@ -100,7 +100,7 @@ def _paired_section(report: Report, compare: Mapping[str, Any]) -> list[str]:
     pairs = report.paired_along(axis)
     out = [f"## Paired differences against `{axis}` = `{baseline}`", ""]
     if not pairs:
-        return out + ["No cell has a baseline counterpart on the other axes.", ""]
+        return [*out, "No cell has a baseline counterpart on the other axes.", ""]
     out += [
         "Mean of (cell − baseline) over runs with the same replication number and seed, [95% CI]. "
         "**Bold**: the interval excludes 0.",

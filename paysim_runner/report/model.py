@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from paysim_runner import _core
 from paysim_runner.errors import PaysimError
 
 #: The run-level figures the report summarises, in display order.
@@ -21,14 +22,8 @@ HEADLINE_METRICS: tuple[str, ...] = (
     "liquidity_used",
     "cost_total",
 )
-COST_COMPONENTS: tuple[str, ...] = (
-    "cost_liquidity",
-    "cost_delay",
-    "cost_collateral",
-    "cost_split",
-    "cost_deadline",
-    "cost_eod",
-)
+#: The engine's cost components, in its order (``_core.COST_NAMES``): a new cost needs no edit here.
+COST_COMPONENTS: tuple[str, ...] = tuple(f"cost_{name}" for name in _core.COST_NAMES)
 REPORT_METRICS: tuple[str, ...] = HEADLINE_METRICS + COST_COMPONENTS
 #: Shares that cannot leave [0, 1]: their intervals are clipped to [0, 1], and the intervals of their
 #: paired differences to [-1, 1]. A t-interval of a share near 0 or 1 would otherwise claim values

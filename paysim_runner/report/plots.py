@@ -14,15 +14,11 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-#: Colours of the six cost components, stable across figures.
-COST_COLOURS: dict[str, str] = {
-    "cost_liquidity": "#1f77b4",
-    "cost_delay": "#ff7f0e",
-    "cost_collateral": "#2ca02c",
-    "cost_split": "#9467bd",
-    "cost_deadline": "#d62728",
-    "cost_eod": "#8c564b",
-}
+#: Colours of the cost components by position in the engine's cost order, stable across figures:
+#: matplotlib's tab10 colours (red and purple swapped, so deadline penalties are red); an eleventh
+#: cost would reuse the cycle.
+_TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#d62728", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+          "#17becf")
 
 
 class Interval(Protocol):
@@ -58,8 +54,8 @@ def cost_breakdown_png(
     ax = fig.add_subplot()
     positions = list(range(len(cells)))
     left = [0.0] * len(cells)
-    for name, values in components.items():
-        ax.barh(positions, values, left=left, color=COST_COLOURS.get(name), label=name.removeprefix("cost_"))
+    for k, (name, values) in enumerate(components.items()):
+        ax.barh(positions, values, left=left, color=_TAB10[k % len(_TAB10)], label=name.removeprefix("cost_"))
         left = [a + b for a, b in zip(left, values, strict=True)]
     for y, total in zip(positions, totals, strict=False):  # totals may be empty
         if total is not None and total.mean is not None and total.ci_low is not None and total.ci_high is not None:

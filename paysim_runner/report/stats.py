@@ -13,7 +13,7 @@ import math
 import statistics
 from collections.abc import Sequence
 
-from scipy.special import stdtrit  # type: ignore[import-untyped]  # scipy ships no py.typed
+from scipy.special import stdtrit
 
 from paysim_runner.report.model import Estimate
 

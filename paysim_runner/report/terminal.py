@@ -31,14 +31,11 @@ SHORT_NAMES: dict[str, str] = {
     "cost_total": "cost\ntotal",
 }
 
-#: Cost columns of the terminal table: short enough for 80 columns.
+#: Cost columns of the terminal table, short enough for 80 columns: the component's name, abbreviated
+#: where it is long (a new engine cost gets its first eight letters).
+_ABBREVIATIONS = {"liquidity": "liquid.", "collateral": "collat."}
 COST_HEADERS: dict[str, str] = {
-    "cost_liquidity": "liquid.",
-    "cost_delay": "delay",
-    "cost_collateral": "collat.",
-    "cost_split": "split",
-    "cost_deadline": "deadline",
-    "cost_eod": "eod",
+    m: _ABBREVIATIONS.get(m.removeprefix("cost_"), m.removeprefix("cost_")[:8]) for m in COST_COMPONENTS
 }
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from paysim_runner import _core
+from paysim_runner.config import ConfigError, config_from_mapping
 from tests.helpers.engine import (
     COST_COLUMNS,
     balances,
@@ -246,3 +248,68 @@ def test_all_six_components_on_one_day() -> None:
     assert by_bank["cost_eod"]["C"] == pytest.approx(30.0)
     assert by_bank["cost_deadline"]["E"] == pytest.approx(20.0)
     assert_invariants(orch, cfg)
+
+
+def unpayable_split(policy: dict[str, Any], deadline: int, unsettled: str) -> dict[str, Any]:
+    """A (balance 10) owes B a divisible 100 it can never pay, in one 5-tick day, default penalties."""
+    return scenario(
+        [bank("A", 10, policy=policy), bank("B", 0)],
+        [pay("A", "B", 100, 0, deadline=deadline, divisible=True)],
+        ticks=5, costs={"deadline_penalty": 100_000.0, "eod_penalty": 500_000.0},
+        end_of_day={"unsettled": unsettled},
+    )
+
+
+SPLIT_IN_FOUR = {"type": "Splitting", "max_parts": 4, "min_part": 1}
+
+
+@pytest.mark.parametrize("policy", [{"type": "Fifo"}, SPLIT_IN_FOUR])
+def test_a_payment_past_its_deadline_pays_one_penalty_however_it_was_split(policy: dict[str, Any]) -> None:
+    orch = build(unpayable_split(policy, deadline=1, unsettled="drop"))
+    orch.run()
+    assert orch.metrics()["cost_deadline"] == pytest.approx(100_000.0)
+
+
+@pytest.mark.parametrize("policy", [{"type": "Fifo"}, SPLIT_IN_FOUR])
+def test_a_payment_open_at_the_close_pays_one_eod_penalty_however_it_was_split(policy: dict[str, Any]) -> None:
+    orch = build(unpayable_split(policy, deadline=5, unsettled="carry"))
+    orch.run()
+    assert orch.metrics()["cost_eod"] == pytest.approx(500_000.0)
+
+
+def test_the_split_payment_of_the_penalty_cases_is_cut_in_four() -> None:
+    orch = build(unpayable_split(SPLIT_IN_FOUR, deadline=1, unsettled="drop"))
+    orch.run()
+    assert orch.metrics()["n_split_parts"] == 4
+
+
+@pytest.mark.parametrize("rate", ["delay_cost_per_tick", "liquidity_cost_per_unit_per_tick", "eod_penalty"])
+def test_a_cost_rate_that_could_make_costs_infinite_is_refused_naming_it(rate: str) -> None:
+    cfg = scenario([bank("A", 0), bank("B", 0)], costs={rate: 1e308})
+    with pytest.raises(_core.ConfigError) as info:
+        build(cfg)
+    assert info.value.loc == ("cost_rates", rate)
+
+
+def test_the_cost_rate_bound_is_stated_in_the_error() -> None:
+    with pytest.raises(_core.ConfigError) as info:
+        build(scenario([bank("A", 0), bank("B", 0)], costs={"delay_cost_per_tick": 1e308}))
+    assert str(info.value) == "cost_rates.delay_cost_per_tick: must be ≤ 1e15, got 1e308"
+
+
+def test_a_scenario_cost_rate_past_the_bound_is_refused_at_its_scenario_path() -> None:
+    agents = [{"id": bank_id, "balance": 0, "policy": {"type": "Fifo"}} for bank_id in ("A", "B")]
+    scenario_mapping = {"simulation": {"ticks_per_day": 4, "seed": 1}, "agents": agents,
+                        "costs": {"delay_cost_per_tick": 1e308}}
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping(scenario_mapping)
+    assert info.value.path == "costs.delay_cost_per_tick"
+
+
+def test_the_largest_cost_rate_keeps_every_cost_finite() -> None:
+    """A's 10^15 held in Queue 1 (Deadline policy) at the largest rate: 10^30 a tick, finite."""
+    cfg = scenario([bank("A", 10**15, policy={"type": "Deadline", "urgency_threshold": 0}), bank("B", 0)],
+                   [pay("A", "B", 10**15, 0, deadline=9)], ticks=10, costs={"delay_cost_per_tick": 1e15})
+    orch = build(cfg)
+    orch.run()
+    assert orch.metrics()["cost_delay"] == pytest.approx(9 * 1e30)

@@ -11,6 +11,7 @@ pub fn accrue(banks: &[Bank], rates: &CostRates, acc: &mut TickAccounts) {
         // Intraday credit in use is what the bank borrows from the central bank.
         c[LIQUIDITY] += rates.liquidity_cost_per_unit_per_tick * b.credit_used() as f64;
         // Only Queue 1 is the bank's own choice to hold; Queue 2 waits are not charged as delay.
+        // The value is an `i128` (it can exceed `i64`); as `f64` it is rounded, never wrapped.
         c[DELAY] += rates.delay_cost_per_tick * b.queue1_value as f64;
         // The collateral behind the whole credit line is tied up whether used or not.
         c[COLLATERAL] += rates.collateral_cost_per_unit_per_tick * b.credit_limit as f64;

@@ -4,8 +4,32 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{EngineError, Loc, Result};
 use crate::model::{Bank, Payment, SettledVia, DROP_REASON_NAMES, NONE, N_MEANS, SETTLED_VIA_NAMES, STATUS_NAMES};
 use crate::schema::{columns_schema, Column, Field};
+
+/// A money figure as the logs, tick results and metrics report it: a 64-bit integer. Sums of
+/// money are kept in `i128` so none can wrap; one too large to report stops with a clean error
+/// located at `at()` (a location and the figure's name), never cut or wrapped
+/// (docs/semantics.md#engine-configuration).
+pub fn reported(value: i128, at: impl FnOnce() -> (Loc, String)) -> Result<i64> {
+    i64::try_from(value).map_err(|_| {
+        let (loc, what) = at();
+        EngineError::config(
+            loc,
+            format!(
+                "{what} reached {value}, more than a 64-bit log or metric value holds ({}); \
+                 see docs/semantics.md#engine-configuration",
+                i64::MAX
+            ),
+        )
+    })
+}
+
+/// Where a bank's figure is reported from: the bank's entry in the config.
+fn bank_loc(bank: usize) -> Loc {
+    Loc::from("agent_configs").index(bank)
+}
 
 /// Cost components, in the order of the log columns and the metrics (`cost_<name>` each).
 pub const COST_NAMES: &[&str] = &["liquidity", "delay", "collateral", "split", "deadline", "eod"];
@@ -68,17 +92,19 @@ crate::record! {
 /// Counters for the tick in progress, per bank and in total.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TickAccounts {
-    pub value_sent: Vec<i64>,
-    pub value_received: Vec<i64>,
+    /// Money sums are `i128`: one tick can move more than `i64` holds (an LSM offset nets any
+    /// number of payments), so nothing wraps; [`reported`] checks them on the way out.
+    pub value_sent: Vec<i128>,
+    pub value_received: Vec<i128>,
     /// Payments sent by the bank settled this tick, by means (rtgs, queue, bilateral, multilateral).
     pub settled_by: Vec<[u32; N_MEANS]>,
     pub costs: Vec<Costs>,
     pub num_arrivals: u32,
-    pub value_arrived: i64,
+    pub value_arrived: i128,
     pub num_settlements: u32,
-    pub value_settled: i64,
+    pub value_settled: i128,
     pub num_drops: u32,
-    pub value_dropped: i64,
+    pub value_dropped: i128,
     pub lsm_bilateral_releases: u32,
     pub lsm_cycle_releases: u32,
 }
@@ -119,15 +145,15 @@ impl TickAccounts {
 
     pub fn record_arrival(&mut self, amount: i64) {
         self.num_arrivals += 1;
-        self.value_arrived += amount;
+        self.value_arrived += amount as i128;
     }
 
     pub fn record_settlement(&mut self, sender: usize, receiver: usize, amount: i64, via: SettledVia) {
-        self.value_sent[sender] += amount;
-        self.value_received[receiver] += amount;
+        self.value_sent[sender] += amount as i128;
+        self.value_received[receiver] += amount as i128;
         self.settled_by[sender][via as usize - 1] += 1;
         self.num_settlements += 1;
-        self.value_settled += amount;
+        self.value_settled += amount as i128;
     }
 
     /// LSM counters count payments, not pairs or cycles.
@@ -141,7 +167,7 @@ impl TickAccounts {
 
     pub fn record_drop(&mut self, amount: i64) {
         self.num_drops += 1;
-        self.value_dropped += amount;
+        self.value_dropped += amount as i128;
     }
 
     pub fn total_cost(&self, component: usize) -> f64 {
@@ -169,18 +195,30 @@ pub struct TickLog {
 }
 
 impl TickLog {
-    pub fn append(&mut self, tick: u32, banks: &[Bank], acc: &TickAccounts) {
+    /// Append the tick's row for every bank, or none: a value too large for its column is an
+    /// error (see [`reported`]) and leaves the log as it was.
+    pub fn append(&mut self, tick: u32, banks: &[Bank], acc: &TickAccounts) -> Result<()> {
+        let rows = self.len();
+        let appended = self.push_rows(tick, banks, acc);
+        if appended.is_err() {
+            self.truncate(rows);
+        }
+        appended
+    }
+
+    fn push_rows(&mut self, tick: u32, banks: &[Bank], acc: &TickAccounts) -> Result<()> {
         for (i, b) in banks.iter().enumerate() {
+            let at = |column: &'static str| move || (bank_loc(i), format!("tick {tick}: bank '{}' {column}", b.id));
+            self.queue1_value.push(reported(b.queue1_value, at("queue1_value"))?);
+            self.queue2_value.push(reported(b.queue2_value, at("queue2_value"))?);
+            self.value_sent.push(reported(acc.value_sent[i], at("value_sent"))?);
+            self.value_received.push(reported(acc.value_received[i], at("value_received"))?);
             self.tick.push(tick);
             self.bank.push(i as u32);
             self.balance.push(b.balance);
             self.credit_used.push(b.credit_used());
             self.queue1_count.push(b.queue1.len() as u32);
-            self.queue1_value.push(b.queue1_value);
             self.queue2_count.push(b.queue2_count);
-            self.queue2_value.push(b.queue2_value);
-            self.value_sent.push(acc.value_sent[i]);
-            self.value_received.push(acc.value_received[i]);
             for m in 0..N_MEANS {
                 self.settled[m].push(acc.settled_by[i][m]);
             }
@@ -188,6 +226,23 @@ impl TickLog {
                 self.costs[c].push(acc.costs[i][c]);
             }
         }
+        Ok(())
+    }
+
+    /// Keep the first `rows` rows of every column.
+    pub(crate) fn truncate(&mut self, rows: usize) {
+        self.tick.truncate(rows);
+        self.bank.truncate(rows);
+        self.balance.truncate(rows);
+        self.credit_used.truncate(rows);
+        self.queue1_count.truncate(rows);
+        self.queue1_value.truncate(rows);
+        self.queue2_count.truncate(rows);
+        self.queue2_value.truncate(rows);
+        self.value_sent.truncate(rows);
+        self.value_received.truncate(rows);
+        self.settled.iter_mut().for_each(|c| c.truncate(rows));
+        self.costs.iter_mut().for_each(|c| c.truncate(rows));
     }
 
     pub fn len(&self) -> usize {
@@ -283,9 +338,25 @@ mod tests {
         assert_eq!(acc.settled_by[0], [1, 0, 1, 0]);
         let banks = vec![Bank::new("A".into(), 0, 0), Bank::new("B".into(), 0, 0)];
         let mut log = TickLog::default();
-        log.append(7, &banks, &acc);
+        log.append(7, &banks, &acc).unwrap();
         assert_eq!((log.len(), log.value_sent.clone(), log.settled[2].clone()), (2, vec![35, 20], vec![1, 1]));
         acc.reset();
         assert_eq!((acc.num_settlements, acc.value_sent.len()), (0, 2));
+    }
+
+    #[test]
+    fn a_value_too_large_for_the_log_is_an_error_naming_the_bank_and_appends_no_row() {
+        let mut banks = vec![Bank::new("A".into(), 0, 0), Bank::new("B".into(), 0, 0)];
+        let acc = TickAccounts::new(2);
+        let mut log = TickLog::default();
+        log.append(0, &banks, &acc).unwrap();
+        banks[1].queue2_value = i64::MAX as i128 + 1;
+        let err = log.append(1, &banks, &acc).unwrap_err();
+        let problem = "tick 1: bank 'B' queue2_value reached 9223372036854775808, more than a 64-bit log or \
+                       metric value holds (9223372036854775807); see docs/semantics.md#engine-configuration";
+        assert_eq!(err, EngineError::config(bank_loc(1), problem));
+        let lengths = [log.tick.len(), log.queue1_value.len(), log.queue2_value.len(), log.value_sent.len()];
+        assert_eq!(lengths, [2; 4]);
+        assert_eq!((log.settled[0].len(), log.costs[0].len()), (2, 2));
     }
 }

@@ -2,7 +2,8 @@
 
 use std::sync::OnceLock;
 
-use crate::log::{Costs, COST_NAMES, N_COSTS};
+use crate::error::{Loc, Result};
+use crate::log::{reported, Costs, COST_NAMES, N_COSTS};
 use crate::model::{DropReason, Status, DROP_REASON_NAMES, NONE, SETTLED_VIA_NAMES};
 use crate::orchestrator::Orchestrator;
 use crate::schema::{Field, FieldType};
@@ -42,9 +43,9 @@ pub fn metrics() -> &'static [Metric] {
         use MetricValue::*;
         let mut t = vec![
             metric("n_payments", Int64, |f| Int(f.n)),
-            metric("value_payments", Int64, |f| int(f.value)),
+            metric("value_payments", Int64, |f| Int(f.value)),
             metric("n_settled", Int64, |f| Int(f.n_settled)),
-            metric("value_settled", Int64, |f| int(f.value_settled)),
+            metric("value_settled", Int64, |f| Int(f.value_settled)),
             metric("settlement_rate", NullableFloat64, |f| ratio(f.n_settled as f64, f.n as f64)),
             metric("value_settlement_rate", NullableFloat64, |f| ratio(f.value_settled as f64, f.value as f64)),
             metric("n_dropped", Int64, |f| Int(f.dropped.iter().sum())),
@@ -59,15 +60,15 @@ pub fn metrics() -> &'static [Metric] {
         }));
         for (via, name) in SETTLED_VIA_NAMES.iter().enumerate().skip(1) {
             t.push(metric(format!("n_settled_{name}"), Int64, move |f| Int(f.by_via[via].0)));
-            t.push(metric(format!("value_settled_{name}"), Int64, move |f| int(f.by_via[via].1)));
+            t.push(metric(format!("value_settled_{name}"), Int64, move |f| Int(f.by_via[via].1)));
         }
         t.extend([
             metric("mean_delay_ticks", NullableFloat64, |f| ratio(f.delay_sum, f.n as f64)),
             metric("delay_indicator", NullableFloat64, |f| ratio(f.delay_num, f.delay_den)),
             metric("liquidity_used", Int64, |f| Int(f.liquidity_used)),
             metric("peak_credit_used", Int64, |f| Int(f.peak_credit)),
-            metric("liquidity_lower_bound", Int64, |f| int(f.lower)),
-            metric("liquidity_upper_bound", Int64, |f| int(f.upper)),
+            metric("liquidity_lower_bound", Int64, |f| Int(f.lower)),
+            metric("liquidity_upper_bound", Int64, |f| Int(f.upper)),
             metric("cost_total", Float64, |f| Float(f.costs.iter().sum())),
         ]);
         for (c, name) in COST_NAMES.iter().enumerate() {
@@ -90,8 +91,9 @@ pub fn schema() -> Vec<Field> {
     metrics().iter().map(|m| Field::new(m.name.clone(), m.ty)).collect()
 }
 
-fn int(x: i128) -> MetricValue {
-    MetricValue::Int(x.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
+/// A money metric summed in `i128`, reported as `i64` or a clean error (never saturated).
+fn money_metric(x: i128, name: &str) -> Result<i64> {
+    reported(x, || (Loc::root(), format!("metric {name}")))
 }
 
 fn ratio(num: f64, den: f64) -> MetricValue {
@@ -105,8 +107,9 @@ fn ratio(num: f64, den: f64) -> MetricValue {
 /// Each bank's liquidity bounds for the payment stream that arrived (originals, not parts):
 /// lower = max(0, net debit over the run); upper = peak cumulative net debit had every payment
 /// settled on arrival (payments in arrival order, which is tx order). Summed, they are the
-/// `liquidity_lower_bound` and `liquidity_upper_bound` metrics.
-pub fn bank_liquidity_bounds(o: &Orchestrator) -> Vec<(i64, i64)> {
+/// `liquidity_lower_bound` and `liquidity_upper_bound` metrics. A bound too large for `i64` is an
+/// error naming the bank (see [`reported`]).
+pub fn bank_liquidity_bounds(o: &Orchestrator) -> Result<Vec<(i64, i64)>> {
     let n = o.banks().len();
     let mut net_out = vec![0i128; n];
     let mut peak_out = vec![0i128; n];
@@ -116,8 +119,13 @@ pub fn bank_liquidity_bounds(o: &Orchestrator) -> Vec<(i64, i64)> {
         net_out[r] -= p.amount as i128;
         peak_out[s] = peak_out[s].max(net_out[s]);
     }
-    let clamp = |x: i128| x.clamp(0, i64::MAX as i128) as i64;
-    net_out.iter().zip(&peak_out).map(|(l, u)| (clamp(*l), clamp(*u))).collect()
+    let bank = |b: usize, what: &'static str| move || (Loc::from("agent_configs").index(b), what.to_string());
+    (0..n)
+        .map(|b| {
+            let lower = reported(net_out[b].max(0), bank(b, "liquidity lower bound"))?;
+            Ok((lower, reported(peak_out[b], bank(b, "liquidity upper bound"))?))
+        })
+        .collect()
 }
 
 /// Outcome of an original payment: a split payment is settled once all its parts are, dropped
@@ -160,13 +168,13 @@ fn outcomes(o: &Orchestrator) -> Vec<Option<Outcome>> {
 pub struct Figures<'a> {
     o: &'a Orchestrator,
     n: i64,
-    value: i128,
+    value: i64,
     n_settled: i64,
-    value_settled: i128,
+    value_settled: i64,
     n_unsettled: i64,
     n_split: i64,
     /// Count and value settled, by [`crate::model::SettledVia`] code.
-    by_via: [(i64, i128); SETTLED_VIA_NAMES.len()],
+    by_via: [(i64, i64); SETTLED_VIA_NAMES.len()],
     /// Originals dropped, by [`DropReason`] code.
     dropped: [i64; DROP_REASON_NAMES.len()],
     delay_sum: f64,
@@ -174,25 +182,25 @@ pub struct Figures<'a> {
     delay_den: f64,
     liquidity_used: i64,
     peak_credit: i64,
-    lower: i128,
-    upper: i128,
+    lower: i64,
+    upper: i64,
     costs: Costs,
 }
 
 /// Compute every metric. Counts, rates and delays are per original payment (a split payment
 /// counts once, settled when its last part settles), so cells with and without splitting share a
 /// denominator under common random numbers. Values and the by-means figures count what actually
-/// moved: parts included.
-pub fn compute(o: &Orchestrator) -> Vec<(&'static str, MetricValue)> {
-    let f = figures(o);
-    metrics()
+/// moved: parts included. A money figure too large for `i64` is an error (see [`reported`]).
+pub fn compute(o: &Orchestrator) -> Result<Vec<(&'static str, MetricValue)>> {
+    let f = figures(o)?;
+    Ok(metrics()
         .iter()
         .map(|m| {
             let v = (m.value)(&f);
             debug_assert!(admits(m.ty, &v), "metric {} does not fit its type {}", m.name, m.ty.name());
             (m.name.as_str(), v)
         })
-        .collect()
+        .collect())
 }
 
 fn admits(ty: FieldType, v: &MetricValue) -> bool {
@@ -205,7 +213,7 @@ fn admits(ty: FieldType, v: &MetricValue) -> bool {
     )
 }
 
-fn figures(o: &Orchestrator) -> Figures<'_> {
+fn figures(o: &Orchestrator) -> Result<Figures<'_>> {
     let tpd = o.config().ticks_per_day;
     let ps = o.payments();
     let (mut n, mut value, mut n_split, mut n_unsettled, mut n_settled) = (0i64, 0i128, 0i64, 0i64, 0i64);
@@ -257,10 +265,15 @@ fn figures(o: &Orchestrator) -> Figures<'_> {
         }
     }
     let value_settled: i128 = by_via[1..].iter().map(|x| x.1).sum();
-    // Per bank: max over ticks of (opening − end-of-tick balance), floored at 0; summed.
+    let mut by_via_reported = [(0i64, 0i64); SETTLED_VIA_NAMES.len()];
+    for ((name, (count, value)), out) in SETTLED_VIA_NAMES.iter().zip(by_via).zip(&mut by_via_reported).skip(1) {
+        *out = (count, money_metric(value, &format!("value_settled_{name}"))?);
+    }
+    // Per bank: max over ticks of (opening − end-of-tick balance), floored at 0; summed. Each term
+    // is at most opening + credit, whose total the config keeps ≤ i64::MAX / 4: these sums fit.
     let liquidity_used: i64 = o.banks().iter().map(|b| (b.opening_balance - b.min_tick_balance).max(0)).sum();
     let peak_credit: i64 = o.banks().iter().map(|b| (-b.min_tick_balance).max(0)).sum();
-    let bounds = bank_liquidity_bounds(o);
+    let bounds = bank_liquidity_bounds(o)?;
     let lower: i128 = bounds.iter().map(|b| b.0 as i128).sum();
     let upper: i128 = bounds.iter().map(|b| b.1 as i128).sum();
     let mut costs = [0f64; N_COSTS];
@@ -269,25 +282,25 @@ fn figures(o: &Orchestrator) -> Figures<'_> {
             costs[c] += bank[c];
         }
     }
-    Figures {
+    Ok(Figures {
         o,
         n,
-        value,
+        value: money_metric(value, "value_payments")?,
         n_settled,
-        value_settled,
+        value_settled: money_metric(value_settled, "value_settled")?,
         n_unsettled,
         n_split,
-        by_via,
+        by_via: by_via_reported,
         dropped,
         delay_sum,
         delay_num,
         delay_den,
         liquidity_used,
         peak_credit,
-        lower,
-        upper,
+        lower: money_metric(lower, "liquidity_lower_bound")?,
+        upper: money_metric(upper, "liquidity_upper_bound")?,
         costs,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -305,7 +318,7 @@ mod tests {
         let cfg = json!({"ticks_per_day": 2, "rng_seed": 0, "agent_configs": [
             {"id": "A", "opening_balance": 0, "policy": {"type": "Fifo"}}]});
         let o = Orchestrator::new(EngineConfig::from_value(&cfg, &NoFiles).unwrap()).unwrap();
-        let m = compute(&o);
+        let m = compute(&o).unwrap();
         assert_eq!(get(&m, "settlement_rate"), MetricValue::Missing);
         assert_eq!(get(&m, "delay_indicator"), MetricValue::Missing);
         assert_eq!(get(&m, "n_payments"), MetricValue::Int(0));
@@ -323,7 +336,7 @@ mod tests {
         let mut o = Orchestrator::new(EngineConfig::from_value(&cfg, &NoFiles).unwrap()).unwrap();
         o.run(|| true).unwrap();
         // Parts of 50: one at tick 0; B's 40 at tick 2 lets A pay the second part (A: 10 + 40 = 50).
-        let m = compute(&o);
+        let m = compute(&o).unwrap();
         assert_eq!(get(&m, "n_payments"), MetricValue::Int(2));
         assert_eq!(get(&m, "n_settled"), MetricValue::Int(2));
         assert_eq!(get(&m, "n_split"), MetricValue::Int(1));

@@ -10,7 +10,10 @@ pub type TxIdx = u32;
 pub const NONE: u32 = u32::MAX;
 /// Priority at or above which a payment is urgent (served first in Queue 2, as in T2).
 pub const URGENT_PRIORITY: u8 = 8;
-/// Largest payment amount accepted, so sums over a run can never overflow `i64`.
+/// Largest payment amount accepted (also the cap on opening balances and credit limits).
+/// Any one amount, balance or credit line fits `i64` with room to spare; sums over queues and runs
+/// do not (9,224 payments of the cap already exceed it), so those are kept in `i128`
+/// (docs/semantics.md#engine-configuration).
 pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +75,7 @@ pub struct Payment {
     pub settled_via: SettledVia,
     pub drop_reason: DropReason,
     /// Past its deadline and still queued (only with `drop_expired: false`); penalty already charged.
+    /// On a split original: one of its parts has been charged the deadline penalty for it.
     pub late: bool,
 }
 
@@ -125,9 +129,11 @@ pub struct Bank {
     pub min_tick_balance: i64,
     /// Queue 1 in policy order (see [`Payment::queue1_key`]).
     pub queue1: Vec<TxIdx>,
-    pub queue1_value: i64,
+    /// Value in Queue 1; `i128` because a queue can hold more than `i64` of payments.
+    pub queue1_value: i128,
     pub queue2_count: u32,
-    pub queue2_value: i64,
+    /// Value in Queue 2; `i128` like `queue1_value`.
+    pub queue2_value: i128,
     /// Queue 2 entries per class (0 = urgent, 1 = normal); strict FIFO needs them.
     pub queue2_class_count: [u32; 2],
 }

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::arrivals::{bank_stream, ArrivalSampler, Draw};
 use crate::config::{EngineConfig, EodUnsettled};
 use crate::costs;
-use crate::error::{EngineError, Result};
-use crate::log::{AgentState, Costs, TickLog, TickResult, DEADLINE, EOD, N_COSTS, SPLIT};
-use crate::model::{Bank, BankIdx, DropReason, Payment, Status, TxIdx, MAX_AMOUNT};
+use crate::error::{EngineError, Loc, Result};
+use crate::log::{reported, AgentState, Costs, TickLog, TickResult, DEADLINE, EOD, N_COSTS, SPLIT};
+use crate::model::{Bank, BankIdx, DropReason, Payment, Status, TxIdx, MAX_AMOUNT, NONE};
 use crate::policy::{rebuild, split_amounts, BankView, CashManagerPolicy, Decision};
 use crate::settlement::{lsm, rtgs, Ledger};
 
@@ -42,7 +42,8 @@ struct SimState {
     /// Cumulative costs per bank, by component.
     bank_costs: Vec<Costs>,
     gridlock_ticks: u64,
-    value_settled_total: i64,
+    /// `i128`: a run can settle more than `i64` holds.
+    value_settled_total: i128,
 }
 
 pub struct Orchestrator {
@@ -60,9 +61,13 @@ pub struct Orchestrator {
     /// Wall time spent in `tick()` by this engine object. Kept out of the saved state so that
     /// equal runs save equal bytes; a restored engine counts from zero.
     engine_nanos: u128,
+    /// Why the run stopped in the middle of a tick (a money figure too large to report): every
+    /// later `tick()` and `save_state()` returns it, so a half-run tick is never continued or saved.
+    halted: Option<EngineError>,
 }
 
-const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x01";
+/// Version 2: queue values and run totals are `i128`; a version-1 file is refused, not misread.
+const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x02";
 
 /// FNV-1a over the state payload: detects damaged files (not tampering).
 fn checksum(bytes: &[u8]) -> u64 {
@@ -125,6 +130,7 @@ impl Orchestrator {
             draws: Vec::new(),
             releases: Vec::new(),
             engine_nanos: 0,
+            halted: None,
         })
     }
 
@@ -156,22 +162,26 @@ impl Orchestrator {
         &self.state.bank_costs
     }
 
-    /// Every bank's position now, in config order.
-    pub fn agent_states(&self) -> Vec<AgentState> {
+    /// Every bank's position now, in config order; a queue value too large to report is an error.
+    pub fn agent_states(&self) -> Result<Vec<AgentState>> {
+        let at = |i: usize, what: &'static str| move || (Loc::from("agent_configs").index(i), what.to_string());
         self.banks()
             .iter()
             .zip(self.bank_costs())
-            .map(|(b, costs)| AgentState {
-                id: b.id.clone(),
-                balance: b.balance,
-                opening_balance: b.opening_balance,
-                credit_limit: b.credit_limit,
-                credit_used: b.credit_used(),
-                queue1_size: b.queue1.len() as u64,
-                queue1_value: b.queue1_value,
-                queue2_size: b.queue2_count as u64,
-                queue2_value: b.queue2_value,
-                cost_total: costs.iter().sum(),
+            .enumerate()
+            .map(|(i, (b, costs))| {
+                Ok(AgentState {
+                    id: b.id.clone(),
+                    balance: b.balance,
+                    opening_balance: b.opening_balance,
+                    credit_limit: b.credit_limit,
+                    credit_used: b.credit_used(),
+                    queue1_size: b.queue1.len() as u64,
+                    queue1_value: reported(b.queue1_value, at(i, "queue1_value"))?,
+                    queue2_size: b.queue2_count as u64,
+                    queue2_value: reported(b.queue2_value, at(i, "queue2_value"))?,
+                    cost_total: costs.iter().sum(),
+                })
             })
             .collect()
     }
@@ -199,6 +209,9 @@ impl Orchestrator {
         if self.is_finished() {
             return Err(EngineError::Finished(self.total_ticks()));
         }
+        if let Some(e) = &self.halted {
+            return Err(e.clone());
+        }
         let started = Instant::now();
         let now = self.state.now;
         self.arrivals(now); // 1
@@ -222,7 +235,7 @@ impl Orchestrator {
         }
         self.expire(now); // 7
         self.end_of_day(now); // 8
-        let result = self.close_tick(now);
+        let result = self.close_tick(now).inspect_err(|e| self.halted = Some(e.clone()))?;
         self.state.now += 1; // 9
         self.engine_nanos += started.elapsed().as_nanos();
         if self.is_finished() {
@@ -311,7 +324,7 @@ impl Orchestrator {
                 now,
                 balance: bank.balance,
                 credit_limit: bank.credit_limit,
-                projected_balance: bank.balance,
+                projected_balance: bank.balance as i128,
             };
             let mut kept = Vec::with_capacity(queue.len());
             for tx in queue {
@@ -354,9 +367,9 @@ impl Orchestrator {
                     }
                 }
                 // Released, split or dropped: it leaves Queue 1.
-                self.state.ledger.banks[b].queue1_value -= amount;
+                self.state.ledger.banks[b].queue1_value -= amount as i128;
                 if decision != Decision::Drop {
-                    view.projected_balance -= amount;
+                    view.projected_balance -= amount as i128;
                 }
             }
             self.state.ledger.banks[b].queue1 = kept;
@@ -373,8 +386,15 @@ impl Orchestrator {
             if !p.is_queued() || p.late {
                 continue;
             }
-            let sender = p.sender as usize;
-            self.state.ledger.acc.costs[sender][DEADLINE] += penalty;
+            let (sender, parent) = (p.sender as usize, p.parent);
+            // A split payment's parts share its deadline and count as one payment (docs/semantics.md#costs):
+            // the first part to expire charges the penalty and marks the original as charged.
+            if parent == NONE || !self.state.ledger.payments[parent as usize].late {
+                self.state.ledger.acc.costs[sender][DEADLINE] += penalty;
+                if parent != NONE {
+                    self.state.ledger.payments[parent as usize].late = true;
+                }
+            }
             if self.config.drop_expired {
                 self.state.ledger.drop_payment(tx, DropReason::Deadline, now);
             } else {
@@ -395,9 +415,13 @@ impl Orchestrator {
         let mut unsettled: Vec<TxIdx> = ledger.banks.iter().flat_map(|b| b.queue1.iter().copied()).collect();
         unsettled.extend(ledger.queue2.entries().map(|e| e.tx));
         let penalty = self.config.cost_rates.eod_penalty;
+        // Once per original payment: the parts of a split payment count as one (docs/semantics.md#costs).
+        let mut split_charged = std::collections::HashSet::new();
         for &tx in &unsettled {
-            let sender = ledger.payments[tx as usize].sender as usize;
-            ledger.acc.costs[sender][EOD] += penalty;
+            let p = &ledger.payments[tx as usize];
+            if p.parent == NONE || split_charged.insert(p.parent) {
+                ledger.acc.costs[p.sender as usize][EOD] += penalty;
+            }
         }
         if self.config.eod_unsettled == EodUnsettled::Drop {
             for tx in unsettled {
@@ -408,13 +432,14 @@ impl Orchestrator {
         }
     }
 
-    /// Log the tick, fold its accounts into the run totals, and start fresh accounts.
-    fn close_tick(&mut self, now: u32) -> TickResult {
+    /// Log the tick, fold its accounts into the run totals, and start fresh accounts. A money
+    /// figure too large to report is an error, and then nothing of the tick is logged.
+    fn close_tick(&mut self, now: u32) -> Result<TickResult> {
         let st = &mut self.state;
         for b in &mut st.ledger.banks {
             b.min_tick_balance = b.min_tick_balance.min(b.balance);
         }
-        st.tick_log.append(now, &st.ledger.banks, &st.ledger.acc);
+        // Run totals first: what settled did settle, even in a tick that then cannot be reported.
         let acc = &st.ledger.acc;
         for (total, tick) in st.bank_costs.iter_mut().zip(&acc.costs) {
             for c in 0..N_COSTS {
@@ -422,28 +447,37 @@ impl Orchestrator {
             }
         }
         st.value_settled_total += acc.value_settled;
-        let banks = &st.ledger.banks;
-        let result = TickResult {
+        let rows = st.tick_log.len();
+        st.tick_log.append(now, &st.ledger.banks, &st.ledger.acc)?;
+        let result = Self::tick_result(now, self.config.ticks_per_day, &st.ledger)
+            .inspect_err(|_| st.tick_log.truncate(rows))?;
+        st.ledger.acc.reset();
+        Ok(result)
+    }
+
+    /// The tick's figures as `tick()` returns them; money sums are checked to fit (see [`reported`]).
+    fn tick_result(now: u32, ticks_per_day: u32, ledger: &Ledger) -> Result<TickResult> {
+        let (acc, banks) = (&ledger.acc, &ledger.banks);
+        let total = |what: &'static str| move || (Loc::root(), format!("tick {now}: {what} of all banks"));
+        Ok(TickResult {
             tick: now,
-            day: now / self.config.ticks_per_day,
+            day: now / ticks_per_day,
             num_arrivals: acc.num_arrivals,
             num_settlements: acc.num_settlements,
             num_drops: acc.num_drops,
             lsm_bilateral_releases: acc.lsm_bilateral_releases,
             lsm_cycle_releases: acc.lsm_cycle_releases,
             queue1_size: banks.iter().map(|b| b.queue1.len() as u64).sum(),
-            queue2_size: st.ledger.queue2.len as u64,
+            queue2_size: ledger.queue2.len as u64,
             total_liquidity_cost: acc.total_cost(crate::log::LIQUIDITY),
             total_delay_cost: acc.total_cost(crate::log::DELAY),
             total_cost: (0..N_COSTS).map(|c| acc.total_cost(c)).sum(),
-            value_arrived: acc.value_arrived,
-            value_settled: acc.value_settled,
-            value_dropped: acc.value_dropped,
-            queue1_value: banks.iter().map(|b| b.queue1_value).sum(),
-            queue2_value: banks.iter().map(|b| b.queue2_value).sum(),
-        };
-        st.ledger.acc.reset();
-        result
+            value_arrived: reported(acc.value_arrived, total("value_arrived"))?,
+            value_settled: reported(acc.value_settled, total("value_settled"))?,
+            value_dropped: reported(acc.value_dropped, total("value_dropped"))?,
+            queue1_value: reported(banks.iter().map(|b| b.queue1_value).sum(), total("queue1_value"))?,
+            queue2_value: reported(banks.iter().map(|b| b.queue2_value).sum(), total("queue2_value"))?,
+        })
     }
 
     /// Enter a payment in the sender's Queue 1 now; it is decided on in the next tick.
@@ -474,8 +508,9 @@ impl Orchestrator {
     /// Cheap checks of the invariants of docs/semantics.md#invariants; a breach is a bug and becomes an error.
     pub fn check_invariants(&self) -> Result<()> {
         let ledger = &self.state.ledger;
-        let money: i64 = ledger.banks.iter().map(|b| b.balance).sum();
-        if money != self.initial_money {
+        // Sums in i128: payments can move more than i64 holds over a run.
+        let money: i128 = ledger.banks.iter().map(|b| b.balance as i128).sum();
+        if money != self.initial_money as i128 {
             return Err(EngineError::Invariant(format!("balances sum to {money}, not {}", self.initial_money)));
         }
         for b in &ledger.banks {
@@ -486,13 +521,25 @@ impl Orchestrator {
                 )));
             }
         }
-        let (mut settled_value, mut queued) = (0i64, 0usize);
+        // Every bank exactly, not only the sum: opening + received − sent over the settled payments.
+        let mut flows: Vec<i128> = ledger.banks.iter().map(|b| b.opening_balance as i128).collect();
+        let (mut settled_value, mut queued) = (0i128, 0usize);
         for p in &ledger.payments {
             match p.status {
-                Status::Settled => settled_value += p.amount,
+                Status::Settled => {
+                    settled_value += p.amount as i128;
+                    flows[p.sender as usize] -= p.amount as i128;
+                    flows[p.receiver as usize] += p.amount as i128;
+                }
                 Status::Queue1 | Status::Queue2 => queued += 1,
                 _ => {}
             }
+        }
+        if let Some((b, flow)) = ledger.banks.iter().zip(&flows).find(|(b, flow)| b.balance as i128 != **flow) {
+            return Err(EngineError::Invariant(format!(
+                "bank '{}' has balance {} but opening + received − sent is {flow}",
+                b.id, b.balance
+            )));
         }
         if settled_value != self.state.value_settled_total {
             return Err(EngineError::Invariant(format!(
@@ -511,6 +558,9 @@ impl Orchestrator {
 
     /// Header, payload, then a checksum of the payload so a damaged file is refused on load.
     pub fn save_state(&self) -> Result<Vec<u8>> {
+        if let Some(e) = &self.halted {
+            return Err(e.clone());
+        }
         let mut out = STATE_MAGIC.to_vec();
         state_codec()
             .serialize_into(&mut out, &(&self.config, &self.state))

@@ -27,8 +27,9 @@ pub struct BankView {
     pub now: u32,
     pub balance: i64,
     pub credit_limit: i64,
-    /// Balance after everything this bank already released this tick settles.
-    pub projected_balance: i64,
+    /// Balance after everything this bank already released this tick settles; `i128` because a
+    /// bank may release more than `i64` holds in one tick.
+    pub projected_balance: i128,
 }
 
 pub trait CashManagerPolicy: Send + Sync + std::fmt::Debug {
@@ -120,7 +121,9 @@ pub struct LiquidityAware {
 }
 impl CashManagerPolicy for LiquidityAware {
     fn decide(&self, p: &Payment, b: &BankView) -> Decision {
-        if b.projected_balance - p.amount >= self.target_buffer || slack(p, b.now) <= self.urgency_threshold as i64 {
+        if b.projected_balance - p.amount as i128 >= self.target_buffer as i128
+            || slack(p, b.now) <= self.urgency_threshold as i64
+        {
             Decision::Release
         } else {
             Decision::Hold
@@ -137,7 +140,7 @@ pub struct Splitting {
 }
 impl CashManagerPolicy for Splitting {
     fn decide(&self, p: &Payment, b: &BankView) -> Decision {
-        if b.projected_balance - p.amount >= -b.credit_limit {
+        if b.projected_balance - p.amount as i128 >= -(b.credit_limit as i128) {
             return Decision::Release;
         }
         if !p.divisible {
@@ -170,7 +173,7 @@ mod tests {
     }
 
     fn view(now: u32, projected: i64, credit: i64) -> BankView {
-        BankView { now, balance: projected, credit_limit: credit, projected_balance: projected }
+        BankView { now, balance: projected, credit_limit: credit, projected_balance: projected as i128 }
     }
 
     #[test]

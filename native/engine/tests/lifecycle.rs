@@ -11,7 +11,7 @@ use paysim_engine::{EngineError, Orchestrator};
 use serde_json::{json, Value};
 
 fn metric(o: &Orchestrator, name: &str) -> MetricValue {
-    compute(o).into_iter().find(|(n, _)| *n == name).unwrap().1
+    compute(o).unwrap().into_iter().find(|(n, _)| *n == name).unwrap().1
 }
 
 fn f(o: &Orchestrator, name: &str) -> f64 {

@@ -1,12 +1,13 @@
 //! Reproductions of LSM defects (issue 8), each failing on the engine before its fix: `cycles`
 //! missing cycles on dense queues and depending on bank order, offsets overtaking a stuck payment
-//! under `strict_fifo`, and queue sums overflowing `i64` inside the LSM.
+//! under `strict_fifo`, and queue sums overflowing `i64` inside the LSM (the same queues through
+//! the whole engine are in `money.rs`).
 
 mod common;
 use common::*;
 use paysim_engine::config::{LsmMode, QueueDiscipline};
 use paysim_engine::model::{Bank, BankIdx, Payment, Status, TxIdx};
-use paysim_engine::settlement::{lsm, Ledger, Queued};
+use paysim_engine::settlement::{lsm, Ledger};
 use serde_json::{json, Value};
 
 /// `n` banks without liquidity, one payment on every ordered pair: bank 0 pays 1,000 to everyone
@@ -96,7 +97,7 @@ fn a_cycle_search_cut_short_by_its_budget_is_reported_in_the_metrics() {
     let first = o.tick().unwrap();
     assert!(first.lsm_cycle_releases > 0);
     let metric = |o: &paysim_engine::Orchestrator| {
-        paysim_engine::metrics::compute(o).into_iter().find(|m| m.0 == "lsm_cycle_search_truncated").unwrap().1
+        paysim_engine::metrics::compute(o).unwrap().into_iter().find(|m| m.0 == "lsm_cycle_search_truncated").unwrap().1
     };
     assert_eq!(metric(&o), paysim_engine::metrics::MetricValue::Int(1));
     // A queue the search covers in full adds nothing to the count.
@@ -138,18 +139,11 @@ fn ledger(banks: &[(i64, i64)]) -> Ledger {
     Ledger::new(banks.iter().enumerate().map(|(i, (bal, credit))| Bank::new(format!("B{i}"), *bal, *credit)).collect())
 }
 
-/// Put a payment into Queue 2 the way `Ledger::enqueue2` does, except for the sender's running
-/// queue value: that `i64` total overflows on these queues too, but it is a separate defect of
-/// issue 8 outside the LSM's arithmetic, and tripping it would stop the test before the LSM runs.
-fn queue_unvalued(l: &mut Ledger, sender: BankIdx, receiver: BankIdx, amount: i64) -> TxIdx {
-    let mut p = Payment::new(sender, receiver, amount, 0, 9);
-    p.status = Status::Queue2;
-    let tx = l.create(p);
-    l.queue2.classes[1].push(Queued { tx, sender, receiver, amount });
-    l.queue2.len += 1;
-    let bank = &mut l.banks[sender as usize];
-    bank.queue2_count += 1;
-    bank.queue2_class_count[1] += 1;
+/// Put a payment into Queue 2 through the ordinary path (the sender's queue value is an `i128`,
+/// so these queues of more than `i64` are held exactly).
+fn queue(l: &mut Ledger, sender: BankIdx, receiver: BankIdx, amount: i64) -> TxIdx {
+    let tx = l.create(Payment::new(sender, receiver, amount, 0, 9));
+    l.enqueue2(tx);
     tx
 }
 
@@ -163,8 +157,9 @@ fn multilateral_does_not_settle_queues_summing_past_i64() {
     for mode in [LsmMode::Multilateral, LsmMode::T2] {
         let mut l = ledger(&[(0, 0), (0, 0), (0, 0)]);
         for i in 0..9_224 {
-            queue_unvalued(&mut l, 0, 1 + i % 2, E15);
+            queue(&mut l, 0, 1 + i % 2, E15);
         }
+        assert_eq!(l.banks[0].queue2_value, 9_224 * E15 as i128, "{mode:?}");
         assert_eq!(run(&mut l, mode), 0, "{mode:?}");
         assert_eq!(l.banks.iter().map(|b| b.balance).collect::<Vec<_>>(), vec![0, 0, 0], "{mode:?}");
     }
@@ -174,7 +169,7 @@ fn multilateral_does_not_settle_queues_summing_past_i64() {
 fn multilateral_with_a_single_receiver_of_more_than_i64_settles_nothing_without_panicking() {
     let mut l = ledger(&[(0, 0), (0, 0), (0, 0)]);
     for _ in 0..9_224 {
-        queue_unvalued(&mut l, 0, 1, E15);
+        queue(&mut l, 0, 1, E15);
     }
     assert_eq!(run(&mut l, LsmMode::Multilateral), 0);
     assert_eq!(l.queue2.len, 9_224);
@@ -185,15 +180,33 @@ fn bilateral_keeps_the_net_payer_within_its_limit_when_a_direction_sums_past_i64
     // A (3e14) owes B 18,448 × 1e15, which wraps an i64 sum to about +1.6e15; B owes A 1e15.
     // A covers a net of at most 3e14, so only its first payment offsets B's.
     let mut l = ledger(&[(300_000_000_000_000, 0), (0, 0), (0, 0)]);
-    let first = queue_unvalued(&mut l, 0, 1, E15);
+    let first = queue(&mut l, 0, 1, E15);
     for _ in 1..18_448 {
-        queue_unvalued(&mut l, 0, 1, E15);
+        queue(&mut l, 0, 1, E15);
     }
-    let back = queue_unvalued(&mut l, 1, 0, E15);
+    let back = queue(&mut l, 1, 0, E15);
     assert_eq!(run(&mut l, LsmMode::Bilateral), 2);
     assert_eq!((l.banks[0].balance, l.banks[1].balance), (300_000_000_000_000, 0));
     assert_eq!(
         (l.payments[first as usize].status, l.payments[back as usize].status),
         (Status::Settled, Status::Settled)
     );
+    assert_eq!((l.banks[0].queue2_value, l.banks[1].queue2_value), (18_447 * E15 as i128, 0));
+}
+
+#[test]
+fn an_offset_whose_gross_flows_exceed_i64_settles_on_its_net_without_overflow() {
+    // A and B owe each other 9,224 × 1e15 (each direction > i64::MAX): the net is 0, so every
+    // payment offsets, and no balance may pass through a value i64 cannot hold on the way.
+    for mode in [LsmMode::Bilateral, LsmMode::Multilateral, LsmMode::T2] {
+        let mut l = ledger(&[(0, 0), (0, 0), (0, 0)]);
+        for _ in 0..9_224 {
+            queue(&mut l, 0, 1, E15);
+            queue(&mut l, 1, 0, E15);
+        }
+        assert_eq!(run(&mut l, mode), 2 * 9_224, "{mode:?}");
+        assert_eq!(l.banks.iter().map(|b| b.balance).collect::<Vec<_>>(), vec![0, 0, 0], "{mode:?}");
+        assert_eq!((l.banks[0].min_balance, l.banks[1].min_balance), (0, 0), "{mode:?}");
+        assert_eq!((l.acc.value_sent[0], l.acc.value_received[0]), (9_224 * E15 as i128, 9_224 * E15 as i128));
+    }
 }

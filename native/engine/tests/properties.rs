@@ -86,10 +86,10 @@ proptest! {
             lowest[*b as usize] = lowest[*b as usize].min(*bal);
         }
         let used: i64 = o.banks().iter().zip(&lowest).map(|(b, l)| (b.opening_balance - l).max(0)).sum();
-        let metric = paysim_engine::metrics::compute(&o).into_iter().find(|m| m.0 == "liquidity_used").unwrap().1;
+        let metric = paysim_engine::metrics::compute(&o).unwrap().into_iter().find(|m| m.0 == "liquidity_used").unwrap().1;
         prop_assert_eq!(metric, paysim_engine::metrics::MetricValue::Int(used));
         // Run-level counts are per original payment and add up.
-        let m = paysim_engine::metrics::compute(&o);
+        let m = paysim_engine::metrics::compute(&o).unwrap();
         let int = |name: &str| match m.iter().find(|x| x.0 == name).unwrap().1 {
             paysim_engine::metrics::MetricValue::Int(i) => i,
             ref other => panic!("{name}: {other:?}"),

@@ -47,58 +47,62 @@ fn class<'py>(
     Ok(py.get_type::<PyType>().call1((name, bases, dict))?.cast_into::<PyType>()?)
 }
 
-/// Create the hierarchy and add every class to the module.
+/// The exception hierarchy: `PaysimError` under `Exception`, each engine error under it and
+/// under the builtin a Python caller would catch (`ValueError`, `KeyError`, `RuntimeError`).
+fn hierarchy(py: Python<'_>) -> PyResult<Classes> {
+    let base = class(py, "PaysimError", &[&py.get_type::<PyException>()], "Base of every paysim error.", false)?;
+    let value = py.get_type::<PyValueError>();
+    let runtime = py.get_type::<PyRuntimeError>();
+    let config = class(
+        py,
+        "ConfigError",
+        &[&base, &value],
+        "An invalid config value; `.loc` names the field (a tuple of keys and list indexes), `.problem` says what is wrong.",
+        true,
+    )?;
+    let unknown_bank = class(
+        py,
+        "UnknownBankError",
+        &[&config, &py.get_type::<PyKeyError>()],
+        "A bank id that is not in the configuration; `.loc` names the field that gave it, `.bank_id` is the id.",
+        true,
+    )?;
+    // One line, like every other error: KeyError's own str() would quote the message.
+    unknown_bank.setattr("__str__", py.get_type::<PyBaseException>().getattr("__str__")?)?;
+    unknown_bank.setattr("bank_id", "")?;
+    let invalid_payment = class(
+        py,
+        "InvalidPaymentError",
+        &[&base, &value],
+        "A submitted payment the engine refuses; `.loc` names its field.",
+        true,
+    )?;
+    let state = class(py, "StateError", &[&base, &value], "A saved engine state that cannot be restored.", false)?;
+    let finished =
+        class(py, "RunFinished", &[&base, &runtime], "The run has no ticks left for what was asked.", false)?;
+    let invariant = class(
+        py,
+        "InvariantViolation",
+        &[&base, &runtime],
+        "The engine broke one of its own invariants (conservation, credit limit, ...), or panicked. Always a bug, never bad input.",
+        false,
+    )?;
+    let unbind = |t: Bound<'_, PyType>| t.unbind();
+    Ok(Classes {
+        base: unbind(base),
+        config: unbind(config),
+        unknown_bank: unbind(unknown_bank),
+        invalid_payment: unbind(invalid_payment),
+        state: unbind(state),
+        finished: unbind(finished),
+        invariant: unbind(invariant),
+    })
+}
+
+/// Create the hierarchy (once per interpreter) and add every class to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    let classes = CLASSES.get_or_try_init(py, || -> PyResult<Classes> {
-        let base = class(py, "PaysimError", &[&py.get_type::<PyException>()], "Base of every paysim error.", false)?;
-        let value = py.get_type::<PyValueError>();
-        let runtime = py.get_type::<PyRuntimeError>();
-        let config = class(
-            py,
-            "ConfigError",
-            &[&base, &value],
-            "An invalid config value; `.loc` names the field (a tuple of keys and list indexes), `.problem` says what is wrong.",
-            true,
-        )?;
-        let unknown_bank = class(
-            py,
-            "UnknownBankError",
-            &[&config, &py.get_type::<PyKeyError>()],
-            "A bank id that is not in the configuration; `.loc` names the field that gave it, `.bank_id` is the id.",
-            true,
-        )?;
-        // One line, like every other error: KeyError's own str() would quote the message.
-        unknown_bank.setattr("__str__", py.get_type::<PyBaseException>().getattr("__str__")?)?;
-        unknown_bank.setattr("bank_id", "")?;
-        let invalid_payment = class(
-            py,
-            "InvalidPaymentError",
-            &[&base, &value],
-            "A submitted payment the engine refuses; `.loc` names its field.",
-            true,
-        )?;
-        let state = class(py, "StateError", &[&base, &value], "A saved engine state that cannot be restored.", false)?;
-        let finished =
-            class(py, "RunFinished", &[&base, &runtime], "The run has no ticks left for what was asked.", false)?;
-        let invariant = class(
-            py,
-            "InvariantViolation",
-            &[&base, &runtime],
-            "The engine broke one of its own invariants (conservation, credit limit, ...), or panicked. Always a bug, never bad input.",
-            false,
-        )?;
-        let unbind = |t: Bound<'_, PyType>| t.unbind();
-        Ok(Classes {
-            base: unbind(base),
-            config: unbind(config),
-            unknown_bank: unbind(unknown_bank),
-            invalid_payment: unbind(invalid_payment),
-            state: unbind(state),
-            finished: unbind(finished),
-            invariant: unbind(invariant),
-        })
-    })?;
+    let classes = CLASSES.get_or_try_init(py, || hierarchy(py))?;
     for ty in [
         &classes.base,
         &classes.config,

@@ -104,7 +104,7 @@ impl PyOrchestrator {
     }
 
     fn agent_states<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        self.inner.agent_states().iter().map(|a| record_dict(py, a)).collect()
+        self.inner.agent_states().map_err(to_py)?.iter().map(|a| record_dict(py, a)).collect()
     }
 
     #[pyo3(signature = (tx))]
@@ -116,7 +116,7 @@ impl PyOrchestrator {
     fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         self.inner.check_invariants().map_err(to_py)?;
         let d = PyDict::new(py);
-        for (name, v) in guarded(|| Ok(metrics::compute(&self.inner)))? {
+        for (name, v) in guarded(|| metrics::compute(&self.inner).map_err(to_py))? {
             match v {
                 MetricValue::Int(i) => d.set_item(name, i)?,
                 MetricValue::Float(x) => d.set_item(name, x)?,
@@ -138,7 +138,7 @@ impl PyOrchestrator {
     /// Per-bank liquidity bounds of the payment stream so far: `{"lower": [...], "upper": [...]}`
     /// in `get_agent_ids()` order; their sums are the bound metrics.
     fn liquidity_bounds<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let bounds = metrics::bank_liquidity_bounds(&self.inner);
+        let bounds = metrics::bank_liquidity_bounds(&self.inner).map_err(to_py)?;
         let d = PyDict::new(py);
         d.set_item("lower", bounds.iter().map(|b| b.0).collect::<Vec<_>>())?;
         d.set_item("upper", bounds.iter().map(|b| b.1).collect::<Vec<_>>())?;

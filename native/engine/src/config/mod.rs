@@ -96,6 +96,13 @@ pub struct CostRates {
     pub eod_penalty: f64,
 }
 
+/// Largest cost rate accepted (every rate and penalty). Costs are `f64`: a rate multiplies at most a
+/// value below 2⁶³ per bank and tick (balances, credit and Queue 1 values stay within `i64`,
+/// docs/semantics.md#engine-configuration), or counts at most 2³² payments; over at most 2³¹ ticks and 2³²
+/// banks every cost and sum stays below 10¹⁵ × 2⁶³ × 2³¹ × 2³² ≈ 10⁵⁰, far inside `f64` (10³⁰⁸),
+/// so no rate can make a cost infinite. 10¹⁵ cents per cent per tick is beyond any real tariff.
+pub const MAX_COST_RATE: f64 = 1e15;
+
 impl Default for CostRates {
     fn default() -> Self {
         CostRates {
@@ -338,6 +345,21 @@ mod tests {
         let mut v = base();
         v["rng_seed"] = json!("x");
         assert_eq!(err(v), "rng_seed: expected an integer, got a string");
+    }
+
+    #[test]
+    fn cost_rates_that_could_make_a_cost_infinite_are_refused() {
+        for key in ["liquidity_cost_per_unit_per_tick", "delay_cost_per_tick", "deadline_penalty", "eod_penalty"] {
+            let mut v = base();
+            v["cost_rates"] = json!({key: 1e308});
+            assert_eq!(err(v), format!("cost_rates.{key}: must be ≤ 1e15, got 1e308"));
+        }
+        let mut v = base();
+        v["cost_rates"] = json!({"split_friction_cost": -1.0});
+        assert_eq!(err(v), "cost_rates.split_friction_cost: must be ≥ 0");
+        let mut v = base();
+        v["cost_rates"] = json!({"collateral_cost_per_unit_per_tick": 1e15});
+        assert_eq!(EngineConfig::from_value(&v, &NoFiles).unwrap().cost_rates.collateral_cost_per_unit_per_tick, 1e15);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use serde_json::Value;
 use super::read::{check_priority, check_range, FromValue, Obj};
 use super::{
     AgentConfig, AmountDistribution, ArrivalConfig, CostRates, LsmConfig, LsmMode, PolicyConfig, ScheduledPayment,
+    MAX_COST_RATE,
 };
 use crate::error::{EngineError, Loc, Result};
 use crate::model::MAX_AMOUNT;
@@ -194,6 +195,10 @@ pub(super) fn parse_costs(v: &Value, loc: &Loc) -> Result<CostRates> {
         let x: f64 = o.opt(key)?.unwrap_or(default);
         if x < 0.0 {
             return Err(EngineError::config(loc.key(key), "must be ≥ 0"));
+        }
+        // Bounded so that no cost can become infinite (see MAX_COST_RATE).
+        if x > MAX_COST_RATE {
+            return Err(EngineError::config(loc.key(key), format!("must be ≤ {MAX_COST_RATE:e}, got {x:e}")));
         }
         Ok(x)
     };

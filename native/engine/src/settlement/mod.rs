@@ -52,6 +52,11 @@ pub struct Ledger {
     /// LSM passes whose cycle search reached its step budget (metric `lsm_cycle_search_truncated`),
     /// so a search that gave up early is reported rather than silent.
     pub lsm_cycle_search_truncated: u64,
+    /// Scratch for [`Ledger::settle_batch`]: each bank's net in the batch, and which banks it touched.
+    #[serde(skip)]
+    batch_net: Vec<i128>,
+    #[serde(skip)]
+    batch_banks: Vec<BankIdx>,
 }
 
 impl Ledger {
@@ -64,6 +69,8 @@ impl Ledger {
             acc: TickAccounts::new(n),
             q1_dirty: Vec::new(),
             lsm_cycle_search_truncated: 0,
+            batch_net: Vec::new(),
+            batch_banks: Vec::new(),
         }
     }
 
@@ -82,7 +89,7 @@ impl Ledger {
         let payments = &self.payments;
         let pos = bank.queue1.partition_point(|t| payments[*t as usize].queue1_key(*t) < key);
         bank.queue1.insert(pos, tx);
-        bank.queue1_value += p.amount;
+        bank.queue1_value += p.amount as i128;
         self.payments[tx as usize].status = Status::Queue1;
     }
 
@@ -93,7 +100,7 @@ impl Ledger {
         let class = queue2_class(p);
         let bank = &mut self.banks[p.sender as usize];
         bank.queue2_count += 1;
-        bank.queue2_value += p.amount;
+        bank.queue2_value += p.amount as i128;
         bank.queue2_class_count[class] += 1;
         self.queue2.classes[class].push(Queued { tx, sender: p.sender, receiver: p.receiver, amount: p.amount });
         self.queue2.len += 1;
@@ -107,13 +114,21 @@ impl Ledger {
         let class = queue2_class(p);
         let bank = &mut self.banks[p.sender as usize];
         bank.queue2_count -= 1;
-        bank.queue2_value -= p.amount;
+        bank.queue2_value -= p.amount as i128;
         bank.queue2_class_count[class] -= 1;
         self.queue2.len -= 1;
     }
 
     /// Move value and record the settlement. Callers have checked coverage.
     pub(crate) fn transfer(&mut self, tx: TxIdx, via: SettledVia, now: u32) {
+        let (s, r, amount) = self.mark_settled(tx, via, now);
+        self.banks[s].balance -= amount;
+        self.banks[r].balance += amount;
+    }
+
+    /// Record a payment as settled (status, Queue 2 accounting, this tick's accounts); the
+    /// balances are the caller's to move. Returns (sender, receiver, amount).
+    fn mark_settled(&mut self, tx: TxIdx, via: SettledVia, now: u32) -> (usize, usize, i64) {
         if self.payments[tx as usize].status == Status::Queue2 {
             self.leave_queue2(tx);
         }
@@ -122,9 +137,8 @@ impl Ledger {
         p.settle_tick = now;
         p.settled_via = via;
         let (s, r, amount) = (p.sender as usize, p.receiver as usize, p.amount);
-        self.banks[s].balance -= amount;
-        self.banks[r].balance += amount;
         self.acc.record_settlement(s, r, amount, via);
+        (s, r, amount)
     }
 
     /// Gross settlement of one payment if the sender covers it.
@@ -142,14 +156,33 @@ impl Ledger {
 
     /// Simultaneous settlement (LSM): the caller checked that every net position is covered, so
     /// only final balances matter; intermediate ones never exist in the real system.
+    ///
+    /// Balances move by each bank's net, summed in `i128`: a bank's gross flows in one batch can
+    /// exceed `i64` while its net is covered, and moving payment by payment would pass through
+    /// balances `i64` cannot hold.
     pub fn settle_batch(&mut self, txs: &[TxIdx], via: SettledVia, now: u32) {
+        let mut net = std::mem::take(&mut self.batch_net);
+        let mut touched = std::mem::take(&mut self.batch_banks);
+        net.resize(self.banks.len(), 0);
         for &tx in txs {
-            self.transfer(tx, via, now);
+            let (s, r, amount) = self.mark_settled(tx, via, now);
+            for (bank, delta) in [(s, -(amount as i128)), (r, amount as i128)] {
+                if net[bank] == 0 {
+                    touched.push(bank as BankIdx);
+                }
+                net[bank] += delta;
+            }
         }
-        for &tx in txs {
-            let b = &mut self.banks[self.payments[tx as usize].sender as usize];
+        // A net can return to 0 and be pushed again; the second visit finds it already applied.
+        for &bank in &touched {
+            let b = &mut self.banks[bank as usize];
+            let moved = std::mem::take(&mut net[bank as usize]);
+            b.balance = i64::try_from(b.balance as i128 + moved)
+                .expect("a covered net within conserved money leaves a balance i64 holds");
             b.min_balance = b.min_balance.min(b.balance);
         }
+        touched.clear();
+        (self.batch_net, self.batch_banks) = (net, touched);
         self.acc.lsm_released(via, txs.len() as u32);
     }
 
@@ -160,7 +193,7 @@ impl Ledger {
             Status::Queue2 => self.leave_queue2(tx),
             Status::Queue1 => {
                 let p = &self.payments[tx as usize];
-                self.banks[p.sender as usize].queue1_value -= p.amount;
+                self.banks[p.sender as usize].queue1_value -= p.amount as i128;
                 self.q1_dirty.push(p.sender);
             }
             _ => return,
