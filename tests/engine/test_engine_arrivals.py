@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine_cases import bank, build, scenario, transactions
+from tests.helpers.engine import bank, build, scenario, transactions
 
 
 def arrivals_of(cfg: dict[str, Any]) -> list[dict[str, Any]]:
@@ -40,7 +40,8 @@ def test_zero_rate_means_no_arrivals() -> None:
 
 def test_uniform_amounts_stay_in_range() -> None:
     drawn = amounts({"rate_per_tick": 1.0, "distribution": {"type": "Uniform", "min": 100, "max": 200}})
-    assert drawn.min() >= 100 and drawn.max() <= 200
+    assert drawn.min() >= 100
+    assert drawn.max() <= 200
     assert drawn.mean() == pytest.approx(150, rel=0.05)
 
 
@@ -89,13 +90,16 @@ def test_deadline_priority_and_divisibility_follow_the_config() -> None:
                        "deadline_offset": 7, "priority": 9, "divisible": True}, ticks=50)
     assert rows
     assert all(row["deadline_tick"] == row["arrival_tick"] + 7 for row in rows)
-    assert all(row["priority"] == 9 and row["divisible"] for row in rows)
+    assert all(row["priority"] == 9 for row in rows)
+    assert all(row["divisible"] for row in rows)
 
 
 def test_arrival_defaults() -> None:
     rows = one_sender({"rate_per_tick": 1.0, "distribution": {"type": "Uniform", "min": 1, "max": 9}}, ticks=50)
+    assert rows
     assert all(row["deadline_tick"] == row["arrival_tick"] + 50 for row in rows)
-    assert all(row["priority"] == 5 and not row["divisible"] for row in rows)
+    assert all(row["priority"] == 5 for row in rows)
+    assert not any(row["divisible"] for row in rows)
 
 
 def test_scheduled_payments_arrive_before_random_ones_in_a_tick() -> None:
@@ -107,7 +111,8 @@ def test_scheduled_payments_arrive_before_random_ones_in_a_tick() -> None:
     )
     rows = arrivals_of(cfg)
     tick2 = [row for row in rows if row["arrival_tick"] == 2]
-    assert tick2[0]["amount"] == 1000 and all(row["sender"] == "A" for row in tick2[1:])
+    assert tick2[0]["amount"] == 1000
+    assert all(row["sender"] == "A" for row in tick2[1:])
 
 
 # ---------------------------------------------------------------- common random numbers
@@ -123,7 +128,9 @@ def crn_base() -> dict[str, Any]:
     ]
     agents = []
     for i, dist in enumerate(dists):
-        arrivals = {"rate_per_tick": 0.3 + 0.2 * i, "distribution": dist, "deadline_offset": 5 + i, "divisible": i % 2 == 0}
+        arrivals = {
+            "rate_per_tick": 0.3 + 0.2 * i, "distribution": dist, "deadline_offset": 5 + i, "divisible": i % 2 == 0,
+        }
         if i == 1:
             arrivals["counterparty_weights"] = {"B0": 2.0, "B3": 1.0}
         agents.append(bank(f"B{i}", 8_000, 2_000, arrivals=arrivals))
@@ -136,9 +143,8 @@ def random_streams(cfg: dict[str, Any]) -> dict[str, list[tuple]]:
     for row in arrivals_of(cfg):
         if row["priority"] == 10:
             continue
-        streams.setdefault(row["sender"], []).append(
-            (row["receiver"], row["amount"], row["arrival_tick"], row["deadline_tick"], row["priority"], row["divisible"])
-        )
+        fields = ("receiver", "amount", "arrival_tick", "deadline_tick", "priority", "divisible")
+        streams.setdefault(row["sender"], []).append(tuple(row[field] for field in fields))
     return streams
 
 
@@ -182,7 +188,8 @@ CHANGES = [
 @pytest.fixture(scope="module")
 def baseline_streams() -> dict[str, list[tuple]]:
     streams = random_streams(crn_base())
-    assert set(streams) == {"B0", "B1", "B2", "B3"} and all(len(s) > 10 for s in streams.values())
+    assert set(streams) == {"B0", "B1", "B2", "B3"}
+    assert all(len(s) > 10 for s in streams.values())
     return streams
 
 

@@ -9,10 +9,8 @@ import pytest
 
 from paysim_runner import _core
 from paysim_runner.config import ConfigError, config_from_mapping
-
-from engine_cases import (
+from tests.helpers.engine import (
     COST_COLUMNS,
-    assert_invariants,
     balances,
     bank,
     build,
@@ -24,6 +22,7 @@ from engine_cases import (
     tick_rows,
     transactions,
 )
+from tests.helpers.invariants import assert_invariants
 
 
 def cost_by_bank(orch: Any, column: str) -> dict[str, float]:
@@ -136,7 +135,10 @@ def eod_case(unsettled: str | None) -> dict[str, Any]:
     Queue 1 (E's Deadline policy holds it until tick 7). C pays A 100 at tick 6."""
     top = {} if unsettled is None else {"end_of_day": {"unsettled": unsettled}}
     return scenario(
-        [bank("A", 0), bank("B", 0), bank("C", 100), bank("E", 50, policy={"type": "Deadline", "urgency_threshold": 1})],
+        [
+            bank("A", 0), bank("B", 0), bank("C", 100),
+            bank("E", 50, policy={"type": "Deadline", "urgency_threshold": 1}),
+        ],
         [pay("A", "B", 100, 1, deadline=8), pay("E", "B", 10, 1, deadline=8), pay("C", "A", 100, 6)],
         ticks=5, days=2, costs=PENALTIES, **top,
     )
@@ -175,7 +177,8 @@ def test_carried_payment_is_charged_at_every_close() -> None:
     [row] = transactions(orch)
     assert row["status"] == "queue2"
     m = orch.metrics()
-    assert m["cost_eod"] == pytest.approx(9.0) and m["n_unsettled"] == 1
+    assert m["cost_eod"] == pytest.approx(9.0)
+    assert m["n_unsettled"] == 1
     assert [r["cost_eod"] for r in tick_rows(orch) if r["bank"] == "A"] == pytest.approx([0, 3, 0, 3, 0, 3])
 
 
@@ -184,7 +187,8 @@ def test_balances_carry_over_from_one_day_to_the_next() -> None:
     cfg = scenario([bank("A", 100), bank("B", 60)], [pay("A", "B", 100, 1), pay("B", "A", 150, 4)], ticks=3, days=2)
     orch = build(cfg)
     run_ticks(orch, 3)
-    assert orch.current_day() == 1 and balances(orch) == {"A": 0, "B": 160}
+    assert orch.current_day() == 1
+    assert balances(orch) == {"A": 0, "B": 160}
     orch.run()
     assert balances(orch) == {"A": 150, "B": 10}
     assert by_amount(transactions(orch))[150]["settled_via"] == "rtgs"
@@ -240,7 +244,8 @@ def test_all_six_components_on_one_day() -> None:
     by_bank = {c: cost_by_bank(orch, c) for c in COST_COLUMNS}
     assert by_bank["cost_liquidity"]["A"] == pytest.approx(16.0)
     assert by_bank["cost_delay"]["B"] == pytest.approx(2.0)
-    assert by_bank["cost_split"]["C"] == pytest.approx(5.0) and by_bank["cost_eod"]["C"] == pytest.approx(30.0)
+    assert by_bank["cost_split"]["C"] == pytest.approx(5.0)
+    assert by_bank["cost_eod"]["C"] == pytest.approx(30.0)
     assert by_bank["cost_deadline"]["E"] == pytest.approx(20.0)
     assert_invariants(orch, cfg)
 
@@ -293,7 +298,7 @@ def test_the_cost_rate_bound_is_stated_in_the_error() -> None:
 
 
 def test_a_scenario_cost_rate_past_the_bound_is_refused_at_its_scenario_path() -> None:
-    agents = [{"id": "A", "balance": 0, "policy": {"type": "Fifo"}}, {"id": "B", "balance": 0, "policy": {"type": "Fifo"}}]
+    agents = [{"id": bank_id, "balance": 0, "policy": {"type": "Fifo"}} for bank_id in ("A", "B")]
     scenario_mapping = {"simulation": {"ticks_per_day": 4, "seed": 1}, "agents": agents,
                         "costs": {"delay_cost_per_tick": 1e308}}
     with pytest.raises(ConfigError) as info:

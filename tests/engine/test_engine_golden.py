@@ -29,7 +29,8 @@ def golden_config() -> dict:
 def digest(log: dict) -> int:
     """FNV-1a over (sender, receiver, amount, arrival_tick) little-endian i64s, in tx order."""
     h = 0xCBF29CE484222325
-    for row in zip(log["sender"].tolist(), log["receiver"].tolist(), log["amount"].tolist(), log["arrival_tick"].tolist()):
+    columns = (log["sender"], log["receiver"], log["amount"], log["arrival_tick"])
+    for row in zip(*(column.tolist() for column in columns), strict=True):
         for x in row:
             for b in int(x).to_bytes(8, "little", signed=True):
                 h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF

@@ -1,7 +1,7 @@
 """Liquidity-saving mechanisms on textbook cases with exact balances (docs/semantics.md#lsm-modes).
 
-Every case gives the banks too little liquidity for gross settlement (docs/testing.md#errors-in-the-design-notes: the design notes' ring had
-enough and settled gross), so only the LSM can move the payments, and only by netting.
+Every case gives the banks too little liquidity for gross settlement (docs/testing.md#errors-in-the-design-notes:
+the design notes' ring had enough and settled gross), so only the LSM can move the payments, and only by netting.
 """
 
 from __future__ import annotations
@@ -13,17 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine_cases import (
-    Orchestrator,
-    assert_invariants,
-    balances,
-    bank,
-    build,
-    by_amount,
-    pay,
-    scenario,
-    transactions,
-)
+from tests.helpers.engine import Orchestrator, balances, bank, build, by_amount, pay, scenario, transactions
+from tests.helpers.invariants import assert_invariants
+from tests.helpers.lsm_reference import Payment, reference_readings, reference_tick0
 
 LSM_MODES = ("none", "bilateral", "cycles", "multilateral", "t2")
 
@@ -47,15 +39,18 @@ def equal_pair(mode: str | None) -> dict[str, Any]:
 
 def test_equal_pair_without_liquidity_is_stuck_without_lsm() -> None:
     orch, result = first_tick(equal_pair("none"))
-    assert result["num_settlements"] == 0 and result["queue2_size"] == 2
+    assert result["num_settlements"] == 0
+    assert result["queue2_size"] == 2
     assert balances(orch) == {"A": 0, "B": 0}
     assert {row["status"] for row in transactions(orch)} == {"queue2"}
 
 
 def test_equal_pair_settles_bilaterally_in_the_same_tick() -> None:
     orch, result = first_tick(equal_pair("bilateral"))
-    assert result["num_settlements"] == 2 and result["queue2_size"] == 0
-    assert result["lsm_bilateral_releases"] == 2 and result["lsm_cycle_releases"] == 0
+    assert result["num_settlements"] == 2
+    assert result["queue2_size"] == 0
+    assert result["lsm_bilateral_releases"] == 2
+    assert result["lsm_cycle_releases"] == 0
     assert balances(orch) == {"A": 0, "B": 0}
     for row in transactions(orch):
         assert (row["status"], row["settled_via"], row["settle_tick"]) == ("settled", "bilateral", 0)
@@ -64,7 +59,8 @@ def test_equal_pair_settles_bilaterally_in_the_same_tick() -> None:
 @pytest.mark.parametrize("mode", ["multilateral", "t2"])
 def test_equal_pair_settles_all_or_nothing_under_multilateral(mode: str) -> None:
     orch, result = first_tick(equal_pair(mode))
-    assert result["num_settlements"] == 2 and result["lsm_cycle_releases"] == 2
+    assert result["num_settlements"] == 2
+    assert result["lsm_cycle_releases"] == 2
     assert result["lsm_bilateral_releases"] == 0
     assert {row["settled_via"] for row in transactions(orch)} == {"multilateral"}
 
@@ -73,7 +69,8 @@ def test_unequal_pair_settles_when_net_payer_covers_only_the_net() -> None:
     cfg = scenario([bank("A", 20), bank("B", 0)], [pay("A", "B", 100), pay("B", "A", 80)], ticks=5, lsm="bilateral")
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 0, "B": 20}
-    assert result["lsm_bilateral_releases"] == 2 and result["num_settlements"] == 2
+    assert result["lsm_bilateral_releases"] == 2
+    assert result["num_settlements"] == 2
 
 
 def test_unequal_pair_net_may_be_covered_by_intraday_credit() -> None:
@@ -87,7 +84,8 @@ def test_unequal_pair_one_short_of_the_net_settles_nothing() -> None:
     cfg = scenario([bank("A", 19), bank("B", 0)], [pay("A", "B", 100), pay("B", "A", 80)], ticks=5, lsm="bilateral")
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 19, "B": 0}
-    assert result["lsm_bilateral_releases"] == 0 and result["queue2_size"] == 2
+    assert result["lsm_bilateral_releases"] == 0
+    assert result["queue2_size"] == 2
 
 
 def test_bilateral_drops_net_payers_last_payment_until_covered() -> None:
@@ -99,7 +97,8 @@ def test_bilateral_drops_net_payers_last_payment_until_covered() -> None:
     )
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 5, "B": 10}
-    assert result["lsm_bilateral_releases"] == 2 and result["queue2_size"] == 1
+    assert result["lsm_bilateral_releases"] == 2
+    assert result["queue2_size"] == 1
     assert statuses(orch) == {70: ("settled", "bilateral"), 60: ("settled", "bilateral"), 20: ("queue2", "")}
 
 
@@ -112,7 +111,8 @@ def test_queue_is_retried_after_lsm_settlement() -> None:
     )
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 0, "B": 0, "C": 51}
-    assert result["num_settlements"] == 3 and result["lsm_bilateral_releases"] == 2
+    assert result["num_settlements"] == 3
+    assert result["lsm_bilateral_releases"] == 2
     assert statuses(orch)[51] == ("settled", "queue")
     assert result["queue2_size"] == 0
 
@@ -132,8 +132,10 @@ def test_three_bank_cycle_of_unequal_values_settles_on_net_cover(mode: str, orde
     cfg = scenario([bank(b, opening[b]) for b in order], THREE_CYCLE, ticks=5, lsm=mode)
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 0, "B": 20, "C": 0}
-    assert result["lsm_cycle_releases"] == 3 and result["lsm_bilateral_releases"] == 0
-    assert result["num_settlements"] == 3 and result["queue2_size"] == 0
+    assert result["lsm_cycle_releases"] == 3
+    assert result["lsm_bilateral_releases"] == 0
+    assert result["num_settlements"] == 3
+    assert result["queue2_size"] == 0
     assert {row["settled_via"] for row in transactions(orch)} == {"multilateral"}
 
 
@@ -150,7 +152,8 @@ def test_three_bank_cycle_needs_a_multilateral_mechanism(mode: str) -> None:
     cfg = scenario([bank("A", 10), bank("B", 0), bank("C", 10)], THREE_CYCLE, ticks=5, lsm=mode)
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 10, "B": 0, "C": 10}
-    assert result["queue2_size"] == 3 and result["num_settlements"] == 0
+    assert result["queue2_size"] == 3
+    assert result["num_settlements"] == 0
 
 
 @pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2"])
@@ -158,7 +161,8 @@ def test_three_bank_cycle_fails_whole_when_one_bank_is_one_short(mode: str) -> N
     cfg = scenario([bank("A", 9), bank("B", 0), bank("C", 10)], THREE_CYCLE, ticks=5, lsm=mode)
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 9, "B": 0, "C": 10}
-    assert result["num_settlements"] == 0 and result["lsm_cycle_releases"] == 0
+    assert result["num_settlements"] == 0
+    assert result["lsm_cycle_releases"] == 0
     assert result["queue2_size"] == 3
 
 
@@ -172,7 +176,8 @@ def test_four_bank_cycle(mode: str) -> None:
     cfg = scenario([bank(b, v) for b, v in FOUR_OPENING.items()], FOUR_CYCLE, ticks=5, lsm=mode)
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 10, "B": 10, "C": 0, "D": 10}
-    assert result["lsm_cycle_releases"] == 4 and result["num_settlements"] == 4
+    assert result["lsm_cycle_releases"] == 4
+    assert result["num_settlements"] == 4
 
 
 def test_cycle_longer_than_max_cycle_length_is_not_settled() -> None:
@@ -180,7 +185,8 @@ def test_cycle_longer_than_max_cycle_length_is_not_settled() -> None:
     cfg["lsm"]["max_cycle_length"] = 3
     orch, result = first_tick(cfg)
     assert balances(orch) == FOUR_OPENING
-    assert result["lsm_cycle_releases"] == 0 and result["queue2_size"] == 4
+    assert result["lsm_cycle_releases"] == 0
+    assert result["queue2_size"] == 4
 
 
 @pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2"])
@@ -194,7 +200,8 @@ def test_larger_cycle_gets_the_scarce_liquidity_first(mode: str) -> None:
     cfg = scenario([bank(b, v) for b, v in opening.items()], payments, ticks=5, lsm=mode)
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 1, "B": 0, "C": 10, "D": 1, "E": 0}
-    assert result["lsm_cycle_releases"] == 3 and result["queue2_size"] == 3
+    assert result["lsm_cycle_releases"] == 3
+    assert result["queue2_size"] == 3
     assert {a for a, (status, _) in statuses(orch).items() if status == "settled"} == {200, 201, 191}
 
 
@@ -213,21 +220,25 @@ def seed_ring(balance: int) -> Orchestrator:
 def test_four_bank_ring_short_of_liquidity_settles_by_lsm() -> None:
     orch = seed_ring(10_000)
     result = orch.tick()
-    assert result["lsm_cycle_releases"] == 4 and result["num_settlements"] == 4
+    assert result["lsm_cycle_releases"] == 4
+    assert result["num_settlements"] == 4
     assert all(v == 10_000 for v in balances(orch).values())
 
 
 def test_four_bank_ring_with_ample_liquidity_settles_gross() -> None:
-    """docs/testing.md#errors-in-the-design-notes: with 100,000 each the design notes' ring settles gross; no LSM release is owed."""
+    """docs/testing.md#errors-in-the-design-notes: with 100,000 each the design notes' ring settles gross;
+    no LSM release is owed."""
     orch = seed_ring(100_000)
     result = orch.tick()
-    assert result["num_settlements"] == 4 and result["lsm_cycle_releases"] == 0
+    assert result["num_settlements"] == 4
+    assert result["lsm_cycle_releases"] == 0
     assert {row["settled_via"] for row in transactions(orch)} == {"rtgs"}
 
 
 @pytest.mark.parametrize("mode", [None, "cycles", "multilateral"])
 def test_gridlock_is_resolved_in_the_tick_the_cycle_completes(mode: str | None) -> None:
-    """docs/testing.md#errors-in-the-design-notes: ticks 0 and 1 gridlock (queue grows, nothing settles); tick 2 closes the cycle."""
+    """docs/testing.md#errors-in-the-design-notes: ticks 0 and 1 gridlock (queue grows, nothing settles);
+    tick 2 closes the cycle."""
     cfg = scenario([bank(b, 10_000) for b in ("BANK_A", "BANK_B", "BANK_C")], ticks=5, lsm=mode)
     orch = build(cfg)
     legs = [("BANK_A", "BANK_B"), ("BANK_B", "BANK_C"), ("BANK_C", "BANK_A")]
@@ -258,7 +269,8 @@ def test_all_or_nothing_fails_then_partial_removes_the_short_banks_payment() -> 
     )
     orch, result = first_tick(cfg)
     assert balances(orch) == {"A": 0, "B": 20, "C": 0, "D": 0}
-    assert result["lsm_cycle_releases"] == 3 and result["queue2_size"] == 1
+    assert result["lsm_cycle_releases"] == 3
+    assert result["queue2_size"] == 1
     assert statuses(orch)[50] == ("queue2", "")
 
 
@@ -305,7 +317,8 @@ def test_t2_runs_multilateral_then_bilateral() -> None:
     its 10), not A<->C (net 20)."""
     orch, result = t2_case("t2")
     assert balances(orch) == {"A": 0, "B": 10, "C": 0, "X": 0, "Y": 0, "Z": 3}
-    assert result["lsm_cycle_releases"] == 3 and result["lsm_bilateral_releases"] == 2
+    assert result["lsm_cycle_releases"] == 3
+    assert result["lsm_bilateral_releases"] == 2
     assert result["queue2_size"] == 2
     assert statuses(orch) == {
         100: ("queue2", ""), 40: ("settled", "bilateral"), 30: ("settled", "bilateral"), 80: ("queue2", ""),
@@ -328,130 +341,15 @@ def test_t2_case_under_the_single_algorithms() -> None:
     assert balances(multilateral) == {**T2_BANKS, "X": 0, "Y": 0, "Z": 3}
     assert (r_multi["lsm_bilateral_releases"], r_multi["lsm_cycle_releases"], r_multi["queue2_size"]) == (0, 3, 4)
     none, r_none = t2_case("none")
-    assert balances(none) == T2_BANKS and r_none["queue2_size"] == 7
+    assert balances(none) == T2_BANKS
+    assert r_none["queue2_size"] == 7
 
 
 # ---------------------------------------------------------------- reference model of tick 0
 
 
-def reference_tick0(
-    opening: list[int],
-    credit: list[int],
-    payments: list[tuple[int, int, int, int]],
-    mode: str,
-    *,
-    follow_original_payer: bool = False,
-    queue_between_algorithms: bool = False,
-) -> tuple[list[int], list[str]]:
-    """Steps 2-5 of docs/semantics.md#the-tick-loop for one tick: Fifo everywhere, fifo_bypass, the given LSM mode except cycles.
-
-    payments: (sender, receiver, amount, priority) in tx_id order, all arriving at tick 0.
-    Bilateral is modelled for one pair of banks only (the order of pairs does not matter for one pair).
-    Two readings the rules leave open (docs/testing.md#readings-the-tests-accept) are switches: whether bilateral keeps removing the *original*
-    net payer's payments after the net flips, and whether t2 reruns step 4 between its two algorithms.
-    Returns final balances and each payment's settled_via ("" = still queued).
-    """
-    bal = list(opening)
-    via = [""] * len(payments)
-
-    def fits(i: int) -> bool:
-        s, _, amount, _ = payments[i]
-        return bal[s] - amount >= -credit[s]
-
-    def settle(i: int, means: str) -> None:
-        s, r, amount, _ = payments[i]
-        bal[s] -= amount
-        bal[r] += amount
-        via[i] = means
-
-    release = sorted(range(len(payments)), key=lambda i: (payments[i][0], -payments[i][3], i))
-    queue2 = []
-    for i in release:
-        if fits(i):
-            settle(i, "rtgs")
-        else:
-            queue2.append(i)
-    queue2.sort(key=lambda i: 0 if payments[i][3] >= 8 else 1)  # stable: join order within class
-
-    def process_queue() -> None:
-        while True:
-            settled_any = False
-            for i in list(queue2):
-                if fits(i):
-                    settle(i, "queue")
-                    queue2.remove(i)
-                    settled_any = True
-            if not settled_any:
-                return
-
-    def net_of(chosen: list[int]) -> list[int]:
-        net = [0] * len(bal)
-        for i in chosen:
-            s, r, amount, _ = payments[i]
-            net[s] -= amount
-            net[r] += amount
-        return net
-
-    def settle_all(chosen: list[int], means: str) -> None:
-        for i in chosen:
-            settle(i, means)
-            queue2.remove(i)
-
-    def multilateral() -> bool:
-        remaining = list(queue2)
-        while remaining:
-            net = net_of(remaining)
-            shortfall = [-credit[b] - (bal[b] + net[b]) for b in range(len(bal))]
-            short = [b for b in range(len(bal)) if shortfall[b] > 0]
-            if not short:
-                settle_all(remaining, "multilateral")
-                return True
-            worst = min(short, key=lambda b: (-shortfall[b], b))
-            del remaining[max(j for j, i in enumerate(remaining) if payments[i][0] == worst)]
-        return False
-
-    def bilateral() -> bool:
-        assert len(bal) == 2
-        pair = list(queue2)
-        original_payer = None
-        while {payments[i][0] for i in pair} == {0, 1}:
-            net = net_of(pair)
-            payer = 0 if net[0] < 0 else 1
-            if bal[payer] + net[payer] >= -credit[payer]:
-                settle_all(pair, "bilateral")
-                return True
-            original_payer = payer if original_payer is None else original_payer
-            remove = original_payer if follow_original_payer else payer
-            del pair[max(j for j, i in enumerate(pair) if payments[i][0] == remove)]
-        return False
-
-    process_queue()
-    if mode == "multilateral" and queue2:
-        if multilateral():
-            process_queue()
-    elif mode == "bilateral" and queue2:
-        if bilateral():
-            process_queue()
-    elif mode == "t2" and queue2:
-        settled = multilateral()
-        if settled and queue_between_algorithms:
-            process_queue()
-        settled = bilateral() or settled
-        if settled:
-            process_queue()
-    return bal, via
-
-
-def reference_readings(opening: list[int], credit: list[int], payments: list, mode: str) -> list[tuple]:
-    """Every outcome the rules allow (the switches above); the engine must produce one of them."""
-    return [
-        reference_tick0(opening, credit, payments, mode, follow_original_payer=a, queue_between_algorithms=b)
-        for a in (False, True) for b in (False, True)
-    ]
-
-
 @st.composite
-def tick0_cases(draw: st.DrawFn, banks: tuple[int, int]) -> tuple[list[int], list[int], list[tuple[int, int, int, int]]]:
+def tick0_cases(draw: st.DrawFn, banks: tuple[int, int]) -> tuple[list[int], list[int], list[Payment]]:
     n = draw(st.integers(*banks))
     opening = draw(st.lists(st.integers(0, 60), min_size=n, max_size=n))
     credit = draw(st.lists(st.sampled_from([0, 0, 10, 30]), min_size=n, max_size=n))

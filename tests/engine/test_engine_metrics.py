@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from engine_cases import assert_invariants, bank, build, pay, row_of, scenario
+from tests.helpers.engine import bank, build, pay, row_of, scenario
+from tests.helpers.invariants import assert_invariants
 
 # One payment per tick, so "if every payment settled on arrival" has a single meaning.
 STREAM = [
@@ -36,7 +37,8 @@ def test_liquidity_bounds_of_a_hand_computed_stream() -> None:
 def test_liquidity_used_equals_the_upper_bound_when_all_settle_on_arrival() -> None:
     """A uses 115 of credit; B's lowest is 910 (90 below opening); C's lowest 995 (5 below)."""
     m = stream_run().metrics()
-    assert m["n_settled_rtgs"] == 6 and m["settlement_rate"] == 1.0
+    assert m["n_settled_rtgs"] == 6
+    assert m["settlement_rate"] == 1.0
     assert m["liquidity_used"] == UPPER
     assert m["peak_credit_used"] == 115
     assert (m["mean_delay_ticks"], m["delay_indicator"]) == (0.0, 0.0)
@@ -112,9 +114,12 @@ def test_metrics_are_consistent_mid_run() -> None:
         orch.tick()
     assert_invariants(orch, cfg)
     m = orch.metrics()
-    assert m["ticks_run"] == 17 and m["n_unsettled"] == orch.get_queue2_size() + sum(
+    assert m["ticks_run"] == 17
+    assert m["n_unsettled"] == orch.get_queue2_size() + sum(
         orch.get_queue1_size(b) for b in orch.get_agent_ids())
     orch.run()
     assert_invariants(orch, cfg)
     m = orch.metrics()
-    assert m["ticks_run"] == 40 and isinstance(m["engine_seconds"], float) and m["engine_seconds"] > 0
+    assert m["ticks_run"] == 40
+    assert isinstance(m["engine_seconds"], float)
+    assert m["engine_seconds"] > 0

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine_cases import bank, build, pay, scenario, transactions
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from tests.helpers.engine import bank, build, pay, scenario, transactions
 
 SPLITTING = {"type": "Splitting", "max_parts": 4, "min_part": 100}
 FIFO = {"type": "Fifo"}

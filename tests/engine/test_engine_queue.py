@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from engine_cases import balances, bank, build, by_amount, pay, run_ticks, scenario, transactions
+from tests.helpers.engine import balances, bank, build, by_amount, pay, run_ticks, scenario, transactions
 
 
 def blocked_head(queue: str | None) -> dict[str, Any]:
@@ -89,7 +89,8 @@ def test_urgent_payment_is_served_before_an_earlier_normal_one(priority: int, qu
     run_ticks(orch, 3)
     assert balances(orch) == {"A": 1, "B": 0, "C": 41, "D": 0}
     rows = by_amount(transactions(orch))
-    assert rows[41]["settled_via"] == "queue" and rows[40]["status"] == "queue2"
+    assert rows[41]["settled_via"] == "queue"
+    assert rows[40]["status"] == "queue2"
 
 
 @pytest.mark.parametrize("queue", ["fifo_bypass", "strict_fifo"])
@@ -110,7 +111,8 @@ def test_urgent_payment_is_released_first_within_a_tick() -> None:
     orch.tick()
     assert balances(orch) == {"A": 0, "B": 0, "C": 60}
     rows = by_amount(transactions(orch))
-    assert rows[60]["settled_via"] == "rtgs" and rows[50]["status"] == "queue2"
+    assert rows[60]["settled_via"] == "rtgs"
+    assert rows[50]["status"] == "queue2"
 
 
 def test_fifo_bypass_repeats_passes_until_nothing_settles() -> None:

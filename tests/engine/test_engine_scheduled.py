@@ -10,14 +10,18 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from engine_cases import Orchestrator, bank, build, logs_equal, scenario, transactions
+from tests.helpers.engine import Orchestrator, bank, build, logs_equal, scenario, transactions
 
 BANKS = [bank("A", 500), bank("B", 200), bank("C", 0)]
+COLUMNS = ("sender", "receiver", "amount", "arrival_tick", "deadline_tick", "priority", "divisible")
 FULL = [
-    {"sender": "A", "receiver": "B", "amount": 300, "arrival_tick": 0, "deadline_tick": 3, "priority": 5, "divisible": False},
-    {"sender": "B", "receiver": "C", "amount": 450, "arrival_tick": 1, "deadline_tick": 9, "priority": 9, "divisible": False},
-    {"sender": "C", "receiver": "A", "amount": 120, "arrival_tick": 1, "deadline_tick": 2, "priority": 2, "divisible": True},
-    {"sender": "A", "receiver": "C", "amount": 999, "arrival_tick": 4, "deadline_tick": 4, "priority": 10, "divisible": False},
+    dict(zip(COLUMNS, row, strict=True))
+    for row in [
+        ("A", "B", 300, 0, 3, 5, False),
+        ("B", "C", 450, 1, 9, 9, False),
+        ("C", "A", 120, 1, 2, 2, True),
+        ("A", "C", 999, 4, 4, 10, False),
+    ]
 ]
 REQUIRED = [{k: p[k] for k in ("sender", "receiver", "amount", "arrival_tick")} for p in FULL]
 

@@ -1,5 +1,5 @@
-"""save_state / load_state (docs/semantics.md#python-api-of-the-extension): a restored engine continues exactly as the original would have,
-and no byte string, however mangled, takes the interpreter down."""
+"""save_state / load_state (docs/semantics.md#python-api-of-the-extension): a restored engine continues exactly
+as the original would have, and no byte string, however mangled, takes the interpreter down."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from engine_cases import (
+from tests.helpers import REPO
+from tests.helpers.engine import (
     Orchestrator,
-    assert_invariants,
     balances,
     bank,
     build,
@@ -21,6 +21,7 @@ from engine_cases import (
     run_ticks,
     scenario,
 )
+from tests.helpers.invariants import assert_invariants
 
 
 def busy_config() -> dict[str, Any]:
@@ -44,7 +45,8 @@ def busy_config() -> dict[str, Any]:
 
 
 def assert_same_engine(a: Orchestrator, b: Orchestrator) -> None:
-    assert a.current_tick() == b.current_tick() and a.is_finished() == b.is_finished()
+    assert a.current_tick() == b.current_tick()
+    assert a.is_finished() == b.is_finished()
     assert balances(a) == balances(b)
     assert logs_equal(a.tick_log(), b.tick_log())
     assert logs_equal(a.transaction_log(), b.transaction_log())
@@ -75,7 +77,8 @@ def test_restore_keeps_submitted_payments_and_config() -> None:
     orch.submit_transaction({"sender": "B0", "receiver": "B1", "amount": 123, "deadline_offset": 3, "priority": 9})
     restored = Orchestrator.load_state(orch.save_state())
     assert restored.get_agent_ids() == orch.get_agent_ids()
-    assert restored.total_ticks() == 60 and restored.ticks_per_day() == 30
+    assert restored.total_ticks() == 60
+    assert restored.ticks_per_day() == 30
     assert restored.get_queue1_size("B0") == orch.get_queue1_size("B0")
     # the next tx_id continues the sequence in both
     a = orch.submit_transaction({"sender": "B2", "receiver": "B3", "amount": 5})
@@ -111,7 +114,7 @@ def test_finished_engine_round_trips() -> None:
 
 @pytest.mark.parametrize("blob", [b"", b"PAYSIM", b"not a state at all", bytes(range(256)) * 4])
 def test_garbage_state_is_a_value_error(blob: bytes) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^cannot restore state: not a paysim engine state"):
         Orchestrator.load_state(blob)
 
 
@@ -120,7 +123,7 @@ def test_truncated_state_is_a_value_error() -> None:
     run_ticks(orch, 10)
     state = orch.save_state()
     for cut in (7, len(state) // 3, len(state) // 2, len(state) - 1):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"^cannot restore state: "):
             Orchestrator.load_state(state[:cut])
 
 
@@ -133,8 +136,9 @@ MANGLER = textwrap.dedent(
     """
     import random, sys
     sys.path.insert(0, sys.argv[1])
-    from engine_cases import assert_invariants, build, run_ticks
-    from test_engine_state import busy_config
+    from tests.engine.test_engine_state import busy_config
+    from tests.helpers.engine import build, run_ticks
+    from tests.helpers.invariants import assert_invariants
     from paysim_runner._core import Orchestrator
     cfg = busy_config()
     orch = build(cfg)
@@ -181,8 +185,7 @@ MANGLER = textwrap.dedent(
 
 def test_mangled_states_never_crash_the_interpreter(tmp_path: Any) -> None:
     """Bit-flipped states either load and run, or raise; run in a child so a crash is caught, not suffered."""
-    here = __import__("pathlib").Path(__file__).parent
-    child = subprocess.run([sys.executable, "-c", MANGLER, str(here)], capture_output=True, text=True, timeout=120)
+    child = subprocess.run([sys.executable, "-c", MANGLER, str(REPO)], capture_output=True, text=True, timeout=120)
     assert child.returncode == 0, f"child died ({child.returncode}): {child.stderr[-2000:]}"
     outcomes = eval(child.stdout.strip().splitlines()[-1])  # the child's printed dict
     assert outcomes["panic"] == 0, f"mangled states loaded, then panicked: {child.stdout[-1500:]}"

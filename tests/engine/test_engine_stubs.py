@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import paysim_runner._core as core
 
 STUBS = ast.parse((Path(core.__file__).parent / "_core.pyi").read_text())
 
 
+@pytest.mark.slow  # mypy stubtest: 7-13 s
 def test_stubtest_finds_the_stubs_match_the_extension() -> None:
     """mypy's stubtest imports the extension and compares every name and signature with the stub."""
     package_root = str(Path(core.__file__).parent.parent)

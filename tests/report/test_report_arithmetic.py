@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import statistics
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,7 @@ from paysim_runner.report import (
     build_report,
     open_views,
 )
-
-from .conftest import write_manifest, write_part
+from tests.helpers.results import write_manifest, write_part
 
 T_0975_4 = 2.776445  # Student t, 97.5% quantile, 4 degrees of freedom (tables)
 
@@ -307,7 +307,7 @@ def test_empty_directory_is_a_report_error(tmp_path: Path) -> None:
 
 def test_missing_manifest_is_a_report_error(hand: Path) -> None:
     (hand / "manifest.json").unlink()
-    with pytest.raises(ReportError, match="manifest.json: manifest not found"):
+    with pytest.raises(ReportError, match=re.escape("manifest.json: manifest not found")):
         build_report(hand, console=QUIET)
 
 
@@ -333,7 +333,7 @@ def test_a_file_is_not_a_results_directory(tmp_path: Path) -> None:
 
 def test_pairs_on_different_seeds_are_refused(tmp_path: Path) -> None:
     out = make_hand_sweep(tmp_path, seeds_differ=True)
-    with pytest.raises(ReportError, match="c0001-r0003 .* different seeds"):
+    with pytest.raises(ReportError, match=r"c0001-r0003 .* different seeds"):
         build_report(out, console=QUIET)
 
 
@@ -347,9 +347,9 @@ def test_a_compare_axis_that_is_not_a_grid_axis_is_refused(hand: Path) -> None:
     manifest = json.loads((hand / "manifest.json").read_text())
     manifest["compare"] = {"axis": "policy", "baseline": "splitting"}
     (hand / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ReportError, match="compare.baseline 'splitting'"):
+    with pytest.raises(ReportError, match=re.escape("compare.baseline 'splitting'")):
         build_report(hand, console=QUIET)
     manifest["compare"] = {"axis": "lsm.mode", "baseline": "none"}
     (hand / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ReportError, match="compare.axis 'lsm.mode'"):
+    with pytest.raises(ReportError, match=re.escape("compare.axis 'lsm.mode'")):
         build_report(hand, console=QUIET)

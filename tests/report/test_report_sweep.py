@@ -21,6 +21,7 @@ from paysim_runner.report import (
     HEADLINE_METRICS,
     REPORT_METRICS,
     CellSummary,
+    Estimate,
     Report,
     build_report,
     liquidity_axis,
@@ -30,8 +31,7 @@ from paysim_runner.report.build import compute_report
 from paysim_runner.report.source import load_manifest
 from paysim_runner.report.tables import cells_csv, paired_csv
 from paysim_runner.report.terminal import _terminal_number
-
-from .conftest import run_real_sweep
+from tests.helpers.results import run_real_sweep
 
 T_0975_4 = 2.776445  # Student t, 97.5% quantile, 4 dof: five seeds per cell
 SEEDS = 5
@@ -79,7 +79,7 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def report(sweep: Path):  # noqa: ANN201
+def report(sweep: Path) -> Report:
     return build_report(sweep, console=Console(quiet=True))
 
 
@@ -152,7 +152,7 @@ def _runs(sweep: Path) -> dict[str, tuple[int, int]]:
     return {str(r): (int(c), int(p)) for r, c, p in zip(runs["run_id"], runs["cell_id"], runs["rep"], strict=True)}
 
 
-def _check_estimate(estimate, values: list[float]) -> None:  # noqa: ANN001
+def _check_estimate(estimate: Estimate, values: list[float]) -> None:
     values_arr = np.asarray(values, dtype=np.float64)
     assert estimate.n == len(values_arr)
     assert estimate.mean == pytest.approx(values_arr.mean(), rel=1e-9, abs=1e-12)
@@ -170,7 +170,7 @@ def test_the_sweep_exercises_what_the_recomputation_must_get_right(sweep: Path) 
     assert set(v for v in tx["settled_via"] if v is not None) & {"bilateral", "multilateral"}
 
 
-def test_cell_statistics_equal_the_recomputation_from_transactions(sweep: Path, report) -> None:  # noqa: ANN001
+def test_cell_statistics_equal_the_recomputation_from_transactions(sweep: Path, report: Report) -> None:
     per_run = recompute_from_transactions(sweep)
     runs = _runs(sweep)
     assert set(per_run) == set(runs)
@@ -181,7 +181,7 @@ def test_cell_statistics_equal_the_recomputation_from_transactions(sweep: Path, 
             _check_estimate(cell.stats[metric], [per_run[r][metric] for r in ids])
 
 
-def test_costs_equal_the_recomputation_from_ticks(sweep: Path, report) -> None:  # noqa: ANN001
+def test_costs_equal_the_recomputation_from_ticks(sweep: Path, report: Report) -> None:
     per_run = recompute_from_ticks(sweep)
     runs = _runs(sweep)
     for cell in report.cells:
@@ -190,7 +190,7 @@ def test_costs_equal_the_recomputation_from_ticks(sweep: Path, report) -> None: 
             _check_estimate(cell.stats[metric], [per_run[r][metric] for r in ids])
 
 
-def test_liquidity_used_equals_the_runs_table_and_bounds_the_tick_balances(sweep: Path, report) -> None:  # noqa: ANN001
+def test_liquidity_used_equals_the_runs_table_and_bounds_the_tick_balances(sweep: Path, report: Report) -> None:
     """The engine tracks each bank's lowest balance within a tick too, which the end-of-tick balances
     of ``ticks`` cannot show: they give a lower bound of the run's liquidity used."""
     per_run = recompute_from_ticks(sweep)
@@ -203,7 +203,7 @@ def test_liquidity_used_equals_the_runs_table_and_bounds_the_tick_balances(sweep
                         [used[r] for r, c in zip(runs["run_id"], runs["cell_id"], strict=True) if c == cell.cell_id])
 
 
-def test_paired_differences_equal_the_recomputation_by_replication(sweep: Path, report) -> None:  # noqa: ANN001
+def test_paired_differences_equal_the_recomputation_by_replication(sweep: Path, report: Report) -> None:
     per_run = recompute_from_transactions(sweep)
     runs = _runs(sweep)
     by_cell_rep = {(c, p): r for r, (c, p) in runs.items()}
@@ -256,7 +256,7 @@ def test_views_answer_the_readme_queries(sweep: Path) -> None:
         assert all(0 <= used <= 20_000 for _, used in peak)
 
 
-def test_report_files_over_a_real_sweep(sweep: Path, report) -> None:  # noqa: ANN001
+def test_report_files_over_a_real_sweep(sweep: Path, report: Report) -> None:
     names = {p.name for p in report.files}
     assert names == {"report_cells.csv", "report_paired.csv", "cost_breakdown.png", "report.md"}
     image = matplotlib.image.imread(sweep / "cost_breakdown.png")

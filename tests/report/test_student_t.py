@@ -136,7 +136,7 @@ def test_estimate_clips_its_interval_to_the_range() -> None:
 
 
 def test_estimate_of_nothing_names_the_argument() -> None:
-    with pytest.raises(ValueError, match="^values:"):
+    with pytest.raises(ValueError, match=r"^values:"):
         estimate([])
 
 

@@ -9,6 +9,7 @@ the machine) and no other ``ray.init()`` on the machine mistakes it for "the cur
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -23,7 +24,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from .conftest import REPO, run_runner, runner_env
+from tests.helpers import REPO
+from tests.helpers.runner import run_runner, runner_env
 
 RAY = Path(shutil.which("ray", path=str(Path(os.sys.executable).parent)) or "ray")
 
@@ -64,14 +66,13 @@ def ray_head() -> Iterator[str]:
             proc.wait(timeout=3)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # anything of this head that outlived the launcher
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=30)
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
+@pytest.mark.slow  # a `ray start --head` cluster up and down: 15-20 s
 def test_sweep_on_a_ray_cluster(tmp_path: Path, ray_head: str) -> None:
     # `ray start` enables token authentication; Ray only sends the token to an explicit address
     # when told to (RAY_AUTH_MODE=token), as a user of such a cluster must do too.

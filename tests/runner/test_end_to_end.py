@@ -14,14 +14,14 @@ from rich.console import Console
 
 from paysim_runner import _core
 from paysim_runner.driver import run_sweep
-
-from .conftest import file_bytes, read_table, small_sweep
-
-pytestmark = pytest.mark.ray
+from tests.helpers.runner import file_bytes, read_table, small_sweep
 
 
 def _glob(sweep_dir: Path, table: str) -> str:
     return f"read_parquet('{sweep_dir}/{table}/**/*.parquet', hive_partitioning = true)"
+
+
+TABLES = ("runs", "ticks", "transactions")
 
 
 def test_sweep_on_ray_end_to_end(tmp_path: Path, ray_session: Any) -> None:
@@ -32,8 +32,30 @@ def test_sweep_on_ray_end_to_end(tmp_path: Path, ray_session: Any) -> None:
     assert result.sweep_dir == sweep_dir
     assert (result.total_runs, result.executed_runs, result.skipped_runs) == (6, 6, 0)
 
-    manifest = json.loads((sweep_dir / "manifest.json").read_text())
-    assert manifest["sweep"] == "lsm_vs_fifo" and manifest["replications"] == 3
+    assert_manifest(json.loads((sweep_dir / "manifest.json").read_text()))
+    assert_duckdb_reads_the_tables(sweep_dir)
+    runs = read_table(sweep_dir, "runs")
+    per_run = recompute_from_transactions(read_table(sweep_dir, "transactions"), runs["run_id"].to_pylist())
+    for row in runs.to_pylist():
+        mine = per_run[row["run_id"]]
+        for key, value in mine.items():
+            assert row[key] == value, (row["run_id"], key)
+        assert row["settlement_rate"] == pytest.approx(mine["n_settled"] / mine["n_payments"])
+    assert result.report is not None
+    assert_report_means(result.report, runs.to_pylist(), per_run)
+    assert (sweep_dir / "report.md").is_file()
+    assert_console_summary(console.export_text(), sweep_dir)
+
+    # re-running the same sweep recomputes nothing and leaves every Parquet byte as it was
+    before = {t: file_bytes(sweep_dir, t) for t in TABLES}
+    again = run_sweep(cfg, console=Console(record=True, width=200))
+    assert (again.executed_runs, again.skipped_runs) == (0, 6)
+    assert before == {t: file_bytes(sweep_dir, t) for t in TABLES}
+
+
+def assert_manifest(manifest: dict[str, Any]) -> None:
+    assert manifest["sweep"] == "lsm_vs_fifo"
+    assert manifest["replications"] == 3
     assert manifest["grid_axes"] == ["lsm_mode", "policy"]
     assert manifest["axes"] == {"lsm_mode": ["none", "t2"], "policy": ["fifo"]}
     assert manifest["compare"] == [{"axis": "lsm_mode", "baseline": "none"}, {"axis": "policy", "baseline": "fifo"}]
@@ -44,8 +66,11 @@ def test_sweep_on_ray_end_to_end(tmp_path: Path, ray_session: Any) -> None:
         {"lsm_mode": "none", "policy": "fifo"}, {"lsm_mode": "t2", "policy": "fifo"}
     ]
     assert [r["batch"] for r in manifest["runs"]] == [0, 0, 1, 1, 2, 2]
-    assert manifest["config"]["seeds"] == 3 and manifest["config"]["scenario"]["simulation"]["ticks_per_day"] == 100
+    assert manifest["config"]["seeds"] == 3
+    assert manifest["config"]["scenario"]["simulation"]["ticks_per_day"] == 100
 
+
+def assert_duckdb_reads_the_tables(sweep_dir: Path) -> None:
     with duckdb.connect() as con:
         n, distinct, batches = con.execute(
             f"SELECT count(*), count(DISTINCT run_id), count(DISTINCT batch) FROM {_glob(sweep_dir, 'runs')}"
@@ -63,11 +88,11 @@ def test_sweep_on_ray_end_to_end(tmp_path: Path, ray_session: Any) -> None:
         banks = con.execute(f"SELECT DISTINCT bank FROM {_glob(sweep_dir, 'ticks')} ORDER BY 1").fetchall()
         assert [b[0] for b in banks] == [f"BANK_{i}" for i in range(10)]
 
-    # independent recomputation from transactions (pyarrow) vs runs and vs the report
-    runs = read_table(sweep_dir, "runs")
-    tx = read_table(sweep_dir, "transactions")
+
+def recompute_from_transactions(tx: Any, run_ids: list[str]) -> dict[str, dict[str, float]]:
+    """The runs table's counts recomputed independently (pyarrow) from the transactions table."""
     per_run: dict[str, dict[str, float]] = {}
-    for run_id in runs["run_id"].to_pylist():
+    for run_id in run_ids:
         mine = tx.filter(pc.equal(tx["run_id"], run_id))
         payable = mine.filter(pc.not_equal(mine["status"], "split"))  # split parents are replaced by parts
         settled = payable.filter(pc.equal(payable["status"], "settled"))
@@ -78,32 +103,23 @@ def test_sweep_on_ray_end_to_end(tmp_path: Path, ray_session: Any) -> None:
             "value_payments": pc.sum(payable["amount"]).as_py() or 0,
             "n_dropped": pc.sum(pc.equal(payable["status"], "dropped")).as_py(),
         }
-    for row in runs.to_pylist():
-        mine = per_run[row["run_id"]]
-        for key, value in mine.items():
-            assert row[key] == value, (row["run_id"], key)
-        assert row["settlement_rate"] == pytest.approx(mine["n_settled"] / mine["n_payments"])
+    return per_run
 
-    report = result.report
-    assert report is not None
+
+def assert_report_means(report: Any, runs: list[dict[str, Any]], per_run: dict[str, dict[str, float]]) -> None:
+    """The report's cell means equal the means of the independently recomputed rates."""
     for cell in report.cells:
-        ids = [r["run_id"] for r in runs.to_pylist() if r["cell_id"] == cell.cell_id]
+        ids = [r["run_id"] for r in runs if r["cell_id"] == cell.cell_id]
         rates = [per_run[i]["n_settled"] / per_run[i]["n_payments"] for i in ids]
         value_rates = [per_run[i]["value_settled"] / per_run[i]["value_payments"] for i in ids]
         assert cell.n_runs == 3
         assert cell.stats["settlement_rate"].mean == pytest.approx(sum(rates) / 3)
         assert cell.stats["value_settlement_rate"].mean == pytest.approx(sum(value_rates) / 3)
-    assert (sweep_dir / "report.md").is_file()
 
-    text = console.export_text()
+
+def assert_console_summary(text: str, sweep_dir: Path) -> None:
     assert "Ray: reusing this process's Ray" in text
     assert "6/6" in text  # the progress bar reached the total
     assert str(sweep_dir / "manifest.json") in text
     assert f"{sweep_dir / 'runs'}/batch=*/part.parquet  (3 files)" in text
     assert str(sweep_dir / "report.md") in text
-
-    # re-running the same sweep recomputes nothing and leaves every Parquet byte as it was
-    before = {t: file_bytes(sweep_dir, t) for t in ("runs", "ticks", "transactions")}
-    again = run_sweep(cfg, console=Console(record=True, width=200))
-    assert (again.executed_runs, again.skipped_runs) == (0, 6)
-    assert before == {t: file_bytes(sweep_dir, t) for t in ("runs", "ticks", "transactions")}

@@ -13,15 +13,13 @@ from rich.console import Console
 
 from paysim_runner import storage
 from paysim_runner.driver import run_sweep
-
-from .conftest import file_bytes, run_runner, small_sweep
+from tests.helpers.runner import file_bytes, run_runner, small_sweep
 
 
 def _manifest(sweep_dir: Path) -> dict[str, Any]:
     return json.loads((sweep_dir / storage.MANIFEST).read_text())
 
 
-@pytest.mark.ray
 def test_inline_writes_the_bytes_ray_writes(tmp_path: Path, ray_session: Any) -> None:
     on_ray = run_sweep(small_sweep(tmp_path / "ray"), console=Console(quiet=True))
     inline = run_sweep(small_sweep(tmp_path / "inline"), executor="inline", console=Console(quiet=True))
@@ -64,6 +62,7 @@ def test_a_sweep_run_inline_is_complete_for_ray(tmp_path: Path) -> None:
         assert file_bytes(first.sweep_dir, table) == before[table], table
 
 
+@pytest.mark.slow  # a whole sweep through `python -m paysim_runner`: 3-4.5 s
 def test_executor_inline_from_the_command_line_never_joins_ray(tmp_path: Path) -> None:
     """RAY_ADDRESS names a closed port: the Ray executor fails on it at once (test_main), the inline
     one never looks at it."""

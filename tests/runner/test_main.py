@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_runner
+from tests.helpers.runner import run_runner
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,8 @@ def test_an_unusable_output_dir_is_one_line_before_ray_starts(tmp_path: Path, ou
         (("seedz=3",), "error: seedz: unknown key (to add a new key use +seedz=...)"),
         (("+sweep=lsm_vs_fifo", "scenario.lsm.mod=t2"),
          "error: scenario.lsm.mod: unknown key (to add a new key use +scenario.lsm.mod=...)"),
-        (("+sweep=nope",), "error: sweep: no config 'nope' (conf/sweep has credit_limits, liquidity_delay, lsm_vs_fifo)"),
+        (("+sweep=nope",),
+         "error: sweep: no config 'nope' (conf/sweep has credit_limits, liquidity_delay, lsm_vs_fifo)"),
         (("seeds=[",), "error: seeds: cannot parse 'seeds=[': no viable alternative at input '['"),
         # the runner never uses the scenario's seed: saying so beats silently ignoring it
         (("+sweep=lsm_vs_fifo", "scenario.simulation.seed=7"),

@@ -15,8 +15,8 @@ import yaml
 from paysim_runner import storage
 from paysim_runner.config import CONF_DIR, ConfigError
 from paysim_runner.driver import create_output_dir, prepare
-
-from .conftest import REPO, small_sweep
+from tests.helpers import REPO
+from tests.helpers.runner import small_sweep
 
 
 def _canonical_sha256(engine: dict) -> str:
@@ -33,7 +33,8 @@ def test_every_cell_records_the_hash_of_its_engine_config(tmp_path: Path) -> Non
     assert len({c["engine_config_sha256"] for c in cells}) == len(cells) == 4
     # the seed is set per run, so it is not part of what a cell means
     config = small_sweep(tmp_path, "sweep.axes.policy=[fifo,deadline]", "scenario.simulation.seed=99")
-    assert [c["engine_config_sha256"] for c in prepare(config)[2]["cells"]] == [c["engine_config_sha256"] for c in cells]
+    reseeded = prepare(config)[2]["cells"]
+    assert [c["engine_config_sha256"] for c in reseeded] == [c["engine_config_sha256"] for c in cells]
 
 
 def test_the_policy_files_used_by_name_are_recorded(tmp_path: Path) -> None:
@@ -63,14 +64,16 @@ def test_resume_refuses_a_sweep_whose_policy_file_changed(tmp_path: Path) -> Non
 
 
 def test_git_dirty_flags_uncommitted_changes(tmp_path: Path) -> None:
-    assert storage.git_dirty(tmp_path) is None and storage.git_commit(tmp_path) is None  # not a checkout
+    assert storage.git_dirty(tmp_path) is None
+    assert storage.git_commit(tmp_path) is None
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], check=True)
     (tmp_path / "a.txt").write_text("1")
     subprocess.run([*git, "add", "a.txt"], check=True)
     subprocess.run([*git, "commit", "-qm", "x"], check=True)
     (tmp_path / "new.txt").write_text("untracked files do not change the code that ran")
-    assert storage.git_dirty(tmp_path) is False and len(storage.git_commit(tmp_path) or "") == 40
+    assert storage.git_dirty(tmp_path) is False
+    assert len(storage.git_commit(tmp_path) or "") == 40
     (tmp_path / "a.txt").write_text("2")
     assert storage.git_dirty(tmp_path) is True
 

@@ -3,6 +3,7 @@ same outputs as an uninterrupted sweep, and nothing half-written is ever left be
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -15,10 +16,10 @@ from rich.console import Console
 
 from paysim_runner import storage
 from paysim_runner.driver import run_sweep
+from tests.helpers import REPO
+from tests.helpers.runner import file_bytes, hydra_config, read_table, run_runner, runner_cmd, runner_env
 
-from .conftest import REPO, file_bytes, hydra_config, read_table, run_runner, runner_cmd, runner_env
-
-pytestmark = pytest.mark.ray
+pytestmark = pytest.mark.slow  # two sweeps on Ray, one killed and resumed: 35-40 s
 
 #: 2 cells x 30 seeds of a 3-day, 50-bank scenario, one run per batch: long enough to interrupt.
 SWEEP = (
@@ -73,10 +74,8 @@ def _end_session(sid: int) -> None:
         if not alive:
             return
         for pid in alive:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         time.sleep(0.2)
     raise AssertionError(f"processes of session {sid} survived SIGKILL")
 

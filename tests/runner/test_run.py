@@ -19,8 +19,7 @@ from paysim_runner import _core, storage
 from paysim_runner.driver import run_sweep
 from paysim_runner.run import BatchContext, liquidity_bounds, run_batch, run_one, with_liquidity
 from paysim_runner.sweep import build_plan
-
-from .conftest import file_bytes, hydra_config, small_sweep
+from tests.helpers.runner import file_bytes, hydra_config, small_sweep
 
 
 def _plan(tmp_path: Path, *extra: str):
@@ -75,7 +74,9 @@ def test_run_one_reports_the_engines_own_metrics_and_logs(tmp_path: Path) -> Non
 def test_run_one_can_skip_logs(tmp_path: Path) -> None:
     plan = _plan(tmp_path)
     out = run_one(plan.engine_configs[0], plan.runs[0], plan.cells[0], sweep=plan.name, ticks=False, transactions=False)
-    assert out.ticks is None and out.transactions is None and out.row["n_payments"] > 0
+    assert out.ticks is None
+    assert out.transactions is None
+    assert out.row["n_payments"] > 0
 
 
 @pytest.mark.parametrize("scenario", ["two_bank", "ten_bank", "fifty_bank_core_periphery", "gridlock_ring"])
@@ -105,19 +106,22 @@ def test_liquidity_fraction_spans_the_leinonen_soramaki_bounds(tmp_path: Path) -
     """At the upper bound nothing waits; at the lower bound the EOD multilateral LSM settles all."""
     plan = build_plan(hydra_config("+sweep=liquidity_delay", "seeds=2", "sweep.axes.liquidity_fraction=[0.0,1.0]"))
     by_label = {c.label: c for c in plan.cells}
-    for run_rep in range(2):
-        def metrics(label: str) -> dict:
-            cell = by_label[label]
-            run = next(r for r in plan.runs if r.cell_id == cell.cell_id and r.rep == run_rep)
-            return run_one(plan.engine_configs[cell.cell_id], run, cell, sweep=plan.name,
-                           liquidity_fraction=plan.liquidity_fractions[cell.cell_id], ticks=False,
-                           transactions=False).row
 
-        top = metrics("liquidity_fraction=1.0,lsm_mode=none")
-        assert top["delay_indicator"] == 0.0 and top["settlement_rate"] == 1.0
-        bottom = metrics("liquidity_fraction=0.0,lsm_mode=t2")
-        assert bottom["settlement_rate"] == 1.0 and bottom["delay_indicator"] > 0
-        gross = metrics("liquidity_fraction=0.0,lsm_mode=none")
+    def metrics(label: str, rep: int) -> dict[str, Any]:
+        cell = by_label[label]
+        run = next(r for r in plan.runs if r.cell_id == cell.cell_id and r.rep == rep)
+        return run_one(plan.engine_configs[cell.cell_id], run, cell, sweep=plan.name,
+                       liquidity_fraction=plan.liquidity_fractions[cell.cell_id], ticks=False,
+                       transactions=False).row
+
+    for rep in range(2):
+        top = metrics("liquidity_fraction=1.0,lsm_mode=none", rep)
+        assert top["delay_indicator"] == 0.0
+        assert top["settlement_rate"] == 1.0
+        bottom = metrics("liquidity_fraction=0.0,lsm_mode=t2", rep)
+        assert bottom["settlement_rate"] == 1.0
+        assert bottom["delay_indicator"] > 0
+        gross = metrics("liquidity_fraction=0.0,lsm_mode=none", rep)
         assert gross["delay_indicator"] >= bottom["delay_indicator"]
 
 
@@ -138,7 +142,8 @@ def test_run_batch_writes_three_files_and_returns_a_summary(tmp_path: Path) -> N
     ctx = BatchContext.from_plan(plan, sweep_dir)
     runs = plan.batches()[1]
     summary = run_batch(ctx, 1, runs)
-    assert summary["batch"] == 1 and summary["runs"] == len(runs) == 2
+    assert summary["batch"] == 1
+    assert summary["runs"] == len(runs) == 2
     assert set(summary) == {"batch", "runs", "engine_seconds", "wall_seconds"}
     for table in storage.TABLES:
         assert storage.batch_file(sweep_dir, table, 1).is_file()
@@ -153,7 +158,8 @@ def test_run_batch_writes_three_files_and_returns_a_summary(tmp_path: Path) -> N
     assert runs_table.column("schema_version").to_pylist() == [_core.SCHEMA_VERSION] * 2
     assert isinstance(_core.Orchestrator.new(plan.engine_configs[0]).metrics()["schema_version"], int)
     assert storage.versions()["schema"] == _core.SCHEMA_VERSION
-    assert pq.ParquetFile(storage.batch_file(sweep_dir, "runs", 1)).metadata.row_group(0).column(0).compression == "ZSTD"
+    metadata = pq.ParquetFile(storage.batch_file(sweep_dir, "runs", 1)).metadata
+    assert metadata.row_group(0).column(0).compression == "ZSTD"
 
     # a retried task rewrites the same bytes (engine_seconds, a wall-time measure, aside)
     before = {t: storage.batch_file(sweep_dir, t, 1).read_bytes() for t in ("ticks", "transactions")}

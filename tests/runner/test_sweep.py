@@ -25,8 +25,7 @@ from paysim_runner.sweep import (
     parse_axes,
     plan_runs,
 )
-
-from .conftest import hydra_config, small_sweep
+from tests.helpers.runner import hydra_config, small_sweep
 
 # --- grid expansion --------------------------------------------------------------------------------
 
@@ -48,7 +47,8 @@ def test_grid_is_the_ordered_cartesian_product(value_lists: list[list[int]]) -> 
 def test_cell_labels_and_columns() -> None:
     axes = parse_axes({"lsm.mode": ["none", "t2"], "policy": ["fifo"], "credit_scale": [0, 0.5]})
     assert [a.column for a in axes] == ["lsm_mode", "policy", "credit_scale"]
-    assert axes[2].values == (0.0, 0.5) and axes[2].kind == "float"  # ints mixed with floats become floats
+    assert axes[2].values == (0.0, 0.5)
+    assert axes[2].kind == "float"
     cells = expand_grid(axes)
     assert [c.label for c in cells] == [
         "lsm_mode=none,policy=fifo,credit_scale=0.0",
@@ -145,20 +145,27 @@ def test_transforms_edit_every_bank() -> None:
 def test_shipped_sweeps_validate_and_match_the_issue() -> None:
     lsm = build_plan(hydra_config("+sweep=lsm_vs_fifo"))
     assert lsm.replications >= 30
-    assert {a.column: a.values for a in lsm.axes} == {"lsm_mode": ("none", "t2"), "policy": ("fifo", "deadline", "liquidity_aware")}
+    assert {a.column: a.values for a in lsm.axes} == {
+        "lsm_mode": ("none", "t2"), "policy": ("fifo", "deadline", "liquidity_aware"),
+    }
     assert lsm.compare == [{"axis": "lsm_mode", "baseline": "none"}, {"axis": "policy", "baseline": "fifo"}]
     assert {c["lsm"]["mode"] for c in lsm.engine_configs.values()} == {"none", "t2"}
 
     credit = build_plan(hydra_config("+sweep=credit_limits"))
     (axis,) = credit.axes
-    assert axis.column == "credit_scale" and min(axis.values) == 0 and max(axis.values) >= 2
+    assert axis.column == "credit_scale"
+    assert min(axis.values) == 0
+    assert max(axis.values) >= 2
     limits = [sum(a["credit_limit"] for a in credit.engine_configs[c.cell_id]["agent_configs"]) for c in credit.cells]
-    assert limits == sorted(limits) and limits[0] == 0 < limits[-1]
+    assert limits == sorted(limits)
+    assert limits[0] == 0 < limits[-1]
     assert all(c["cost_rates"]["collateral_cost_per_unit_per_tick"] > 0 for c in credit.engine_configs.values())
 
     ld = build_plan(hydra_config("+sweep=liquidity_delay"))
-    fractions = [a for a in ld.axes if a.key == "liquidity_fraction"][0].values
-    assert fractions[0] == 0.0 and fractions[-1] == 1.0 and list(fractions) == sorted(fractions)
+    fractions = next(a for a in ld.axes if a.key == "liquidity_fraction").values
+    assert fractions[0] == 0.0
+    assert fractions[-1] == 1.0
+    assert list(fractions) == sorted(fractions)
     assert {a.key for a in ld.axes} == {"liquidity_fraction", "lsm.mode"}
     assert set(ld.liquidity_fractions.values()) == set(fractions)
     assert all(a["arrival_config"]["deadline_offset"] >= 100 for a in ld.engine_configs[0]["agent_configs"])
@@ -178,13 +185,16 @@ def test_hydra_overrides_reach_any_key() -> None:
         "policy=splitting",
         "sweep.axes.policy=[]",
     )
-    assert cfg["seeds"] == 100 and cfg["ray"]["address"] == "auto" and cfg["output_dir"] == "/tmp/elsewhere"
+    assert cfg["seeds"] == 100
+    assert cfg["ray"]["address"] == "auto"
+    assert cfg["output_dir"] == "/tmp/elsewhere"
     assert cfg["policy"] == {"type": "Splitting", "max_parts": 4, "min_part": 10000}
     cfg["sweep"]["axes"].pop("policy")
     plan = build_plan(cfg)
     assert [c.label for c in plan.cells] == ["lsm_mode=t2"]
     engine = plan.engine_configs[0]
-    assert engine["ticks_per_day"] == 50 and len(engine["agent_configs"]) == 2  # scenario override wins
+    assert engine["ticks_per_day"] == 50
+    assert len(engine["agent_configs"]) == 2
     assert all(a["policy"]["type"] == "Splitting" for a in engine["agent_configs"])
     assert plan.runs[-1].seed == derive_seed(5, 99)
 
@@ -227,7 +237,8 @@ def _fixed_policy_without_threshold(cfg: dict[str, Any]) -> None:
         (_set("sweep/fixed", {"costs.eod_penalty": -1}), "sweep.fixed.costs.eod_penalty",
          "value -1 makes costs.eod_penalty invalid: must be ≥ 0"),
         (_set("sweep/axes/agents.*.balanse", [1]), "sweep.axes.agents.*.balanse", "unknown key"),
-        (_set("sweep/compare", {"axis": "policy", "baseline": "lifo"}), "sweep.compare.baseline", "'lifo' is not among"),
+        (_set("sweep/compare", {"axis": "policy", "baseline": "lifo"}), "sweep.compare.baseline",
+         "'lifo' is not among"),
         (_set("sweep/compare", {"axis": "credit", "baseline": 1}), "sweep.compare.axis", "not a grid axis"),
         (_set("sweep/compare", [{"axis": "lsm.mode", "baseline": "none"}, {"axis": "policy", "baseline": "lifo"}]),
          "sweep.compare[1].baseline", "'lifo' is not among"),
@@ -257,14 +268,15 @@ def test_bad_sweep_fails_before_any_output(tmp_path: Path, patch: Any, where: st
     with pytest.raises(ConfigError) as info:
         run_sweep(cfg)
     message = str(info.value)
-    assert message.startswith(where) and problem in message, message
+    assert message.startswith(where), message
+    assert problem in message, message
     assert "\n" not in message
     assert not out.exists()
 
 
 def test_a_different_sweep_in_the_output_folder_is_refused(tmp_path: Path) -> None:
     cfg = small_sweep(tmp_path)
-    plan, sweep_dir, manifest = prepare(cfg)
+    _, sweep_dir, _ = prepare(cfg)
     sweep_dir.mkdir(parents=True)
     (sweep_dir / "manifest.json").write_text('{"sweep": "lsm_vs_fifo", "root_seed": 1}')
     before = (sweep_dir / "manifest.json").read_bytes()
@@ -299,5 +311,6 @@ def test_validation_builds_every_cell_engine() -> None:
     plan = build_plan(cfg)
     assert sorted(plan.engine_configs) == [c.cell_id for c in plan.cells]
     a, b = (copy.deepcopy(plan.engine_configs[i]) for i in (0, 1))
-    assert a["lsm"] == b["lsm"] and a["agent_configs"][0]["policy"] != b["agent_configs"][0]["policy"]
+    assert a["lsm"] == b["lsm"]
+    assert a["agent_configs"][0]["policy"] != b["agent_configs"][0]["policy"]
     assert np.unique([r.seed for r in plan.runs]).size == 2

@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 
 from paysim_runner import storage
+from tests.helpers import REPO
 
-from .conftest import REPO
-
-pytestmark = pytest.mark.slow
+# a release build of the extension (2-3 minutes when cold), then a sweep on Ray in a fresh venv; the `ray` marker
+# by hand, since the Ray runs in a child process and no Ray fixture shows it
+pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
 
 def _venv_with_the_wheel(tmp_path: Path) -> Path:

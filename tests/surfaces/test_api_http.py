@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +24,9 @@ def _field_errors(response: httpx.Response) -> list[tuple[tuple[Any, ...], str]]
 
 def test_health(client: httpx.Client) -> None:
     body = client.get("/health").json()
-    assert body["status"] == "ok" and body["max_simulations"] >= 1 and body["engine_version"]
+    assert body["status"] == "ok"
+    assert body["max_simulations"] >= 1
+    assert body["engine_version"]
 
 
 def test_create_list_and_delete(client: httpx.Client, two_banks: Scenario) -> None:
@@ -36,7 +39,8 @@ def test_create_list_and_delete(client: httpx.Client, two_banks: Scenario) -> No
     assert sim_id in [s["simulation_id"] for s in client.get("/simulations").json()["simulations"]]
 
     deleted = client.delete(f"/simulations/{sim_id}")
-    assert deleted.status_code == 200 and deleted.json() == {"simulation_id": sim_id, "deleted": True}
+    assert deleted.status_code == 200
+    assert deleted.json() == {"simulation_id": sim_id, "deleted": True}
     for method, path in [
         ("GET", "state"), ("POST", "tick"), ("GET", "metrics"), ("GET", "transactions"),
     ]:
@@ -55,7 +59,9 @@ def test_tick_and_tick_n(client: httpx.Client, create_sim: CreateSim, two_banks:
     assert (ten["tick"], ten["first_tick"], ten["ticks_run"], ten["current_tick"]) == (10, 1, 10, 11)
     assert ten["num_arrivals"] >= ten["num_settlements"] >= 0
     state = client.get(f"/simulations/{sim_id}/state").json()
-    assert state["tick"] == 11 and state["day"] == 0 and state["total_ticks"] == 100
+    assert state["tick"] == 11
+    assert state["day"] == 0
+    assert state["total_ticks"] == 100
     assert state["queue2_size"] == ten["queue2_size"]
     assert sum(a["queue1_size"] for a in state["agents"]) == ten["queue1_size"]
 
@@ -89,7 +95,8 @@ def test_submitted_payment_settles(client: httpx.Client, create_sim: CreateSim) 
     page = client.get(f"/simulations/{sim_id}/transactions").json()
     assert page["total"] == 1
     (row,) = page["items"]
-    assert str(row["tx_id"]) == tx["transaction_id"] and "tx_id" not in tx
+    assert str(row["tx_id"]) == tx["transaction_id"]
+    assert "tx_id" not in tx
     assert (row["sender"], row["receiver"], row["amount"], row["priority"]) == ("BANK_A", "BANK_B", 250_000, 9)
     assert (row["status"], row["settled_via"], row["settle_tick"], row["drop_reason"]) == ("settled", "rtgs", 0, None)
 
@@ -146,7 +153,9 @@ def test_server_files_are_refused(client: httpx.Client, two_banks: Scenario, tmp
     SimulationConfig.model_validate({**scenario, "scheduled_payments_file": str(payments)})  # a usable file
     refused = client.post("/simulations", json={**scenario, "scheduled_payments_file": str(payments)})
     ((loc, msg),) = _field_errors(refused)
-    assert loc == ("body", "scheduled_payments_file") and "scheduled_payments" in msg and "HTTP" in msg
+    assert loc == ("body", "scheduled_payments_file")
+    assert "scheduled_payments" in msg
+    assert "HTTP" in msg
     assert "scheduled_payments_file" not in client.get("/openapi.json").json()["components"]["schemas"][
         "Scenario"]["properties"]
 
@@ -164,7 +173,8 @@ def test_unknown_bank_is_422(client: httpx.Client, create_sim: CreateSim) -> Non
     response = client.post(f"/simulations/{sim_id}/transactions",
                            json={"sender": "BANK_A", "receiver": "BANK_X", "amount": 10})
     ((loc, msg),) = _field_errors(response)
-    assert loc == ("body", "receiver") and "BANK_X" in msg
+    assert loc == ("body", "receiver")
+    assert "BANK_X" in msg
     self_payment = client.post(f"/simulations/{sim_id}/transactions",
                                json={"sender": "BANK_A", "receiver": "BANK_A", "amount": 10})
     ((loc, msg),) = _field_errors(self_payment)
@@ -187,7 +197,8 @@ def test_n_is_bounded(client: httpx.Client, create_sim: CreateSim, two_banks: Sc
 def test_ticking_past_the_end_is_409(client: httpx.Client, create_sim: CreateSim, two_banks: Scenario) -> None:
     sim_id = create_sim(two_banks(ticks_per_day=5))
     refused = client.post(f"/simulations/{sim_id}/tick", params={"n": 6})
-    assert refused.status_code == 409 and "only 5 of the run's 5 ticks remain" in refused.json()["detail"]
+    assert refused.status_code == 409
+    assert "only 5 of the run's 5 ticks remain" in refused.json()["detail"]
     assert client.post(f"/simulations/{sim_id}/tick", params={"n": 5}).json()["is_finished"] is True
     assert client.post(f"/simulations/{sim_id}/tick").status_code == 409
     late = client.post(f"/simulations/{sim_id}/transactions", json={"sender": "BANK_A", "receiver": "BANK_B",
@@ -213,8 +224,9 @@ def test_concurrent_ticks_on_one_simulation(
     expected = sum(n for _, n in requests)
     assert client.get(f"/simulations/{sim_id}/state").json()["tick"] == expected
     spans = sorted((r["first_tick"], r["current_tick"]) for r in results)
-    assert spans[0][0] == 0 and spans[-1][1] == expected
-    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # no overlap, no gap
+    assert spans[0][0] == 0
+    assert spans[-1][1] == expected
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))  # no overlap, no gap
 
 
 def test_openapi_describes_every_endpoint(client: httpx.Client) -> None:

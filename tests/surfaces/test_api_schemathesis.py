@@ -51,6 +51,7 @@ def fresh_simulation(http: httpx.Client, two_banks: Callable[..., dict[str, Any]
         http.delete(f"/simulations/{live.pop()}")
 
 
+@pytest.mark.slow  # up to 15 generated requests per operation: 3-9 s per operation
 @schema.parametrize()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors(

@@ -1,4 +1,5 @@
-"""The design notes' own API tests (docs/testing.md#errors-in-the-design-notes) (``api/tests/api/test_endpoints.py``), replayed against the live server.
+"""The design notes' own API tests (docs/testing.md#errors-in-the-design-notes)
+(``api/tests/api/test_endpoints.py``), replayed against the live server.
 
 Same requests, same scenarios and exactly the design notes' assertions (status codes, keys, tick numbers),
 sent over real HTTP to uvicorn instead of through the design notes' in-process TestClient: this is the

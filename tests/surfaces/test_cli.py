@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from paysim_runner._core import METRIC_NAMES, Orchestrator
 from paysim_runner.config import load_config
@@ -31,12 +32,14 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
     assert result.returncode != 0
     assert result.stdout == ""
     lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), result.stderr
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
     return lines[0]
 
 
+@pytest.mark.slow
 def test_round_trip_with_json(paysim: Run, scenario_file: ScenarioFile, two_banks: Scenario, tmp_path: Path) -> None:
     config = scenario_file(two_banks(ticks_per_day=50))
     created = ok_json(paysim("create", "--config", config, "--state", "sim.state", "--json"))
@@ -51,13 +54,15 @@ def test_round_trip_with_json(paysim: Run, scenario_file: ScenarioFile, two_bank
     accepted = ok_json(paysim("submit", "--state", "sim.state", "--sender", "BANK_B", "--receiver", "BANK_A",
                               "--amount", "300000", "--deadline", "10", "--priority", "8", "--json"))
     assert (accepted["arrival_tick"], accepted["deadline_tick"], accepted["priority"]) == (5, 15, 8)
-    assert accepted["transaction_id"] == "0" and "tx_id" not in accepted
+    assert accepted["transaction_id"] == "0"
+    assert "tx_id" not in accepted
 
     settled = ok_json(paysim("tick", "1", "--state", "sim.state", "--json"))
     assert (settled["num_arrivals"], settled["num_settlements"], settled["value_settled"]) == (1, 1, 300_000)
 
     state = ok_json(paysim("state", "--state", "sim.state", "--json"))
-    assert state["tick"] == 6 and not state["is_finished"]
+    assert state["tick"] == 6
+    assert not state["is_finished"]
     assert {a["id"]: a["balance"] for a in state["agents"]} == {"BANK_A": 1_300_000, "BANK_B": 700_000}
 
     stats = ok_json(paysim("stats", "--state", "sim.state", "--json"))
@@ -67,18 +72,27 @@ def test_round_trip_with_json(paysim: Run, scenario_file: ScenarioFile, two_bank
     assert stats["engine_seconds"] is None  # the engine's clock restarts at every load: not measured here
 
 
+@pytest.mark.slow
 def test_tables_for_people(paysim: Run, scenario_file: ScenarioFile) -> None:
     created = paysim("create", "--config", scenario_file(), "--state", "s")
-    assert created.returncode == 0 and "BANK_A" in created.stdout and "Created" in created.stdout
+    assert created.returncode == 0, created.stderr
+    assert "BANK_A" in created.stdout
+    assert "Created" in created.stdout
     ticked = paysim("tick", "3", "--state", "s")
-    assert ticked.returncode == 0 and "num_settlements" in ticked.stdout and "next tick 3" in ticked.stdout
+    assert ticked.returncode == 0, ticked.stderr
+    assert "num_settlements" in ticked.stdout
+    assert "next tick 3" in ticked.stdout
     state = paysim("state", "--state", "s")
-    assert state.returncode == 0 and "next tick 3" in state.stdout and "BANK_B" in state.stdout
+    assert state.returncode == 0, state.stderr
+    assert "next tick 3" in state.stdout
+    assert "BANK_B" in state.stdout
     stats = paysim("stats", "--state", "s")
-    assert stats.returncode == 0 and "settlement_rate" in stats.stdout
+    assert stats.returncode == 0, stats.stderr
+    assert "settlement_rate" in stats.stdout
     assert "create" in paysim("--help").stdout
 
 
+@pytest.mark.slow
 def test_three_ticks_of_ten_equal_one_of_thirty(paysim: Run, scenario_file: ScenarioFile, tmp_path: Path) -> None:
     config = scenario_file()
     for name in ("stepped", "whole"):
@@ -103,6 +117,7 @@ def test_bad_config(paysim: Run, scenario_file: ScenarioFile, two_banks: Scenari
     assert not (tmp_path / "s").exists()
 
 
+@pytest.mark.slow
 def test_missing_and_corrupt_state(paysim: Run, scenario_file: ScenarioFile, tmp_path: Path) -> None:
     for command in (["tick", "1"], ["state"], ["stats"],
                     ["submit", "--sender", "BANK_A", "--receiver", "BANK_B", "--amount", "1"]):
@@ -154,6 +169,7 @@ def test_unknown_bank_and_bad_payment(paysim: Run, scenario_file: ScenarioFile, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s", "scenario.yaml"]  # no temp files
 
 
+@pytest.mark.slow
 def test_no_lock_files_or_temporaries_are_left(paysim: Run, scenario_file: ScenarioFile, tmp_path: Path) -> None:
     """Read-only commands, failed commands and writers leave only the state file itself behind."""
     config = scenario_file()
@@ -179,7 +195,8 @@ def test_user_text_is_printed_not_taken_as_markup(
     config = scenario_file(scenario)
     created = paysim("create", "--config", config, "--state", "run[i].state")
     assert created.returncode == 0, created.stderr
-    assert "Created run[i].state" in created.stdout and "[b]A" in created.stdout
+    assert "Created run[i].state" in created.stdout
+    assert "[b]A" in created.stdout
     for command in ("state", "stats"):
         assert "run[i].state" in paysim(command, "--state", "run[i].state").stdout
     assert "[b]A" in paysim("state", "--state", "run[i].state").stdout
@@ -224,6 +241,7 @@ def test_a_writer_waits_for_the_writer_holding_the_state(
     assert read_state(path).current_tick() == 6
 
 
+@pytest.mark.slow
 def test_concurrent_writers_lose_no_update(
     paysim: Run, paysim_script: Path, scenario_file: ScenarioFile, tmp_path: Path
 ) -> None:
@@ -243,6 +261,7 @@ def test_concurrent_writers_lose_no_update(
     assert sorted(a for a in amounts if a in (11, 12, 13)) == [11, 12, 13]
 
 
+@pytest.mark.slow
 def test_tick_errors(paysim: Run, scenario_file: ScenarioFile, two_banks: Scenario, tmp_path: Path) -> None:
     assert paysim("create", "--config", scenario_file(two_banks(ticks_per_day=8)), "--state", "s").returncode == 0
     assert_one_line_error(paysim("tick", "0", "--state", "s"), "N")
@@ -278,7 +297,8 @@ def test_serve_answers_on_localhost(paysim_script: Path) -> None:
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "paysim serve did not answer"
                 time.sleep(0.2)
-        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert health.status_code == 200
+        assert health.json()["status"] == "ok"
     finally:
         server.terminate()
         out, _ = server.communicate(timeout=15)
@@ -286,6 +306,7 @@ def test_serve_answers_on_localhost(paysim_script: Path) -> None:
         "url": f"http://127.0.0.1:{port}", "docs": f"http://127.0.0.1:{port}/docs"}
 
 
+@pytest.mark.slow
 def test_sql_over_a_real_sweep(paysim: Run, sweep_dir: Path) -> None:
     rows = ok_json(paysim("sql", sweep_dir, "SELECT lsm_mode, count(*) AS n, sum(n_payments) AS payments "
                                             "FROM runs GROUP BY lsm_mode ORDER BY lsm_mode", "--json"))
@@ -295,7 +316,9 @@ def test_sql_over_a_real_sweep(paysim: Run, sweep_dir: Path) -> None:
                             "--json"))
     assert joined[0]["n"] == 2 * rows[0]["payments"]
     table = paysim("sql", sweep_dir, "SELECT run_id FROM runs ORDER BY run_id")
-    assert table.returncode == 0 and "c0000-r0000" in table.stdout and "6 rows" in table.stdout
+    assert table.returncode == 0, table.stderr
+    assert "c0000-r0000" in table.stdout
+    assert "6 rows" in table.stdout
     assert_one_line_error(paysim("sql", sweep_dir, "SELEC nonsense"), "query failed")
     assert_one_line_error(paysim("sql", sweep_dir, "SELECT * FROM no_such_table"), "no_such_table")
 
@@ -308,14 +331,17 @@ def test_wide_results_are_never_cut_short(paysim: Run, sweep_dir: Path) -> None:
     shown = paysim("sql", sweep_dir, query, env={"COLUMNS": "80"})
     assert shown.returncode == 0, shown.stderr
     assert max(len(line) for line in shown.stdout.splitlines()) <= 80
-    assert "…" not in shown.stdout and "row 1 of 2" in shown.stdout
+    assert "…" not in shown.stdout
+    assert "row 1 of 2" in shown.stdout
     for value in (first["run_id"], f"{first['seed']:,}", f"{first['big_value']:,}", f"{first['liquidity_used']:,}"):
         assert value in shown.stdout
     narrow = paysim("sql", sweep_dir, "SELECT lsm_mode, count(*) AS n FROM runs GROUP BY ALL ORDER BY ALL",
                     env={"COLUMNS": "80"})
-    assert "row 1 of" not in narrow.stdout and "2 rows" in narrow.stdout  # a table that fits stays a table
+    assert "row 1 of" not in narrow.stdout
+    assert "2 rows" in narrow.stdout
 
 
+@pytest.mark.slow
 def test_report_over_a_real_sweep(paysim: Run, sweep_dir: Path) -> None:
     built = ok_json(paysim("report", sweep_dir, "--json"))
     assert built["sweep"] == "lsm_demo"
@@ -323,4 +349,6 @@ def test_report_over_a_real_sweep(paysim: Run, sweep_dir: Path) -> None:
     assert (sweep_dir / "report.md").exists()
     assert str(sweep_dir / "report.md") in built["files"]
     shown = paysim("report", sweep_dir)
-    assert shown.returncode == 0 and "lsm_demo" in shown.stdout and "report.md" in shown.stdout
+    assert shown.returncode == 0, shown.stderr
+    assert "lsm_demo" in shown.stdout
+    assert "report.md" in shown.stdout

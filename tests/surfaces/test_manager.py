@@ -42,7 +42,9 @@ def test_tick_counters_and_state(config: Callable[..., SimulationConfig]) -> Non
     ten = manager.tick(sim_id, 10)
     assert (ten["tick"], ten["first_tick"], ten["current_tick"], ten["ticks_run"]) == (10, 1, 11, 10)
     state = manager.get_state(sim_id)
-    assert state["tick"] == 11 and state["day"] == 0 and not state["is_finished"]
+    assert state["tick"] == 11
+    assert state["day"] == 0
+    assert not state["is_finished"]
     assert [a["id"] for a in state["agents"]] == ["BANK_A", "BANK_B"]
     assert sum(a["balance"] for a in state["agents"]) == 2_000_000  # money is conserved
 
@@ -129,18 +131,21 @@ def test_bound_holds_under_concurrent_creation(config: Callable[..., SimulationC
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         outcomes = list(pool.map(attempt, range(20)))
-    assert sum(outcomes) == 5 and len(manager) == 5
+    assert sum(outcomes) == 5
+    assert len(manager) == 5
 
 
 def test_unknown_and_deleted_ids(config: Callable[..., SimulationConfig]) -> None:
     manager = SimulationManager()
     sim_id = manager.create(config())
     manager.delete(sim_id)
-    assert sim_id not in [item["simulation_id"] for item in manager.list()] and len(manager) == 0
+    assert sim_id not in [item["simulation_id"] for item in manager.list()]
+    assert len(manager) == 0
     for call in (manager.get_state, manager.tick, manager.metrics, manager.delete, manager.transactions):
         with pytest.raises(SimulationNotFound) as caught:
             call(sim_id)
-        assert isinstance(caught.value, KeyError) and sim_id in str(caught.value)
+        assert isinstance(caught.value, KeyError)
+        assert sim_id in str(caught.value)
 
 
 def test_payment_errors_name_the_field(config: Callable[..., SimulationConfig]) -> None:
@@ -148,7 +153,8 @@ def test_payment_errors_name_the_field(config: Callable[..., SimulationConfig]) 
     sim_id = manager.create(config())
     with pytest.raises(InvalidPayment) as caught:
         manager.submit_transaction(sim_id, {"sender": "BANK_A", "receiver": "BANK_Z", "amount": 5})
-    assert caught.value.field == "receiver" and "BANK_Z" in str(caught.value)
+    assert caught.value.field == "receiver"
+    assert "BANK_Z" in str(caught.value)
     with pytest.raises(InvalidPayment) as caught:
         manager.submit_transaction(sim_id, {"sender": "BANK_A", "receiver": "BANK_A", "amount": 5})
     assert caught.value.field == "receiver"

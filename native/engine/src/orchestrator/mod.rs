@@ -1,20 +1,26 @@
 //! The tick loop: the nine steps of docs/semantics.md#the-tick-loop, in order, every tick.
+//!
+//! Modules by job: `steps` holds the steps that move payments through the queues (1, 2, 7, 8),
+//! `state` saves and restores the engine, `invariants` checks the books.
+
+mod invariants;
+mod state;
+mod steps;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use bincode::Options as _;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::arrivals::{bank_stream, pair_key, ArrivalSampler, Draw, Origin};
-use crate::config::{EngineConfig, EodUnsettled};
+use crate::config::EngineConfig;
 use crate::costs;
 use crate::directory::BankDirectory;
 use crate::error::{EngineError, Loc, Result};
-use crate::log::{reported, AgentState, Costs, TickLog, TickResult, DEADLINE, EOD, N_COSTS, SPLIT};
-use crate::model::{Bank, BankIdx, DropReason, Payment, Status, TxIdx, MAX_AMOUNT, NONE};
-use crate::policy::{rebuild, split_amounts, BankView, CashManagerPolicy, Decision};
+use crate::log::{reported, AgentState, Costs, TickLog, TickResult, N_COSTS};
+use crate::model::{Bank, BankIdx, Payment, TxIdx, MAX_AMOUNT};
+use crate::policy::{rebuild, CashManagerPolicy};
 use crate::settlement::{lsm, rtgs, Ledger};
 
 /// A payment entered by hand (REST API, CLI) rather than drawn or scheduled.
@@ -68,22 +74,6 @@ pub struct Orchestrator {
     /// Why the run stopped in the middle of a tick (a money figure too large to report): every
     /// later `tick()` and `save_state()` returns it, so a half-run tick is never continued or saved.
     halted: Option<EngineError>,
-}
-
-/// Version 2: queue values and run totals are `i128`. Version 3: payments carry pair keys, banks
-/// count their random orders and submissions. An older file is refused, not misread.
-const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x03";
-
-/// FNV-1a over the state payload: detects damaged files (not tampering).
-fn checksum(bytes: &[u8]) -> u64 {
-    crate::hash::fnv1a64(bytes)
-}
-
-/// Fixed-width encoding with a size limit, so a forged length in a corrupt file is an error,
-/// never a huge allocation.
-fn state_codec() -> impl bincode::Options {
-    use bincode::Options;
-    bincode::DefaultOptions::new().with_fixint_encoding().with_limit(1 << 34)
 }
 
 impl Orchestrator {
@@ -263,180 +253,6 @@ impl Orchestrator {
         Ok(())
     }
 
-    /// Step 1: scheduled payments for this tick in list order, then each bank's random arrivals.
-    fn arrivals(&mut self, now: u32) {
-        while let Some(&i) = self.schedule.get(self.state.next_scheduled) {
-            let s = &self.config.scheduled_payments[i];
-            if s.arrival_tick > now {
-                break;
-            }
-            self.state.next_scheduled += 1;
-            let sender = self.directory.index_of(&s.sender).expect("validated") as BankIdx;
-            let receiver = self.directory.index_of(&s.receiver).expect("validated") as BankIdx;
-            let day_end = self.last_tick_of_day(now);
-            let mut p = Payment::new(sender, receiver, s.amount, now, s.deadline_tick.unwrap_or(day_end));
-            p.priority = s.priority;
-            p.divisible = s.divisible;
-            self.arrive(p, pair_key(Origin::Scheduled, i as u32));
-        }
-        for b in 0..self.samplers.len() {
-            let Some(sampler) = &self.samplers[b] else { continue };
-            let cfg = self.config.agents[b].arrival_config.as_ref().expect("sampler has config");
-            let (offset, priority, divisible) = (cfg.deadline_offset, cfg.priority, cfg.divisible);
-            let mut draws = std::mem::take(&mut self.draws);
-            draws.clear();
-            sampler.draw(&mut self.state.rngs[b], &self.directory, &mut draws);
-            for d in &draws {
-                let mut p = Payment::new(b as BankIdx, d.receiver, d.amount, now, now.saturating_add(offset));
-                p.priority = priority;
-                p.divisible = divisible;
-                let key = pair_key(Origin::Random, self.state.drawn[b]);
-                self.state.drawn[b] += 1;
-                self.arrive(p, key);
-            }
-            self.draws = draws;
-        }
-    }
-
-    fn last_tick_of_day(&self, tick: u32) -> u32 {
-        let tpd = self.config.ticks_per_day;
-        (tick / tpd) * tpd + tpd - 1
-    }
-
-    fn arrive(&mut self, mut p: Payment, pair_key: i64) -> TxIdx {
-        p.pair_key = pair_key;
-        let (amount, deadline) = (p.amount, p.deadline_tick);
-        let tx = self.state.ledger.create(p);
-        self.state.ledger.enqueue1(tx);
-        self.state.ledger.acc.record_arrival(amount);
-        self.watch_deadline(tx, deadline);
-        tx
-    }
-
-    fn watch_deadline(&mut self, tx: TxIdx, deadline: u32) {
-        if (deadline as u64) < self.total_ticks() {
-            self.state.deadlines.entry(deadline).or_default().push(tx);
-        }
-    }
-
-    /// Step 2: each bank's policy walks its Queue 1 in order and decides per payment.
-    fn policies(&mut self, now: u32) {
-        let split_cost = self.config.cost_rates.split_friction_cost;
-        for b in 0..self.state.ledger.banks.len() {
-            let bank = &mut self.state.ledger.banks[b];
-            let queue = std::mem::take(&mut bank.queue1);
-            let mut view = BankView {
-                now,
-                balance: bank.balance,
-                credit_limit: bank.credit_limit,
-                projected_balance: bank.balance as i128,
-            };
-            let mut kept = Vec::with_capacity(queue.len());
-            for tx in queue {
-                let decision = self.policies[b].decide(&self.state.ledger.payments[tx as usize], &view);
-                let ledger = &mut self.state.ledger;
-                let amount = ledger.payments[tx as usize].amount;
-                match decision {
-                    Decision::Hold => {
-                        kept.push(tx);
-                        continue;
-                    }
-                    Decision::Release => {
-                        ledger.payments[tx as usize].release_tick = now;
-                        self.releases.push(tx);
-                    }
-                    Decision::Split(parts) => {
-                        let parent = ledger.payments[tx as usize].clone();
-                        ledger.payments[tx as usize].status = Status::Split;
-                        ledger.payments[tx as usize].release_tick = now;
-                        for part in split_amounts(amount, parts) {
-                            let mut p = parent.clone();
-                            p.amount = part;
-                            p.divisible = false;
-                            p.parent = tx;
-                            p.release_tick = now;
-                            let child = self.state.ledger.create(p);
-                            self.releases.push(child);
-                            if !parent.late {
-                                self.watch_deadline(child, parent.deadline_tick);
-                            }
-                        }
-                        self.state.ledger.acc.costs[b][SPLIT] += split_cost * (parts - 1) as f64;
-                    }
-                    Decision::Drop => {
-                        let p = &mut ledger.payments[tx as usize];
-                        p.status = Status::Dropped;
-                        p.drop_reason = DropReason::Policy;
-                        p.drop_tick = now;
-                        ledger.acc.record_drop(amount);
-                    }
-                }
-                // Released, split or dropped: it leaves Queue 1.
-                self.state.ledger.banks[b].queue1_value -= amount as i128;
-                if decision != Decision::Drop {
-                    view.projected_balance -= amount as i128;
-                }
-            }
-            self.state.ledger.banks[b].queue1 = kept;
-        }
-    }
-
-    /// Step 7: payments still unsettled at the end of their deadline tick pay the deadline
-    /// penalty once, and are dropped unless `drop_expired` is false.
-    fn expire(&mut self, now: u32) {
-        let Some(due) = self.state.deadlines.remove(&now) else { return };
-        let penalty = self.config.cost_rates.deadline_penalty;
-        for tx in due {
-            let p = &self.state.ledger.payments[tx as usize];
-            if !p.is_queued() || p.late {
-                continue;
-            }
-            let (sender, parent) = (p.sender as usize, p.parent);
-            // A split payment's parts share its deadline and count as one payment (docs/semantics.md#costs):
-            // the first part to expire charges the penalty and marks the original as charged.
-            if parent == NONE || !self.state.ledger.payments[parent as usize].late {
-                self.state.ledger.acc.costs[sender][DEADLINE] += penalty;
-                if parent != NONE {
-                    self.state.ledger.payments[parent as usize].late = true;
-                }
-            }
-            if self.config.drop_expired {
-                self.state.ledger.drop_payment(tx, DropReason::Deadline, now);
-            } else {
-                self.state.ledger.payments[tx as usize].late = true;
-            }
-        }
-        self.state.ledger.compact_queue1();
-        self.state.ledger.compact_queue2();
-    }
-
-    /// Step 8: at the last tick of a day every unsettled payment pays the EOD penalty, then is
-    /// dropped (RTGS systems reject at close) or carried to the next day.
-    fn end_of_day(&mut self, now: u32) {
-        if now != self.last_tick_of_day(now) {
-            return;
-        }
-        let ledger = &mut self.state.ledger;
-        let mut unsettled: Vec<TxIdx> = ledger.banks.iter().flat_map(|b| b.queue1.iter().copied()).collect();
-        unsettled.extend(ledger.queue2.entries().map(|e| e.tx));
-        let penalty = self.config.cost_rates.eod_penalty;
-        // Once per original payment: the parts of a split payment count as one (docs/semantics.md#costs).
-        let mut split_charged = std::collections::HashSet::new();
-        for &tx in &unsettled {
-            let p = &ledger.payments[tx as usize];
-            if p.parent == NONE || split_charged.insert(p.parent) {
-                ledger.acc.costs[p.sender as usize][EOD] += penalty;
-            }
-        }
-        if self.config.eod_unsettled == EodUnsettled::Drop {
-            for tx in unsettled {
-                ledger.drop_payment(tx, DropReason::Eod, now);
-            }
-            ledger.compact_queue1();
-            ledger.compact_queue2();
-        }
-    }
-
     /// Log the tick, fold its accounts into the run totals, and start fresh accounts. A money
     /// figure too large to report is an error, and then nothing of the tick is logged.
     fn close_tick(&mut self, now: u32) -> Result<TickResult> {
@@ -512,103 +328,6 @@ impl Orchestrator {
         Ok(self.arrive(p, key))
     }
 
-    /// Cheap checks of the invariants of docs/semantics.md#invariants; a breach is a bug and becomes an error.
-    pub fn check_invariants(&self) -> Result<()> {
-        let ledger = &self.state.ledger;
-        // Sums in i128: payments can move more than i64 holds over a run.
-        let money: i128 = ledger.banks.iter().map(|b| b.balance as i128).sum();
-        if money != self.initial_money as i128 {
-            return Err(EngineError::Invariant(format!("balances sum to {money}, not {}", self.initial_money)));
-        }
-        for b in &ledger.banks {
-            if b.min_balance < -b.credit_limit {
-                return Err(EngineError::Invariant(format!(
-                    "bank '{}' reached {} below its credit limit {}",
-                    b.id, b.min_balance, b.credit_limit
-                )));
-            }
-        }
-        // Every bank exactly, not only the sum: opening + received − sent over the settled payments.
-        let mut flows: Vec<i128> = ledger.banks.iter().map(|b| b.opening_balance as i128).collect();
-        let (mut settled_value, mut queued) = (0i128, 0usize);
-        for p in &ledger.payments {
-            match p.status {
-                Status::Settled => {
-                    settled_value += p.amount as i128;
-                    flows[p.sender as usize] -= p.amount as i128;
-                    flows[p.receiver as usize] += p.amount as i128;
-                }
-                Status::Queue1 | Status::Queue2 => queued += 1,
-                _ => {}
-            }
-        }
-        if let Some((b, flow)) = ledger.banks.iter().zip(&flows).find(|(b, flow)| b.balance as i128 != **flow) {
-            return Err(EngineError::Invariant(format!(
-                "bank '{}' has balance {} but opening + received − sent is {flow}",
-                b.id, b.balance
-            )));
-        }
-        if settled_value != self.state.value_settled_total {
-            return Err(EngineError::Invariant(format!(
-                "settled payments sum to {settled_value} but settlements moved {}",
-                self.state.value_settled_total
-            )));
-        }
-        let in_queues = ledger.banks.iter().map(|b| b.queue1.len()).sum::<usize>() + ledger.queue2.len;
-        if in_queues != queued {
-            return Err(EngineError::Invariant(format!(
-                "{queued} payments are queued but the queues hold {in_queues}"
-            )));
-        }
-        Ok(())
-    }
-
-    /// Header, payload, then a checksum of the payload so a damaged file is refused on load.
-    pub fn save_state(&self) -> Result<Vec<u8>> {
-        if let Some(e) = &self.halted {
-            return Err(e.clone());
-        }
-        let mut out = STATE_MAGIC.to_vec();
-        state_codec()
-            .serialize_into(&mut out, &(&self.config, &self.state))
-            .map_err(|e| EngineError::State(e.to_string()))?;
-        let sum = checksum(&out[STATE_MAGIC.len()..]);
-        out.extend_from_slice(&sum.to_le_bytes());
-        Ok(out)
-    }
-
-    pub fn load_state(bytes: &[u8]) -> Result<Self> {
-        let framed = bytes
-            .strip_prefix(STATE_MAGIC.as_slice())
-            .ok_or_else(|| EngineError::State("not a paysim engine state (bad header or version)".into()))?;
-        if framed.len() < 8 {
-            return Err(EngineError::State("truncated state".into()));
-        }
-        let (body, sum) = framed.split_at(framed.len() - 8);
-        if checksum(body).to_le_bytes() != sum {
-            return Err(EngineError::State("corrupt state: checksum mismatch".into()));
-        }
-        let (config, state): (EngineConfig, SimState) =
-            state_codec().deserialize(body).map_err(|e| EngineError::State(format!("corrupt state: {e}")))?;
-        let n = config.agents.len();
-        if [state.ledger.banks.len(), state.rngs.len(), state.drawn.len(), state.submitted.len()]
-            .iter()
-            .any(|&l| l != n)
-        {
-            return Err(EngineError::State("corrupt state: bank count mismatch".into()));
-        }
-        let consistent =
-            state.ledger.banks.iter().zip(&config.agents).all(|(b, a)| {
-                b.id == a.id && b.opening_balance == a.opening_balance && b.credit_limit == a.credit_limit
-            });
-        if !consistent || config.ticks_per_day == 0 || state.now as u64 > config.total_ticks() {
-            return Err(EngineError::State("corrupt state: config and ledger disagree".into()));
-        }
-        let o = Self::assemble(config, state)?;
-        o.check_invariants().map_err(|e| EngineError::State(format!("corrupt state: {e}")))?;
-        Ok(o)
-    }
-
     #[cfg(test)]
     pub(crate) fn set_policy(&mut self, bank: usize, policy: Box<dyn CashManagerPolicy>) {
         self.policies[bank] = policy;
@@ -619,7 +338,8 @@ impl Orchestrator {
 mod tests {
     use super::*;
     use crate::config::NoFiles;
-    use crate::policy::BankView;
+    use crate::model::{DropReason, Status};
+    use crate::policy::{BankView, Decision};
     use serde_json::json;
 
     /// A cash manager that cancels everything: exercises the policy-drop path.

@@ -1,4 +1,5 @@
-"""Helpers for the runner tests: Hydra-composed configs exactly as ``python -m paysim_runner`` sees them."""
+"""Helpers for the runner tests: Hydra-composed configs exactly as ``python -m paysim_runner`` sees them,
+the runner in a subprocess, and its Parquet output read back."""
 
 from __future__ import annotations
 
@@ -14,8 +15,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from paysim_runner.config import CONF_DIR
-
-REPO = Path(__file__).resolve().parents[2]  # the checkout: the runner's subprocesses start here
+from tests.helpers import REPO
 
 
 def hydra_config(*overrides: str) -> dict[str, Any]:
@@ -39,10 +39,13 @@ def small_sweep(output_dir: Path, *extra: str) -> dict[str, Any]:
 
 
 def runner_cmd(*overrides: str) -> list[str]:
+    """The command line of ``python -m paysim_runner <overrides>`` with this interpreter."""
     return [sys.executable, "-m", "paysim_runner", *overrides]
 
 
 def runner_env() -> dict[str, str]:
+    """This environment without RAY_ADDRESS (a child must not join a cluster someone else started), wide
+    enough that rich does not wrap the lines the tests look for."""
     env = dict(os.environ)
     env.pop("RAY_ADDRESS", None)
     env["COLUMNS"] = "200"
@@ -69,4 +72,17 @@ def read_table(sweep_dir: Path, table: str, drop: Sequence[str] = ()) -> Any:
 
 
 def file_bytes(sweep_dir: Path, table: str) -> dict[str, bytes]:
+    """batch directory name -> the bytes of its Parquet file, to show a rerun rewrote nothing."""
     return {p.parent.name: p.read_bytes() for p in sorted((sweep_dir / table).glob("batch=*/part.parquet"))}
+
+
+def minimal_scenario(**extra: Any) -> dict[str, Any]:
+    """The smallest valid scenario in the schema's spelling (two Fifo banks of 100), plus ``extra`` keys."""
+    return {
+        "simulation": {"ticks_per_day": 10, "seed": 3},
+        "agents": [
+            {"id": "A", "balance": 100, "policy": {"type": "Fifo"}},
+            {"id": "B", "balance": 100, "policy": {"type": "Fifo"}},
+        ],
+        **extra,
+    }
