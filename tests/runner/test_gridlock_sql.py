@@ -12,8 +12,8 @@ from rich.console import Console
 
 from paysim_runner.driver import SweepResult, run_sweep
 from paysim_runner.report import open_views
-
-from .conftest import REPO, hydra_config
+from tests.helpers import REPO
+from tests.helpers.runner import hydra_config
 
 GRIDLOCK_SQL = """\
 -- gridlock_ticks of every run, from the ticks table
