@@ -3,8 +3,12 @@
 //! Modules by job: `steps` holds the steps that move payments through the queues (1, 2, 7, 8),
 //! `state` saves and restores the engine, `invariants` checks the books.
 
+mod config_json;
 mod invariants;
+mod restore;
 mod state;
+#[cfg(test)]
+mod state_fuzz;
 mod steps;
 
 use std::collections::BTreeMap;

@@ -74,6 +74,12 @@ impl Ledger {
         }
     }
 
+    /// Whether no compaction is pending, as at every tick boundary: `load_state` refuses a
+    /// state that is not, since pending entries are trusted to index banks and payments.
+    pub fn is_compact(&self) -> bool {
+        self.q1_dirty.is_empty() && !self.queue2.stale
+    }
+
     /// Create a payment; its index is its tx_id, so ids follow creation order.
     pub fn create(&mut self, p: Payment) -> TxIdx {
         let tx = self.payments.len() as TxIdx;
