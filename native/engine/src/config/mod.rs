@@ -12,7 +12,10 @@ use crate::error::{EngineError, Loc, Result};
 mod parse;
 mod read;
 
-use parse::{check_counterparties, parse_agent, parse_costs, parse_lsm, parse_scheduled, section_choice};
+mod events;
+
+pub use events::{Event, EVENT_TYPES};
+use parse::{check_counterparties, parse_agent, parse_costs, parse_lsm, parse_rtgs, parse_scheduled, section_choice};
 pub(crate) use read::{as_array, check_range};
 pub use read::{FromValue, Obj};
 
@@ -26,8 +29,11 @@ pub struct EngineConfig {
     pub cost_rates: CostRates,
     pub lsm: LsmConfig,
     pub queue_discipline: QueueDiscipline,
+    pub crediting: Crediting,
     pub drop_expired: bool,
     pub eod_unsettled: EodUnsettled,
+    /// Scenario events in config order (docs/semantics.md#scenario-events).
+    pub events: Vec<Event>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -94,6 +100,8 @@ pub struct CostRates {
     pub deadline_penalty: f64,
     /// Per payment unsettled at end of day.
     pub eod_penalty: f64,
+    /// Per cent the central bank lends at the close (`end_of_day.unsettled: borrow`).
+    pub eod_borrowing_rate: f64,
 }
 
 /// Largest cost rate accepted (every rate and penalty). Costs are `f64`: a rate multiplies at most a
@@ -112,6 +120,7 @@ impl Default for CostRates {
             split_friction_cost: 1_000.0,
             deadline_penalty: 100_000.0,
             eod_penalty: 500_000.0,
+            eod_borrowing_rate: 0.01,
         }
     }
 }
@@ -140,10 +149,21 @@ pub enum QueueDiscipline {
     StrictFifo,
 }
 
+/// When a receipt becomes usable (docs/semantics.md#crediting).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Crediting {
+    /// At once, as in T2.
+    Immediate,
+    /// From the next tick (Castro et al.'s periods).
+    Deferred,
+}
+
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub enum EodUnsettled {
     Drop,
     Carry,
+    /// The central bank settles every unsettled payment, lending each sender what it lacks.
+    Borrow,
 }
 
 /// Reads rows of scheduled payments from a file (Parquet or CSV). The Python layer supplies one
@@ -243,21 +263,20 @@ impl EngineConfig {
             Some(v) => parse_lsm(v, &root.key("lsm"))?,
             None => LsmConfig { mode: LsmMode::T2, max_cycle_length: 6 },
         };
-        let queue_discipline = section_choice(
-            o.take("rtgs"),
-            &root.key("rtgs"),
-            "queue",
-            "queue discipline",
-            &[("fifo_bypass", QueueDiscipline::FifoBypass), ("strict_fifo", QueueDiscipline::StrictFifo)],
-        )?;
+        let (queue_discipline, crediting) = parse_rtgs(o.take("rtgs"), &root.key("rtgs"))?;
         let drop_expired = o.opt("drop_expired")?.unwrap_or(true);
         let eod_unsettled = section_choice(
             o.take("end_of_day"),
             &root.key("end_of_day"),
             "unsettled",
             "choice",
-            &[("drop", EodUnsettled::Drop), ("carry", EodUnsettled::Carry)],
+            &[("drop", EodUnsettled::Drop), ("carry", EodUnsettled::Carry), ("borrow", EodUnsettled::Borrow)],
         )?;
+        let events_loc = o.field("events");
+        let events = match o.take("events") {
+            Some(v) => events::parse_events(v, &events_loc, &index, total_ticks, &agents)?,
+            None => Vec::new(),
+        };
         o.finish()?;
         Ok(EngineConfig {
             ticks_per_day,
@@ -268,8 +287,10 @@ impl EngineConfig {
             cost_rates,
             lsm,
             queue_discipline,
+            crediting,
             drop_expired,
             eod_unsettled,
+            events,
         })
     }
 }

@@ -9,8 +9,9 @@ use crate::config::EngineConfig;
 use crate::error::{EngineError, Result};
 
 /// Version 2: queue values and run totals are `i128`. Version 3: payments carry pair keys, banks
-/// count their random orders and submissions. An older file is refused, not misread.
-const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x03";
+/// count their random orders and submissions. Version 4: crediting, borrowing and scenario events
+/// in the config, banks' lowest headroom, the event log. An older file is refused, not misread.
+const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x04";
 
 /// FNV-1a over the state payload: detects damaged files (not tampering).
 fn checksum(bytes: &[u8]) -> u64 {
@@ -59,10 +60,12 @@ impl Orchestrator {
         {
             return Err(EngineError::State("corrupt state: bank count mismatch".into()));
         }
-        let consistent =
-            state.ledger.banks.iter().zip(&config.agents).all(|(b, a)| {
-                b.id == a.id && b.opening_balance == a.opening_balance && b.credit_limit == a.credit_limit
-            });
+        // Credit lines as the config's events have set them by now.
+        let consistent = state.ledger.banks.iter().zip(&config.agents).enumerate().all(|(i, (b, a))| {
+            b.id == a.id
+                && b.opening_balance == a.opening_balance
+                && b.credit_limit == super::scenario::credit_limit_at(&config, i, state.now)
+        });
         if !consistent || config.ticks_per_day == 0 || state.now as u64 > config.total_ticks() {
             return Err(EngineError::State("corrupt state: config and ledger disagree".into()));
         }
