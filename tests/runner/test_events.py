@@ -1,0 +1,68 @@
+"""Scenario events through the runner: a scenario YAML with events is validated (a bad field is
+named at ``events[i].field``), and an inline sweep varying ``events.0.start_tick`` writes an
+``events/`` table whose rows follow the axis (docs/semantics.md#scenario-events, docs/runner.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from paysim_runner.config import ConfigError, load_config
+from paysim_runner.driver import run_sweep
+from tests.helpers.runner import read_table, small_sweep
+
+_EVENTS = """
+events:
+  - {type: outage, bank: BANK_3, start_tick: 10, end_tick: 60}
+  - {type: credit_limit, bank: BANK_1, tick: 5, credit_limit: 0}
+  - {type: transfer, from: BANK_2, to: BANK_4, amount: 5000, tick: 7}
+  - {type: transfer, to: BANK_5, amount: 9000, tick: 8}
+  - {type: arrival_surge, start_tick: 20, end_tick: 30, factor: 2.5}
+"""
+
+
+def _scenario(tmp_path: Path, events: str) -> Path:
+    base = (Path(__file__).parents[2] / "conf" / "scenario" / "ten_bank.yaml").read_text()
+    path = tmp_path / "stress.yaml"
+    path.write_text(base + events)
+    return path
+
+
+def test_a_scenario_with_events_validates_and_reaches_the_engine(tmp_path: Path) -> None:
+    config = load_config(_scenario(tmp_path, _EVENTS))
+    engine = config.to_rust_dict()
+    assert engine["events"][2] == {"type": "transfer", "from": "BANK_2", "to": "BANK_4", "amount": 5000, "tick": 7}
+    assert engine["events"][3] == {"type": "transfer", "to": "BANK_5", "amount": 9000, "tick": 8}
+
+
+def test_an_unknown_bank_in_an_event_is_named_at_its_field(tmp_path: Path) -> None:
+    bad = _EVENTS.replace("bank: BANK_1", "bank: BANK_77")
+    with pytest.raises(ConfigError) as info:
+        load_config(_scenario(tmp_path, bad))
+    assert str(info.value) == "events[1].bank: unknown bank 'BANK_77'"
+
+
+def test_a_window_ending_before_it_starts_is_named(tmp_path: Path) -> None:
+    bad = _EVENTS.replace("start_tick: 10, end_tick: 60", "start_tick: 10, end_tick: 9")
+    with pytest.raises(ConfigError) as info:
+        load_config(_scenario(tmp_path, bad))
+    assert str(info.value) == "events[0].end_tick: must be ≥ start_tick"
+
+
+def test_an_inline_sweep_varies_an_event_field_and_writes_the_events_table(tmp_path: Path) -> None:
+    config = small_sweep(tmp_path, "seeds=2")
+    config["scenario"]["events"] = [{"type": "outage", "bank": "BANK_3", "start_tick": 10, "end_tick": 60}]
+    config["sweep"]["axes"] = {"events": {"0": {"start_tick": [10, 40]}}}
+    config["sweep"]["compare"] = []
+    result = run_sweep(config, executor="inline", console=Console(quiet=True))
+    assert result.executed_runs == 4
+    events = read_table(result.sweep_dir, "events").to_pylist()
+    runs = {r["run_id"]: r for r in read_table(result.sweep_dir, "runs").to_pylist()}
+    starts = sorted((runs[e["run_id"]]["events_0_start_tick"], e["tick"]) for e in events if e["event_type"] == "outage_start")
+    assert starts == [(10, 10), (10, 10), (40, 40), (40, 40)]
+    ends = {e["tick"] for e in events if e["event_type"] == "outage_end"}
+    assert ends == {61}
+    assert {e["bank"] for e in events} == {"BANK_3"}
+    assert {e["counterparty"] for e in events} == {None}
