@@ -66,3 +66,40 @@ def test_an_inline_sweep_varies_an_event_field_and_writes_the_events_table(tmp_p
     assert ends == {61}
     assert {e["bank"] for e in events} == {"BANK_3"}
     assert {e["counterparty"] for e in events} == {None}
+
+
+def _two_banks(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "two.yaml"
+    path.write_text(
+        "simulation: {ticks_per_day: 2, seed: 1}\n"
+        "agents:\n"
+        "  - {id: A, balance: 0, policy: {type: Fifo}}\n"
+        "  - {id: B, balance: 100, policy: {type: Fifo}}\n"
+        "  - {id: C, balance: 0, policy: {type: Fifo}}\n"
+        "scheduled_payments:\n"
+        "  - {sender: B, receiver: A, amount: 100, arrival_tick: 0}\n"
+        "  - {sender: A, receiver: C, amount: 150, arrival_tick: 0, deadline_tick: 1}\n" + extra
+    )
+    return path
+
+
+def test_deferred_crediting_and_the_close_with_borrowing_from_a_scenario_file(tmp_path: Path) -> None:
+    """A's 150 is funded by B's same-tick 100 only from tick 1, and then still lacks 50: the close
+    lends it 50 at 0.1 per unit (docs/semantics.md#crediting, #expiry-and-end-of-day)."""
+    from paysim_runner import _core
+
+    extra = "rtgs: {crediting: deferred}\nend_of_day: {unsettled: borrow}\ncosts: {eod_borrowing_rate: 0.1}\n"
+    engine = load_config(_two_banks(tmp_path, extra)).to_rust_dict()
+    orch = _core.Orchestrator.new(engine)
+    orch.run()
+    names = _core.SETTLED_VIA_NAMES
+    assert [names[int(v)] for v in orch.transaction_log()["settled_via"]] == ["rtgs", "eod_borrowing"]
+    log = orch.event_log()
+    assert (int(log["bank"][0]), int(log["amount"][0])) == (0, 50)
+    assert orch.metrics()["cost_eod_borrowing"] == pytest.approx(5.0)
+
+
+def test_an_unknown_crediting_is_refused_by_the_schema(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(_two_banks(tmp_path, "rtgs: {crediting: later}\n"))
+    assert info.value.path == "rtgs.crediting"
