@@ -13,8 +13,11 @@ mod lists;
 mod parse;
 mod read;
 
+mod events;
+
+pub use events::{Event, EVENT_TYPES};
 use lists::{check_agents, parse_agents, parse_schedule};
-use parse::{parse_calendar, parse_costs, parse_lsm, section_choice};
+use parse::{parse_calendar, parse_costs, parse_lsm, parse_rtgs, section_choice};
 pub(crate) use read::check_range;
 pub use read::{FromValue, Obj};
 
@@ -28,8 +31,11 @@ pub struct EngineConfig {
     pub cost_rates: CostRates,
     pub lsm: LsmConfig,
     pub queue_discipline: QueueDiscipline,
+    pub crediting: Crediting,
     pub drop_expired: bool,
     pub eod_unsettled: EodUnsettled,
+    /// Scenario events in config order (docs/semantics.md#scenario-events).
+    pub events: Vec<Event>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -96,6 +102,8 @@ pub struct CostRates {
     pub deadline_penalty: f64,
     /// Per payment unsettled at end of day.
     pub eod_penalty: f64,
+    /// Per cent the central bank lends at the close (`end_of_day.unsettled: borrow`).
+    pub eod_borrowing_rate: f64,
 }
 
 /// Largest cost rate accepted (every rate and penalty). Costs are `f64`: a rate multiplies at most a
@@ -114,6 +122,7 @@ impl Default for CostRates {
             split_friction_cost: 1_000.0,
             deadline_penalty: 100_000.0,
             eod_penalty: 500_000.0,
+            eod_borrowing_rate: 0.01,
         }
     }
 }
@@ -142,10 +151,21 @@ pub enum QueueDiscipline {
     StrictFifo,
 }
 
+/// When a receipt becomes usable (docs/semantics.md#crediting).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Crediting {
+    /// At once, as in T2.
+    Immediate,
+    /// From the next tick (Castro et al.'s periods).
+    Deferred,
+}
+
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub enum EodUnsettled {
     Drop,
     Carry,
+    /// The central bank settles every unsettled payment, lending each sender what it lacks.
+    Borrow,
 }
 
 /// Reads rows of scheduled payments from a file (Parquet or CSV). The Python layer supplies one
@@ -175,7 +195,8 @@ impl EngineConfig {
         let rng_seed: u64 = o.req("rng_seed")?;
         let agents = parse_agents(&mut o)?;
         let index = check_agents(&agents, &o.field("agent_configs"))?;
-        let scheduled = parse_schedule(&mut o, loader, &index, ticks_per_day as u64 * num_days as u64)?;
+        let total_ticks = ticks_per_day as u64 * num_days as u64;
+        let scheduled = parse_schedule(&mut o, loader, &index, total_ticks)?;
         let cost_rates = match o.take("cost_rates") {
             Some(v) => parse_costs(v, &root.key("cost_rates"))?,
             None => CostRates::default(),
@@ -184,21 +205,20 @@ impl EngineConfig {
             Some(v) => parse_lsm(v, &root.key("lsm"))?,
             None => LsmConfig { mode: LsmMode::T2, max_cycle_length: 6 },
         };
-        let queue_discipline = section_choice(
-            o.take("rtgs"),
-            &root.key("rtgs"),
-            "queue",
-            "queue discipline",
-            &[("fifo_bypass", QueueDiscipline::FifoBypass), ("strict_fifo", QueueDiscipline::StrictFifo)],
-        )?;
+        let (queue_discipline, crediting) = parse_rtgs(o.take("rtgs"), &root.key("rtgs"))?;
         let drop_expired = o.opt("drop_expired")?.unwrap_or(true);
         let eod_unsettled = section_choice(
             o.take("end_of_day"),
             &root.key("end_of_day"),
             "unsettled",
             "choice",
-            &[("drop", EodUnsettled::Drop), ("carry", EodUnsettled::Carry)],
+            &[("drop", EodUnsettled::Drop), ("carry", EodUnsettled::Carry), ("borrow", EodUnsettled::Borrow)],
         )?;
+        let events_loc = o.field("events");
+        let events = match o.take("events") {
+            Some(v) => events::parse_events(v, &events_loc, &index, total_ticks, &agents)?,
+            None => Vec::new(),
+        };
         o.finish()?;
         Ok(EngineConfig {
             ticks_per_day,
@@ -209,8 +229,10 @@ impl EngineConfig {
             cost_rates,
             lsm,
             queue_discipline,
+            crediting,
             drop_expired,
             eod_unsettled,
+            events,
         })
     }
 }

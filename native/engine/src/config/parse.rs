@@ -4,7 +4,8 @@ use serde_json::Value;
 
 use super::read::{check_priority, check_range, FromValue, Obj};
 use super::{
-    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, LsmConfig, LsmMode, PolicyConfig, MAX_COST_RATE,
+    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, Crediting, LsmConfig, LsmMode, PolicyConfig,
+    QueueDiscipline, MAX_COST_RATE,
 };
 use crate::error::{EngineError, Loc, Result};
 use crate::model::MAX_AMOUNT;
@@ -162,6 +163,7 @@ pub(super) fn parse_costs(v: &Value, loc: &Loc) -> Result<CostRates> {
         split_friction_cost: get("split_friction_cost", d.split_friction_cost)?,
         deadline_penalty: get("deadline_penalty", d.deadline_penalty)?,
         eod_penalty: get("eod_penalty", d.eod_penalty)?,
+        eod_borrowing_rate: get("eod_borrowing_rate", d.eod_borrowing_rate)?,
     };
     o.finish()?;
     Ok(c)
@@ -180,6 +182,18 @@ pub(super) fn section_choice<T: Copy>(
     let choice = o.choice(key, what, options, options[0].1)?;
     o.finish()?;
     Ok(choice)
+}
+
+/// The `rtgs` section: queue discipline and crediting, each defaulting to today's behaviour.
+pub(super) fn parse_rtgs(v: Option<&Value>, loc: &Loc) -> Result<(QueueDiscipline, Crediting)> {
+    let queues = [("fifo_bypass", QueueDiscipline::FifoBypass), ("strict_fifo", QueueDiscipline::StrictFifo)];
+    let creditings = [("immediate", Crediting::Immediate), ("deferred", Crediting::Deferred)];
+    let Some(v) = v else { return Ok((queues[0].1, creditings[0].1)) };
+    let mut o = Obj::new(v, loc)?;
+    let queue = o.choice("queue", "queue discipline", &queues, queues[0].1)?;
+    let crediting = o.choice("crediting", "crediting", &creditings, creditings[0].1)?;
+    o.finish()?;
+    Ok((queue, crediting))
 }
 
 pub(super) fn parse_lsm(v: &Value, loc: &Loc) -> Result<LsmConfig> {

@@ -7,8 +7,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::config::{
-    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, EngineConfig, EodUnsettled, LsmConfig, LsmMode,
-    QueueDiscipline, ScheduledPayment,
+    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, Crediting, EngineConfig, EodUnsettled, Event, LsmConfig,
+    LsmMode, QueueDiscipline, ScheduledPayment,
 };
 use crate::error::{EngineError, Loc, Result};
 
@@ -23,8 +23,10 @@ pub(super) fn engine_dict(config: &EngineConfig) -> Result<Value> {
         cost_rates,
         lsm,
         queue_discipline,
+        crediting,
         drop_expired,
         eod_unsettled,
+        events,
     } = config;
     let agents = agents.iter().enumerate().map(|(i, a)| agent(a, i)).collect::<Result<Vec<_>>>()?;
     let queue = match queue_discipline {
@@ -34,12 +36,19 @@ pub(super) fn engine_dict(config: &EngineConfig) -> Result<Value> {
     let unsettled = match eod_unsettled {
         EodUnsettled::Drop => "drop",
         EodUnsettled::Carry => "carry",
+        EodUnsettled::Borrow => "borrow",
     };
+    let crediting = match crediting {
+        Crediting::Immediate => "immediate",
+        Crediting::Deferred => "deferred",
+    };
+    let ids: Vec<&str> = config.agents.iter().map(|a| a.id.as_str()).collect();
     Ok(json!({
         "ticks_per_day": ticks_per_day, "num_days": num_days, "rng_seed": rng_seed, "agent_configs": agents,
         "scheduled_payments": scheduled_payments.iter().map(scheduled).collect::<Vec<_>>(),
-        "cost_rates": costs(cost_rates), "lsm": lsm_section(lsm), "rtgs": {"queue": queue},
+        "cost_rates": costs(cost_rates), "lsm": lsm_section(lsm), "rtgs": {"queue": queue, "crediting": crediting},
         "drop_expired": drop_expired, "end_of_day": {"unsettled": unsettled},
+        "events": events.iter().map(|e| event(e, &ids)).collect::<Vec<_>>(),
     }))
 }
 
@@ -92,11 +101,13 @@ fn costs(c: &CostRates) -> Value {
         split_friction_cost,
         deadline_penalty,
         eod_penalty,
+        eod_borrowing_rate,
     } = c;
     json!({"liquidity_cost_per_unit_per_tick": liquidity_cost_per_unit_per_tick,
         "delay_cost_per_tick": delay_cost_per_tick,
         "collateral_cost_per_unit_per_tick": collateral_cost_per_unit_per_tick,
-        "split_friction_cost": split_friction_cost, "deadline_penalty": deadline_penalty, "eod_penalty": eod_penalty})
+        "split_friction_cost": split_friction_cost, "deadline_penalty": deadline_penalty, "eod_penalty": eod_penalty,
+        "eod_borrowing_rate": eod_borrowing_rate})
 }
 
 fn lsm_section(l: &LsmConfig) -> Value {
@@ -109,4 +120,32 @@ fn lsm_section(l: &LsmConfig) -> Value {
         LsmMode::T2 => "t2",
     };
     json!({"mode": mode, "max_cycle_length": max_cycle_length})
+}
+
+/// A scenario event with its banks named by id again, as the config wrote them.
+fn event(e: &Event, ids: &[&str]) -> Value {
+    let id = |b: &crate::model::BankIdx| ids[*b as usize];
+    match e {
+        Event::Outage { bank, start_tick, end_tick } => {
+            json!({"type": "outage", "bank": id(bank), "start_tick": start_tick, "end_tick": end_tick})
+        }
+        Event::CreditLimit { bank, tick, credit_limit } => {
+            json!({"type": "credit_limit", "bank": id(bank), "tick": tick, "credit_limit": credit_limit})
+        }
+        Event::Transfer { from, to, amount, tick } => {
+            let mut out = json!({"type": "transfer", "to": id(to), "amount": amount, "tick": tick});
+            if let Some(from) = from {
+                out["from"] = json!(id(from));
+            }
+            out
+        }
+        Event::ArrivalSurge { bank, start_tick, end_tick, factor } => {
+            let mut out =
+                json!({"type": "arrival_surge", "start_tick": start_tick, "end_tick": end_tick, "factor": factor});
+            if let Some(bank) = bank {
+                out["bank"] = json!(id(bank));
+            }
+            out
+        }
+    }
 }

@@ -66,7 +66,10 @@ fn check_shape(config: &EngineConfig, st: &SimState) -> Result<()> {
         return Err(corrupt(format!("per-bank lists {per_bank:?} do not all have the {n} banks of the config")));
     }
     for (i, (b, a)) in st.ledger.banks.iter().zip(&config.agents).enumerate() {
-        if b.id != a.id || b.opening_balance != a.opening_balance || b.credit_limit != a.credit_limit {
+        if b.id != a.id
+            || b.opening_balance != a.opening_balance
+            || b.credit_limit != super::scenario::credit_limit_at(config, i, st.now)
+        {
             return Err(corrupt(format!("banks[{i}] ('{}') disagrees with agent_configs[{i}]", b.id)));
         }
     }
@@ -130,18 +133,19 @@ fn check_accounts(st: &SimState) -> Result<()> {
     Ok(())
 }
 
-/// Balances within credit, and the lowest balances no higher than what they are the lowest of.
-/// (That each balance is exactly opening + received − sent is [`super::Orchestrator::check_invariants`].)
+/// Headroom never overdrawn, and the lowest balances no higher than what they are the lowest of.
+/// A balance may sit below the credit line by what a close lent or after a squeeze, so the floor is
+/// the bank's lowest headroom, not −credit_limit. (That each balance is exactly opening + received
+/// − sent, events included, is [`super::Orchestrator::check_invariants`].)
 fn check_banks(st: &SimState) -> Result<()> {
     for (i, b) in st.ledger.banks.iter().enumerate() {
-        let floor = -b.credit_limit;
         let low = b.opening_balance.min(b.balance);
         let ok =
-            b.balance >= floor && (floor..=b.min_tick_balance).contains(&b.min_balance) && b.min_tick_balance <= low;
+            b.min_headroom >= 0 && b.unusable >= 0 && b.min_balance <= b.min_tick_balance && b.min_tick_balance <= low;
         if !ok {
             return Err(corrupt(format!(
-                "banks[{i}] ('{}'): balance {}, lowest {}, lowest at a tick's end {} are not consistent with opening {} and credit {}",
-                b.id, b.balance, b.min_balance, b.min_tick_balance, b.opening_balance, b.credit_limit
+                "banks[{i}] ('{}'): balance {}, lowest {}, lowest at a tick's end {}, lowest headroom {} are not consistent with opening {}",
+                b.id, b.balance, b.min_balance, b.min_tick_balance, b.min_headroom, b.opening_balance
             )));
         }
     }

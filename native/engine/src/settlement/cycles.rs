@@ -106,7 +106,7 @@ impl HeadGraph {
         }
         let mut headroom = vec![0i128; n];
         for (b, &r) in bank_rank.iter().enumerate() {
-            headroom[r as usize] = ledger.banks[b].balance as i128 + ledger.banks[b].credit_limit as i128;
+            headroom[r as usize] = ledger.banks[b].headroom().max(0);
         }
         HeadGraph { edges, first, headroom }
     }

@@ -35,8 +35,7 @@ pub fn process_queue(ledger: &mut Ledger, discipline: QueueDiscipline, now: u32)
                 }
                 if ledger.banks[e.sender as usize].covers(e.amount) {
                     ledger.transfer(e.tx, SettledVia::Queue, now);
-                    let b = &mut ledger.banks[e.sender as usize];
-                    b.min_balance = b.min_balance.min(b.balance);
+                    ledger.note_outflow(e.sender as usize, 0);
                     settled_this_pass += 1;
                     false
                 } else {
