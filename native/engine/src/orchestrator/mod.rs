@@ -6,6 +6,8 @@
 mod config_json;
 mod invariants;
 mod restore;
+#[cfg(test)]
+mod restore_tests;
 mod state;
 #[cfg(test)]
 mod state_fuzz;
