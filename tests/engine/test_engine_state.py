@@ -9,7 +9,10 @@ import textwrap
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from paysim_runner._core import StateError
 from tests.helpers import REPO
 from tests.helpers.engine import (
     Orchestrator,
@@ -191,3 +194,86 @@ def test_mangled_states_never_crash_the_interpreter(tmp_path: Any) -> None:
     assert outcomes["panic"] == 0, f"mangled states loaded, then panicked: {child.stdout[-1500:]}"
     assert outcomes["silent_breach"] == 0, f"mangled states ran with broken invariants: {outcomes}"
     assert outcomes["rejected"] > 0
+
+
+def fnv1a64(data: bytes) -> int:
+    """The engine's state checksum (FNV-1a, 64 bit; native/engine/src/hash.rs), to re-sum an edited state."""
+    digest = 0xCBF29CE484222325
+    for byte in data:
+        digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return digest
+
+
+def resummed(state: bytes, body: bytes) -> bytes:
+    """``state``'s header, then ``body`` as its payload with a checksum that matches it."""
+    return state[:8] + body + fnv1a64(body).to_bytes(8, "little")
+
+
+SAVED_MID_RUN: dict[int, bytes] = {}
+
+
+def saved_mid_run(stop_at: int) -> bytes:
+    if stop_at not in SAVED_MID_RUN:
+        orch = build(busy_config())
+        run_ticks(orch, stop_at)
+        orch.submit_transaction({"sender": "B3", "receiver": "B0", "amount": 777, "deadline_offset": 2})
+        SAVED_MID_RUN[stop_at] = orch.save_state()
+    return SAVED_MID_RUN[stop_at]
+
+
+edits = st.one_of(
+    st.tuples(st.just("flip"), st.integers(0, 2**32), st.integers(0, 7)),
+    st.tuples(st.just("overwrite"), st.integers(0, 2**32), st.sampled_from([0x00, 0xFF, 0x7F, 0x80, 0x01])),
+    st.tuples(st.just("run"), st.integers(0, 2**32), st.sampled_from([0x00, 0xFF])),
+    st.tuples(st.just("truncate"), st.integers(0, 2**32), st.just(0)),
+)
+
+
+def edited(state: bytes, edit: tuple[str, int, int]) -> bytes:
+    kind, at, value = edit
+    body = bytearray(state[8:-8])
+    pos = at % len(body)
+    if kind == "flip":
+        body[pos] ^= 1 << value
+    elif kind == "overwrite":
+        body[pos] = value
+    elif kind == "run":
+        body[pos:pos + 8] = bytes([value]) * len(body[pos:pos + 8])
+    else:
+        del body[pos:]
+    return resummed(state, bytes(body))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stop_at=st.sampled_from([0, 9, 31]), edit=edits)
+def test_edited_state_with_a_fresh_checksum_is_refused_or_runs_cleanly(
+    stop_at: int, edit: tuple[str, int, int]
+) -> None:
+    """The checksum finds damage, not edits: an edited payload re-summed passes it. Then load_state
+    checks the structure (docs/semantics.md#python-api-of-the-extension): it raises StateError,
+    or the engine it gives ticks on (up to 400 ticks: an edited num_days may make the run
+    very long) and reports metrics and logs with no panic and no InvariantViolation."""
+    try:
+        restored = Orchestrator.load_state(edited(saved_mid_run(stop_at), edit))
+    except StateError:
+        return
+    for _ in range(400):
+        if restored.is_finished():
+            break
+        restored.tick()
+    restored.metrics()
+    restored.tick_log()
+    restored.transaction_log()
+    restored.agent_states()
+
+
+def test_an_edited_state_names_what_is_inconsistent() -> None:
+    """A structured edit: the last payment's sender set to a bank index past the four banks."""
+    state = saved_mid_run(9)
+    body = state[8:-8]
+    encoded = (3).to_bytes(4, "little") + (0).to_bytes(4, "little") + (777).to_bytes(8, "little")
+    assert body.count(encoded) == 1
+    forged = resummed(state, body.replace(encoded, (9).to_bytes(4, "little") + encoded[4:]))
+    with pytest.raises(StateError, match=r"corrupt state: payments\[\d+\]: bank index out of range") as caught:
+        Orchestrator.load_state(forged)
+    assert "\n" not in str(caught.value)

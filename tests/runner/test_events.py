@@ -60,7 +60,9 @@ def test_an_inline_sweep_varies_an_event_field_and_writes_the_events_table(tmp_p
     assert result.executed_runs == 4
     events = read_table(result.sweep_dir, "events").to_pylist()
     runs = {r["run_id"]: r for r in read_table(result.sweep_dir, "runs").to_pylist()}
-    starts = sorted((runs[e["run_id"]]["events_0_start_tick"], e["tick"]) for e in events if e["event_type"] == "outage_start")
+    starts = sorted(
+        (runs[e["run_id"]]["events_0_start_tick"], e["tick"]) for e in events if e["event_type"] == "outage_start"
+    )
     assert starts == [(10, 10), (10, 10), (40, 40), (40, 40)]
     ends = {e["tick"] for e in events if e["event_type"] == "outage_end"}
     assert ends == {61}

@@ -7,6 +7,8 @@
 mod config_json;
 mod invariants;
 mod restore;
+#[cfg(test)]
+mod restore_tests;
 mod scenario;
 mod state;
 #[cfg(test)]

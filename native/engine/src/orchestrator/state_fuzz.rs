@@ -161,7 +161,8 @@ fn reframe(original: &[u8], body: &[u8]) -> Vec<u8> {
 const FIELD_MUTATIONS: u8 = 24;
 
 /// A structured mutation of one decoded field, chosen by `kind`, at an index and to a value
-/// drawn from `a` and `b`; then re-encoded with a fresh checksum by the caller.
+/// drawn from `a` and `b`; then re-encoded with a fresh checksum by the caller. One long match on
+/// purpose: it is the catalogue of edits, one arm per field, read best in one place.
 fn mutate_fields(config: &mut EngineConfig, st: &mut SimState, kind: u8, a: u64, b: u64) {
     let (n, np) = (st.ledger.banks.len(), st.ledger.payments.len());
     let bank = (a % n as u64) as usize;
