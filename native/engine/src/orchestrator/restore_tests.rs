@@ -58,7 +58,7 @@ fn money_moved_between_banks_is_seen_though_the_sum_is_kept() {
         st.ledger.banks[0].min_balance -= 5;
         st.ledger.banks[0].min_tick_balance -= 5;
     });
-    assert!(msg.contains("bank 'A' has balance 5 but opening + received − sent is 10"), "{msg}");
+    assert!(msg.contains("bank 'A' has balance 5 but opening + received − sent (events included) is 10"), "{msg}");
 }
 
 #[test]
