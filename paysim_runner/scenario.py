@@ -22,6 +22,9 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from paysim_runner import _core, errors
 from paysim_runner.engine_keys import GroupOrigins, scenario_loc, to_engine
 
+#: A payment's T2 class (docs/semantics.md#t2-settlement-rules); absent, its priority decides.
+RtgsClass = Literal["highly_urgent", "urgent", "normal"]
+
 
 class _Strict(BaseModel):
     """Unknown keys are errors: a typo must never silently fall back to a default."""
@@ -96,6 +99,7 @@ class ArrivalConfig(_Strict):
     counterparty_weights: dict[str, float] | None = None
     deadline_offset: int | None = None
     priority: int | None = None
+    rtgs_class: RtgsClass | None = None
     divisible: bool | None = None
 
 
@@ -116,6 +120,7 @@ class GroupArrivals(_Strict):
     distribution: AmountDistribution
     deadline_offset: int | None = None
     priority: int | None = None
+    rtgs_class: RtgsClass | None = None
     divisible: bool | None = None
 
 
@@ -162,10 +167,11 @@ class CostConfig(_Strict):
 class LsmConfig(_Strict):
     mode: Literal["none", "bilateral", "cycles", "multilateral", "t2"] | None = None
     max_cycle_length: int | None = None
+    include_urgent: bool | None = None
 
 
 class RtgsConfig(_Strict):
-    queue: Literal["fifo_bypass", "strict_fifo"] | None = None
+    queue: Literal["fifo_bypass", "strict_fifo", "t2"] | None = None
 
 
 class EndOfDayConfig(_Strict):
@@ -181,6 +187,7 @@ class ScheduledPayment(_Strict):
     arrival_tick: int
     deadline_tick: int | None = None
     priority: int | None = None
+    rtgs_class: RtgsClass | None = None
     divisible: bool | None = None
 
 
@@ -242,6 +249,7 @@ def _expand_groups(config: SimulationConfig) -> GroupOrigins:
                 counterparty_weights={b: s for b, s in sizes.items() if b != bank_id},
                 deadline_offset=ga.deadline_offset,
                 priority=ga.priority,
+                rtgs_class=ga.rtgs_class,
                 divisible=ga.divisible,
             )
         expanded.append(

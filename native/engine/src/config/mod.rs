@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{EngineError, Loc, Result};
+use crate::model::RtgsClass;
 
 mod parse;
 mod read;
+mod rules;
 
 use parse::{check_counterparties, parse_agent, parse_costs, parse_lsm, parse_scheduled, section_choice};
 pub(crate) use read::{as_array, check_range};
@@ -56,6 +58,8 @@ pub struct ArrivalConfig {
     pub counterparty_weights: Option<Vec<(String, f64)>>,
     pub deadline_offset: u32,
     pub priority: u8,
+    /// Queue 2 class of these payments; `None` = from `priority`.
+    pub rtgs_class: Option<RtgsClass>,
     pub divisible: bool,
 }
 
@@ -75,6 +79,8 @@ pub struct ScheduledPayment {
     pub arrival_tick: u32,
     pub deadline_tick: Option<u32>,
     pub priority: u8,
+    /// Queue 2 class; `None` = from `priority`.
+    pub rtgs_class: Option<RtgsClass>,
     pub divisible: bool,
 }
 
@@ -130,6 +136,17 @@ pub enum LsmMode {
 pub struct LsmConfig {
     pub mode: LsmMode,
     pub max_cycle_length: u32,
+    /// Whether the LSM may offset highly urgent and urgent payments; `None` = the default of
+    /// [`LsmConfig::offsets_urgent`].
+    pub include_urgent: Option<bool>,
+}
+
+impl LsmConfig {
+    /// Whether the LSM offsets urgent payments: as configured, else yes except under
+    /// `rtgs.queue: t2` (today's behaviour for the older disciplines; docs/semantics.md#lsm-modes).
+    pub fn offsets_urgent(&self, discipline: QueueDiscipline) -> bool {
+        self.include_urgent.unwrap_or(discipline != QueueDiscipline::T2)
+    }
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -138,6 +155,19 @@ pub enum QueueDiscipline {
     FifoBypass,
     /// A payment waits for every earlier payment of its sender in its class.
     StrictFifo,
+    /// T2: strict FIFO per sender for highly urgent and urgent payments, FIFO-bypass for normal ones.
+    T2,
+}
+
+impl QueueDiscipline {
+    /// Whether payments of `class` settle in strict FIFO order per sender under this discipline.
+    pub fn strict(self, class: crate::model::RtgsClass) -> bool {
+        match self {
+            QueueDiscipline::FifoBypass => false,
+            QueueDiscipline::StrictFifo => true,
+            QueueDiscipline::T2 => class != crate::model::RtgsClass::Normal,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -241,14 +271,18 @@ impl EngineConfig {
         };
         let lsm = match o.take("lsm") {
             Some(v) => parse_lsm(v, &root.key("lsm"))?,
-            None => LsmConfig { mode: LsmMode::T2, max_cycle_length: 6 },
+            None => LsmConfig { mode: LsmMode::T2, max_cycle_length: 6, include_urgent: None },
         };
         let queue_discipline = section_choice(
             o.take("rtgs"),
             &root.key("rtgs"),
             "queue",
             "queue discipline",
-            &[("fifo_bypass", QueueDiscipline::FifoBypass), ("strict_fifo", QueueDiscipline::StrictFifo)],
+            &[
+                ("fifo_bypass", QueueDiscipline::FifoBypass),
+                ("strict_fifo", QueueDiscipline::StrictFifo),
+                ("t2", QueueDiscipline::T2),
+            ],
         )?;
         let drop_expired = o.opt("drop_expired")?.unwrap_or(true);
         let eod_unsettled = section_choice(

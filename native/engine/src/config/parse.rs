@@ -68,9 +68,18 @@ fn parse_arrivals(v: &Value, loc: &Loc) -> Result<ArrivalConfig> {
     let deadline_offset: u32 = o.opt("deadline_offset")?.unwrap_or(50);
     let priority: u8 = o.opt("priority")?.unwrap_or(5);
     check_priority(priority, &o.field("priority"))?;
+    let rtgs_class = super::rules::opt_class(&mut o)?;
     let divisible: bool = o.opt("divisible")?.unwrap_or(false);
     o.finish()?;
-    Ok(ArrivalConfig { rate_per_tick, distribution, counterparty_weights, deadline_offset, priority, divisible })
+    Ok(ArrivalConfig {
+        rate_per_tick,
+        distribution,
+        counterparty_weights,
+        deadline_offset,
+        priority,
+        rtgs_class,
+        divisible,
+    })
 }
 
 fn parse_distribution(v: &Value, loc: &Loc) -> Result<AmountDistribution> {
@@ -188,9 +197,10 @@ pub(super) fn parse_scheduled(
     }
     let priority: u8 = o.opt("priority")?.unwrap_or(5);
     check_priority(priority, &o.field("priority"))?;
+    let rtgs_class = super::rules::opt_class(&mut o)?;
     let divisible = o.opt("divisible")?.unwrap_or(false);
     o.finish()?;
-    Ok(ScheduledPayment { sender, receiver, amount, arrival_tick, deadline_tick, priority, divisible })
+    Ok(ScheduledPayment { sender, receiver, amount, arrival_tick, deadline_tick, priority, rtgs_class, divisible })
 }
 
 pub(super) fn parse_costs(v: &Value, loc: &Loc) -> Result<CostRates> {
@@ -255,6 +265,7 @@ pub(super) fn parse_lsm(v: &Value, loc: &Loc) -> Result<LsmConfig> {
     if !(2..=12).contains(&max_cycle_length) {
         return Err(EngineError::config(o.field("max_cycle_length"), "must be between 2 and 12"));
     }
+    let include_urgent = o.opt("include_urgent")?;
     o.finish()?;
-    Ok(LsmConfig { mode, max_cycle_length })
+    Ok(LsmConfig { mode, max_cycle_length, include_urgent })
 }

@@ -19,7 +19,7 @@ use crate::costs;
 use crate::directory::BankDirectory;
 use crate::error::{EngineError, Loc, Result};
 use crate::log::{reported, AgentState, Costs, TickLog, TickResult, N_COSTS};
-use crate::model::{Bank, BankIdx, Payment, TxIdx, MAX_AMOUNT};
+use crate::model::{Bank, BankIdx, Payment, RtgsClass, TxIdx, MAX_AMOUNT, RTGS_CLASS_NAMES};
 use crate::policy::{rebuild, CashManagerPolicy};
 use crate::settlement::{lsm, rtgs, Ledger};
 
@@ -31,6 +31,8 @@ pub struct Submission {
     pub amount: i64,
     pub deadline_offset: u32,
     pub priority: u8,
+    /// `highly_urgent`, `urgent` or `normal`; `None` = from `priority`.
+    pub rtgs_class: Option<String>,
     pub divisible: bool,
 }
 
@@ -216,7 +218,7 @@ impl Orchestrator {
         self.releases.clear();
         rtgs::process_queue(&mut self.state.ledger, discipline, now); // 4
         let (lsm, rank) = (&self.config.lsm, self.directory.rank());
-        if lsm::run(&mut self.state.ledger, lsm.mode, lsm.max_cycle_length, discipline, rank, now) > 0 {
+        if lsm::run(&mut self.state.ledger, lsm, discipline, rank, now) > 0 {
             rtgs::process_queue(&mut self.state.ledger, discipline, now); // 5, then 4 once more
         }
         costs::accrue(&self.state.ledger.banks, &self.config.cost_rates, &mut self.state.ledger.acc); // 6
@@ -321,6 +323,12 @@ impl Orchestrator {
         let mut p =
             Payment::new(sender as BankIdx, receiver as BankIdx, s.amount, now, now.saturating_add(s.deadline_offset));
         p.priority = s.priority;
+        if let Some(name) = &s.rtgs_class {
+            let i = RTGS_CLASS_NAMES.iter().position(|n| n == name).ok_or_else(|| {
+                bad("rtgs_class", format!("unknown class '{name}' (expected {})", RTGS_CLASS_NAMES.join(", ")))
+            })?;
+            p.rtgs_class = Some(RtgsClass::ALL[i]);
+        }
         p.divisible = s.divisible;
         let key = pair_key(Origin::Submitted, self.state.submitted[sender]);
         self.state.submitted[sender] += 1;

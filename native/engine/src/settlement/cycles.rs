@@ -22,9 +22,8 @@
 //!   [`Ledger::lsm_cycle_search_truncated`] (metric `lsm_cycle_search_truncated`): a search that
 //!   gave up is reported, never silent.
 
-use super::lsm::offsettable;
+use super::lsm::{offsettable, Scope};
 use super::Ledger;
-use crate::config::QueueDiscipline;
 use crate::model::{SettledVia, Status, TxIdx};
 
 /// Steps (path extensions, closing checks and recorded cycle slots) one LSM pass may spend on the
@@ -35,10 +34,10 @@ pub const SEARCH_BUDGET: u64 = 4_000_000;
 const RECORD_STEPS: u64 = 8;
 
 /// Cycle offsetting; returns the number of payments settled. See the module documentation.
-pub fn cycles(ledger: &mut Ledger, max_len: usize, discipline: QueueDiscipline, bank_rank: &[u32], now: u32) -> usize {
+pub fn cycles(ledger: &mut Ledger, max_len: usize, scope: Scope, bank_rank: &[u32], now: u32) -> usize {
     // Building the graph costs steps too, so many short rounds stay bounded.
     let mut budget = SEARCH_BUDGET.saturating_sub(ledger.queue2.len as u64);
-    let mut graph = HeadGraph::new(ledger, discipline, bank_rank);
+    let mut graph = HeadGraph::new(ledger, scope, bank_rank);
     let mut settled = 0;
     for len in 2..=max_len {
         loop {
@@ -49,7 +48,7 @@ pub fn cycles(ledger: &mut Ledger, max_len: usize, discipline: QueueDiscipline, 
                 // New heads and balances: the next round (or stage) needs a new graph.
                 ledger.compact_queue2();
                 budget = budget.saturating_sub(ledger.queue2.len as u64);
-                graph = HeadGraph::new(ledger, discipline, bank_rank);
+                graph = HeadGraph::new(ledger, scope, bank_rank);
             }
             if !complete {
                 ledger.lsm_cycle_search_truncated += 1;
@@ -83,9 +82,9 @@ struct HeadGraph {
 }
 
 impl HeadGraph {
-    fn new(ledger: &Ledger, discipline: QueueDiscipline, bank_rank: &[u32]) -> Self {
+    fn new(ledger: &Ledger, scope: Scope, bank_rank: &[u32]) -> Self {
         let n = ledger.banks.len();
-        let mut edges: Vec<Edge> = offsettable(ledger, discipline)
+        let mut edges: Vec<Edge> = offsettable(ledger, scope)
             .iter()
             .map(|e| Edge {
                 from: bank_rank[e.sender as usize],
@@ -285,7 +284,8 @@ mod tests {
             l.enqueue2(tx);
         }
         let rank = [2, 1, 0];
-        let graph = HeadGraph::new(&l, QueueDiscipline::FifoBypass, &rank);
+        let graph =
+            HeadGraph::new(&l, Scope { discipline: crate::config::QueueDiscipline::FifoBypass, urgent: true }, &rank);
         let cycles_of = |max_len: usize| {
             let (found, complete) = graph.feasible_cycles(max_len, &mut SEARCH_BUDGET.clone());
             assert!(complete);

@@ -12,47 +12,56 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 pub use super::cycles::cycles;
 use super::{Ledger, Queued};
-use crate::config::{LsmMode, QueueDiscipline};
-use crate::model::{queue2_class, BankIdx, SettledVia, TxIdx};
+use crate::config::{LsmConfig, LsmMode, QueueDiscipline};
+use crate::model::{BankIdx, RtgsClass, SettledVia, TxIdx, N_CLASSES};
 
 /// Run the configured LSM on Queue 2; returns the number of payments it settled.
-pub fn run(
-    ledger: &mut Ledger,
-    mode: LsmMode,
-    max_cycle_length: u32,
-    discipline: QueueDiscipline,
-    bank_rank: &[u32],
-    now: u32,
-) -> usize {
+pub fn run(ledger: &mut Ledger, lsm: &LsmConfig, discipline: QueueDiscipline, bank_rank: &[u32], now: u32) -> usize {
     if ledger.queue2.len == 0 {
         return 0;
     }
-    let settled = match mode {
+    let scope = Scope { discipline, urgent: lsm.offsets_urgent(discipline) };
+    let settled = match lsm.mode {
         LsmMode::None => 0,
-        LsmMode::Bilateral => bilateral(ledger, discipline, now),
-        LsmMode::Cycles => cycles(ledger, max_cycle_length as usize, discipline, bank_rank, now),
-        LsmMode::Multilateral => multilateral(ledger, bank_rank, now),
+        LsmMode::Bilateral => bilateral(ledger, scope, now),
+        LsmMode::Cycles => cycles(ledger, lsm.max_cycle_length as usize, scope, bank_rank, now),
+        LsmMode::Multilateral => multilateral(ledger, scope, bank_rank, now),
         LsmMode::T2 => {
-            let m = multilateral(ledger, bank_rank, now);
+            let m = multilateral(ledger, scope, bank_rank, now);
             ledger.compact_queue2();
-            m + bilateral(ledger, discipline, now)
+            m + bilateral(ledger, scope, now)
         }
     };
     ledger.compact_queue2();
     settled
 }
 
+/// What an LSM pass may offset: the queue discipline it must honour, and whether highly urgent
+/// and urgent payments take part (`lsm.include_urgent`).
+#[derive(Clone, Copy, Debug)]
+pub struct Scope {
+    pub discipline: QueueDiscipline,
+    pub urgent: bool,
+}
+
+/// The Queue 2 entries (in queue order) the LSM may offset at all: every one, or only the normal
+/// class when urgent payments are left out.
+pub fn in_scope(ledger: &Ledger, scope: Scope) -> impl Iterator<Item = &Queued> + '_ {
+    let first = if scope.urgent { 0 } else { RtgsClass::Normal as usize };
+    ledger.queue2.entries_from(first)
+}
+
 /// The Queue 2 entries (in queue order) that a bilateral or cycle offset may include.
 ///
-/// Under `strict_fifo` a payment may leave Queue 2 only together with every earlier queued
+/// In a strict FIFO class a payment may leave Queue 2 only together with every earlier queued
 /// payment of its sender in its class, as in gross processing (docs/semantics.md). A bilateral or
 /// cycle offset takes a sender's payments to one receiver only, so what it may include is, per
-/// sender and class, the leading run of payments to the receiver of the first one. Multilateral
-/// needs no filter: it gives up each sender's payments from the back of its queue, which keeps
-/// every selection a prefix.
-pub fn offsettable(ledger: &Ledger, discipline: QueueDiscipline) -> Vec<Queued> {
-    if discipline == QueueDiscipline::FifoBypass {
-        return ledger.queue2.entries().copied().collect();
+/// sender and strict class, the leading run of payments to the receiver of the first one.
+/// Multilateral needs no filter: it gives up each sender's payments from the back of its queue,
+/// which keeps every selection a prefix.
+pub fn offsettable(ledger: &Ledger, scope: Scope) -> Vec<Queued> {
+    if scope.discipline == QueueDiscipline::FifoBypass {
+        return in_scope(ledger, scope).copied().collect();
     }
     #[derive(Clone, Copy, PartialEq)]
     enum Run {
@@ -60,11 +69,16 @@ pub fn offsettable(ledger: &Ledger, discipline: QueueDiscipline) -> Vec<Queued> 
         To(BankIdx),
         Over,
     }
-    let mut runs = vec![[Run::NotStarted; 2]; ledger.banks.len()];
+    let mut runs = vec![[Run::NotStarted; N_CLASSES]; ledger.banks.len()];
     let payments = &ledger.payments;
     let mut out = Vec::new();
-    for e in ledger.queue2.entries() {
-        let run = &mut runs[e.sender as usize][queue2_class(&payments[e.tx as usize])];
+    for e in in_scope(ledger, scope) {
+        let class = payments[e.tx as usize].class();
+        if !scope.discipline.strict(class) {
+            out.push(*e);
+            continue;
+        }
+        let run = &mut runs[e.sender as usize][class as usize];
         match *run {
             Run::NotStarted => *run = Run::To(e.receiver),
             Run::To(r) if r == e.receiver => {}
@@ -104,9 +118,9 @@ fn pair_key(e: &Queued) -> u64 {
 /// Bilateral offsetting. For each pair of banks with queued payments both ways (pairs in bank
 /// index order), settle all of them if the net payer covers the net; otherwise take the net
 /// payer's payments out, last in queue order first, until covered or one direction is empty.
-/// Under `strict_fifo` only [`offsettable`] payments take part.
-pub fn bilateral(ledger: &mut Ledger, discipline: QueueDiscipline, now: u32) -> usize {
-    let entries = offsettable(ledger, discipline);
+/// Under strict FIFO only [`offsettable`] payments take part.
+pub fn bilateral(ledger: &mut Ledger, scope: Scope, now: u32) -> usize {
+    let entries = offsettable(ledger, scope);
     // Which directions each pair has queued: bit 1 = low→high, bit 2 = high→low.
     let mut directions: PairMap<u8> = PairMap::default();
     for e in &entries {
@@ -164,9 +178,9 @@ pub fn bilateral(ledger: &mut Ledger, discipline: QueueDiscipline, now: u32) -> 
 /// FIFO-constrained optimum of Bech & Soramäki (2001), the largest set of per-sender prefixes whose
 /// net positions are all covered (such sets are closed under union, so that largest set is unique
 /// and never loses a payment to a removal).
-pub fn multilateral(ledger: &mut Ledger, bank_rank: &[u32], now: u32) -> usize {
+pub fn multilateral(ledger: &mut Ledger, scope: Scope, bank_rank: &[u32], now: u32) -> usize {
     let n = ledger.banks.len();
-    let entries: Vec<Queued> = ledger.queue2.entries().copied().collect();
+    let entries: Vec<Queued> = in_scope(ledger, scope).copied().collect();
     let mut net = vec![0i128; n];
     for e in &entries {
         net[e.sender as usize] -= e.amount as i128;
@@ -307,6 +321,8 @@ mod tests {
     use super::*;
     use crate::model::{Bank, Payment, Status};
 
+    const BYPASS: Scope = Scope { discipline: QueueDiscipline::FifoBypass, urgent: true };
+
     fn ledger(balances: &[i64]) -> Ledger {
         Ledger::new(balances.iter().enumerate().map(|(i, b)| Bank::new(format!("B{i}"), *b, 0)).collect())
     }
@@ -323,7 +339,7 @@ mod tests {
         queue(&mut l, 0, 1, 50);
         queue(&mut l, 1, 0, 40);
         queue(&mut l, 1, 2, 5); // one-way pair: untouched
-        assert_eq!(bilateral(&mut l, QueueDiscipline::FifoBypass, 0), 2);
+        assert_eq!(bilateral(&mut l, BYPASS, 0), 2);
         assert_eq!((l.banks[0].balance, l.banks[1].balance), (0, 10));
         assert_eq!(l.acc.lsm_bilateral_releases, 2);
     }
@@ -336,7 +352,8 @@ mod tests {
         queue(&mut l, 0, 2, 7);
         queue(&mut l, 0, 1, 8);
         let from_1 = queue(&mut l, 1, 0, 9);
-        let txs = |d| offsettable(&l, d).iter().map(|e| e.tx).collect::<Vec<_>>();
+        let txs =
+            |discipline| offsettable(&l, Scope { discipline, urgent: true }).iter().map(|e| e.tx).collect::<Vec<_>>();
         assert_eq!(txs(QueueDiscipline::StrictFifo), vec![lead[0], lead[1], from_1]);
         assert_eq!(txs(QueueDiscipline::FifoBypass).len(), 5);
     }
@@ -348,12 +365,12 @@ mod tests {
         let mut l = ledger(&[0, 0, 0]);
         queue(&mut l, 1, 0, 30);
         queue(&mut l, 2, 0, 30);
-        assert_eq!(multilateral(&mut l, &[0, 2, 1], 0), 0);
+        assert_eq!(multilateral(&mut l, BYPASS, &[0, 2, 1], 0), 0);
         // With bank 1 able to cover, removing bank 2's payment leaves bank 1's to settle.
         let mut l = ledger(&[0, 30, 0]);
         let a = queue(&mut l, 1, 0, 30);
         queue(&mut l, 2, 0, 30);
-        assert_eq!(multilateral(&mut l, &[0, 2, 1], 0), 1);
+        assert_eq!(multilateral(&mut l, BYPASS, &[0, 2, 1], 0), 1);
         assert_eq!(l.payments[a as usize].status, Status::Settled);
     }
 }

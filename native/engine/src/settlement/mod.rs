@@ -8,7 +8,7 @@ pub mod rtgs;
 use serde::{Deserialize, Serialize};
 
 use crate::log::TickAccounts;
-use crate::model::{queue2_class, Bank, BankIdx, DropReason, Payment, SettledVia, Status, TxIdx};
+use crate::model::{queue2_class, Bank, BankIdx, DropReason, Payment, SettledVia, Status, TxIdx, N_CLASSES};
 
 /// A Queue 2 entry, with what settlement checks copied inline so passes over a long queue read
 /// memory in order instead of chasing each payment.
@@ -20,22 +20,29 @@ pub struct Queued {
     pub amount: i64,
 }
 
-/// Queue 2: the central RTGS queue, urgent class first, each class in the order payments joined.
+/// Queue 2: the central RTGS queue, highly urgent class first, then urgent, then normal, each class
+/// in the order payments joined.
 ///
 /// Payments leaving it through the LSM or a drop are removed in one pass afterwards
 /// ([`Ledger::compact_queue2`]); until then the queue is `stale` and must not be read.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CentralQueue {
-    pub classes: [Vec<Queued>; 2],
+    pub classes: [Vec<Queued>; N_CLASSES],
     pub len: usize,
     stale: bool,
 }
 
 impl CentralQueue {
-    /// Entries in queue order (urgent, then normal; each by join order).
+    /// Entries in queue order (highly urgent, urgent, then normal; each by join order).
     pub fn entries(&self) -> impl Iterator<Item = &Queued> + '_ {
         debug_assert!(!self.stale, "Queue 2 read before compaction");
         self.classes.iter().flatten()
+    }
+
+    /// Entries in queue order from class index `first` on (`RtgsClass::Normal as usize`: normal only).
+    pub fn entries_from(&self, first: usize) -> impl Iterator<Item = &Queued> + '_ {
+        debug_assert!(!self.stale, "Queue 2 read before compaction");
+        self.classes[first..].iter().flatten()
     }
 }
 
