@@ -103,6 +103,26 @@ class ArrivalConfig(_Strict):
     divisible: bool | None = None
 
 
+class SenderLimits(_Strict):
+    """T2 sender limits on net sending positions (docs/semantics.md#t2-settlement-rules)."""
+
+    bilateral: dict[str, int] | None = None
+    multilateral: int | None = None
+
+
+class GroupLimits(_Strict):
+    """A group's members share no counterparty ids in advance, so only a multilateral limit."""
+
+    multilateral: int | None = None
+
+
+class Reservations(_Strict):
+    """Liquidity held back from lower classes (docs/semantics.md#t2-settlement-rules)."""
+
+    highly_urgent: int | None = None
+    urgent: int | None = None
+
+
 class AgentConfig(_Strict):
     """One direct participant of the RTGS: settlement-account balance and intraday credit line."""
 
@@ -111,6 +131,8 @@ class AgentConfig(_Strict):
     credit_limit: int = 0
     policy: PolicyConfig
     arrival_config: ArrivalConfig | None = None
+    limits: SenderLimits | None = None
+    reservations: Reservations | None = None
 
 
 class GroupArrivals(_Strict):
@@ -139,6 +161,8 @@ class AgentGroup(_Strict):
     size: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     policy: PolicyConfig
     arrival_config: GroupArrivals | None = None
+    limits: GroupLimits | None = None
+    reservations: Reservations | None = None
 
     def member_ids(self) -> list[str]:
         width = len(str(self.count - 1))
@@ -259,6 +283,8 @@ def _expand_groups(config: SimulationConfig) -> GroupOrigins:
                 credit_limit=group.credit_limit,
                 policy=group.policy,
                 arrival_config=arrival,
+                limits=None if group.limits is None else SenderLimits(multilateral=group.limits.multilateral),
+                reservations=group.reservations,
             )
         )
         origins.append((g, bank_id))

@@ -17,6 +17,7 @@ mod rules;
 use parse::{check_counterparties, parse_agent, parse_costs, parse_lsm, parse_scheduled, section_choice};
 pub(crate) use read::{as_array, check_range};
 pub use read::{FromValue, Obj};
+pub use rules::{LimitsConfig, ReservationsConfig};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EngineConfig {
@@ -39,6 +40,10 @@ pub struct AgentConfig {
     pub credit_limit: i64,
     pub policy: PolicyConfig,
     pub arrival_config: Option<ArrivalConfig>,
+    /// T2 sender limits (docs/semantics.md#t2-settlement-rules); `None` = no limits.
+    pub limits: Option<LimitsConfig>,
+    /// T2 liquidity reservations; `None` = nothing reserved.
+    pub reservations: Option<ReservationsConfig>,
 }
 
 /// A bank's cash-manager policy as configured: its mapping (`type` and parameters) kept as JSON
@@ -245,6 +250,9 @@ impl EngineConfig {
         for (i, a) in agents.iter().enumerate() {
             if let Some(arr) = &a.arrival_config {
                 check_counterparties(arr, i, &index, agents.len(), &agents_loc.index(i).key("arrival_config"))?;
+            }
+            if let Some(limits) = &a.limits {
+                rules::check_limits(limits, i, &index, &agents_loc.index(i).key("limits"))?;
             }
         }
         let total_ticks = ticks_per_day as u64 * num_days as u64;

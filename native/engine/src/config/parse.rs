@@ -28,8 +28,9 @@ pub(super) fn parse_agent(v: &Value, loc: &Loc) -> Result<AgentConfig> {
         Some(Value::Null) | None => None,
         Some(a) => Some(parse_arrivals(a, &o.field("arrival_config"))?),
     };
+    let (limits, reservations) = super::rules::parse_agent_rules(&mut o)?;
     o.finish()?;
-    Ok(AgentConfig { id, opening_balance, credit_limit, policy, arrival_config })
+    Ok(AgentConfig { id, opening_balance, credit_limit, policy, arrival_config, limits, reservations })
 }
 
 fn parse_policy(v: &Value, loc: &Loc) -> Result<PolicyConfig> {

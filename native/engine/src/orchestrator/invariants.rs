@@ -22,6 +22,12 @@ impl Orchestrator {
                 )));
             }
         }
+        if let Some((b, excess)) = ledger.rules.worst_breach() {
+            return Err(EngineError::Invariant(format!(
+                "bank '{}' is {excess} over a sender limit",
+                ledger.banks[b as usize].id
+            )));
+        }
         // Every bank exactly, not only the sum: opening + received − sent over the settled payments.
         let mut flows: Vec<i128> = ledger.banks.iter().map(|b| b.opening_balance as i128).collect();
         let (mut settled_value, mut queued) = (0i128, 0usize);

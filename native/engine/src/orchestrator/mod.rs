@@ -21,6 +21,7 @@ use crate::error::{EngineError, Loc, Result};
 use crate::log::{reported, AgentState, Costs, TickLog, TickResult, N_COSTS};
 use crate::model::{Bank, BankIdx, Payment, RtgsClass, TxIdx, MAX_AMOUNT, RTGS_CLASS_NAMES};
 use crate::policy::{rebuild, CashManagerPolicy};
+use crate::settlement::rules::SenderRules;
 use crate::settlement::{lsm, rtgs, Ledger};
 
 /// A payment entered by hand (REST API, CLI) rather than drawn or scheduled.
@@ -83,8 +84,11 @@ impl Orchestrator {
         let banks: Vec<Bank> =
             config.agents.iter().map(|a| Bank::new(a.id.clone(), a.opening_balance, a.credit_limit)).collect();
         let n = banks.len();
+        let mut ledger = Ledger::new(banks);
+        let ids = BankDirectory::new(config.agents.iter().map(|a| a.id.as_str()));
+        ledger.rules = SenderRules::new(&config.agents, |id| ids.index_of(id));
         let state = SimState {
-            ledger: Ledger::new(banks),
+            ledger,
             now: 0,
             rngs: config.agents.iter().map(|a| bank_stream(config.rng_seed, &a.id)).collect(),
             drawn: vec![0; n],
@@ -207,6 +211,9 @@ impl Orchestrator {
         }
         let started = Instant::now();
         let now = self.state.now;
+        if now.is_multiple_of(self.config.ticks_per_day) {
+            self.state.ledger.rules.start_day(); // sender-limit positions run per business day
+        }
         self.arrivals(now); // 1
         self.policies(now); // 2
         let discipline = self.config.queue_discipline;

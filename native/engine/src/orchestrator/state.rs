@@ -9,8 +9,9 @@ use crate::config::EngineConfig;
 use crate::error::{EngineError, Result};
 
 /// Version 2: queue values and run totals are `i128`. Version 3: payments carry pair keys, banks
-/// count their random orders and submissions. Version 4: payments carry a named class and Queue 2
-/// has three classes. An older file is refused, not misread.
+/// count their random orders and submissions. Version 4: payments carry a named class, Queue 2
+/// has three classes, and the ledger carries sender limits, positions and reservations. An older
+/// file is refused, not misread.
 const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x04";
 
 /// FNV-1a over the state payload: detects damaged files (not tampering).

@@ -23,8 +23,9 @@
 //!   gave up is reported, never silent.
 
 use super::lsm::{offsettable, Scope};
+use super::rules::SenderRules;
 use super::Ledger;
-use crate::model::{SettledVia, Status, TxIdx};
+use crate::model::{BankIdx, RtgsClass, SettledVia, Status, TxIdx};
 
 /// Steps (path extensions, closing checks and recorded cycle slots) one LSM pass may spend on the
 /// cycle search: tens of milliseconds at most, so a dense queue cannot stall a tick.
@@ -69,6 +70,7 @@ struct Edge {
     to: u32,
     amount: i64,
     tx: TxIdx,
+    class: RtgsClass,
 }
 
 /// The head payment of every directed bank pair, over banks numbered by id rank.
@@ -79,6 +81,9 @@ struct HeadGraph {
     first: Vec<usize>,
     /// Balance plus credit limit, by rank: what a bank may pay out net.
     headroom: Vec<i128>,
+    /// Bank index by rank, and the sender rules (limits and reservations) a cycle must respect.
+    bank: Vec<BankIdx>,
+    rules: SenderRules,
 }
 
 impl HeadGraph {
@@ -91,6 +96,7 @@ impl HeadGraph {
                 to: bank_rank[e.receiver as usize],
                 amount: e.amount,
                 tx: e.tx,
+                class: ledger.payments[e.tx as usize].class(),
             })
             .collect();
         // Stable: within a pair, queue order survives and the first entry is the head.
@@ -104,10 +110,12 @@ impl HeadGraph {
             first[r + 1] += first[r];
         }
         let mut headroom = vec![0i128; n];
+        let mut bank = vec![0; n];
         for (b, &r) in bank_rank.iter().enumerate() {
             headroom[r as usize] = ledger.banks[b].balance as i128 + ledger.banks[b].credit_limit as i128;
+            bank[r as usize] = b as BankIdx;
         }
-        HeadGraph { edges, first, headroom }
+        HeadGraph { edges, first, headroom, bank, rules: ledger.rules.clone() }
     }
 
     fn out_edges(&self, r: u32) -> &[Edge] {
@@ -130,7 +138,7 @@ impl HeadGraph {
         };
         for start in 0..self.headroom.len() as u32 {
             search.start = start;
-            if !search.extend(start, 0) {
+            if !search.extend(start) {
                 return (search.found, false);
             }
         }
@@ -186,24 +194,37 @@ impl Search<'_> {
         *self.budget > 0
     }
 
-    /// Whether bank `r`, receiving `amount_in` and paying `amount_out` in the cycle, covers it.
-    fn covers(&self, r: u32, amount_in: i64, amount_out: i64) -> bool {
-        self.graph.headroom[r as usize] + amount_in as i128 - amount_out as i128 >= 0
+    /// Whether bank `r`, receiving `input` and paying `out` in the cycle, covers its net (leaving
+    /// what is reserved for classes above `out`'s) and stays within its limits.
+    fn covers(&self, r: u32, input: &Edge, out: &Edge) -> bool {
+        let g = self.graph;
+        let net = input.amount as i128 - out.amount as i128;
+        let bank = g.bank[r as usize];
+        let floor = if net < 0 { g.rules.floor(bank, out.class) } else { 0 };
+        let normal_out = if out.class == RtgsClass::Normal { out.amount as i128 } else { 0 };
+        g.headroom[r as usize] + net >= floor
+            && g.rules.offset_within(
+                bank,
+                g.bank[out.to as usize],
+                normal_out,
+                g.bank[input.from as usize],
+                input.amount as i128,
+            )
     }
 
-    /// Explore from `node`, reached by a payment of `amount_in` (nothing if it is the start).
+    /// Explore from `node`, reached by the last edge of the path (none if it is the start).
     /// Returns false when the budget ran out.
-    fn extend(&mut self, node: u32, amount_in: i64) -> bool {
+    fn extend(&mut self, node: u32) -> bool {
         let graph = self.graph;
         let out = graph.out_edges(node);
-        if let Some(&first) = self.path.first() {
+        if let (Some(&first), Some(&input)) = (self.path.first(), self.path.last()) {
             if !self.spend(1) {
                 return false;
             }
             // Close the cycle back to the start, if that edge exists and both ends cover.
             if let Ok(i) = out.binary_search_by_key(&self.start, |e| e.to) {
                 let close = out[i];
-                if self.covers(node, amount_in, close.amount) && self.covers(self.start, close.amount, first.amount) {
+                if self.covers(node, &input, &close) && self.covers(self.start, &close, &first) {
                     self.record(close);
                     // A found cycle is stored, sorted and re-checked: it costs more than a step.
                     if !self.spend(RECORD_STEPS * (self.path.len() as u64 + 1)) {
@@ -221,12 +242,16 @@ impl Search<'_> {
             if !self.spend(1) {
                 return false;
             }
-            if self.on_path[e.to as usize] || (node != self.start && !self.covers(node, amount_in, e.amount)) {
+            let blocked = match self.path.last() {
+                Some(input) => !self.covers(node, input, &e),
+                None => false,
+            };
+            if self.on_path[e.to as usize] || blocked {
                 continue;
             }
             self.path.push(e);
             self.on_path[e.to as usize] = true;
-            let more = self.extend(e.to, e.amount);
+            let more = self.extend(e.to);
             self.on_path[e.to as usize] = false;
             self.path.pop();
             if !more {
@@ -256,10 +281,12 @@ fn settle_largest_first(ledger: &mut Ledger, found: &Found, now: u32) -> usize {
         if txs.iter().any(|&tx| ledger.payments[tx as usize].status != Status::Queue2) {
             continue;
         }
-        let amount = |k: usize| ledger.payments[txs[k % txs.len()] as usize].amount as i128;
         let covered = (0..txs.len()).all(|k| {
-            let bank = ledger.payments[txs[k] as usize].sender;
-            ledger.shortfall(bank, amount(k + txs.len() - 1) - amount(k)) == 0
+            let (input, out) =
+                (&ledger.payments[txs[(k + txs.len() - 1) % txs.len()] as usize], &ledger.payments[txs[k] as usize]);
+            let normal_out = if out.class() == RtgsClass::Normal { out.amount as i128 } else { 0 };
+            ledger.shortfall_as(out.sender, input.amount as i128 - out.amount as i128, out.class()) == 0
+                && ledger.rules.offset_within(out.sender, out.receiver, normal_out, input.sender, input.amount as i128)
         });
         if covered {
             ledger.settle_batch(txs, SettledVia::Multilateral, now);

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 pub use super::cycles::cycles;
+use super::rules::LimitDeltas;
 use super::{Ledger, Queued};
 use crate::config::{LsmConfig, LsmMode, QueueDiscipline};
 use crate::model::{BankIdx, RtgsClass, SettledVia, TxIdx, N_CLASSES};
@@ -126,11 +127,13 @@ pub fn bilateral(ledger: &mut Ledger, scope: Scope, now: u32) -> usize {
     for e in &entries {
         *directions.entry(pair_key(e)).or_default() |= if e.sender < e.receiver { 1 } else { 2 };
     }
-    // Payments of two-way pairs, grouped by pair, in queue order within each pair (stable sort).
-    let mut order: Vec<(u64, bool, TxIdx, i64)> = entries
+    // Payments of two-way pairs, grouped by pair, in queue order within each pair (stable sort),
+    // so within a direction the classes run highly urgent, urgent, normal.
+    let payments = &ledger.payments;
+    let mut order: Vec<(u64, bool, TxIdx, i64, RtgsClass)> = entries
         .iter()
         .filter(|e| directions[&pair_key(e)] == 3)
-        .map(|e| (pair_key(e), e.sender > e.receiver, e.tx, e.amount))
+        .map(|e| (pair_key(e), e.sender > e.receiver, e.tx, e.amount, payments[e.tx as usize].class()))
         .collect();
     if order.is_empty() {
         return 0;
@@ -143,27 +146,52 @@ pub fn bilateral(ledger: &mut Ledger, scope: Scope, now: u32) -> usize {
         let end = start + order[start..].iter().take_while(|x| x.0 == key).count();
         let banks = [(key >> 32) as BankIdx, (key & 0xffff_ffff) as BankIdx];
         // Direction 0 = low→high, 1 = high→low; each list in queue order.
-        let mut dirs: [Vec<(TxIdx, i64)>; 2] = [Vec::new(), Vec::new()];
+        let mut dirs: [Vec<(TxIdx, i64, RtgsClass)>; 2] = [Vec::new(), Vec::new()];
         for x in &order[start..end] {
-            dirs[usize::from(x.1)].push((x.2, x.3));
+            dirs[usize::from(x.1)].push((x.2, x.3, x.4));
         }
         start = end;
-        let total = |d: &Vec<(TxIdx, i64)>| d.iter().map(|x| x.1 as i128).sum::<i128>();
-        let mut sums = [total(&dirs[0]), total(&dirs[1])];
-        while !dirs[0].is_empty() && !dirs[1].is_empty() {
-            let outflow0 = sums[0] - sums[1];
-            let payer = if outflow0 > 0 { 0 } else { 1 };
-            if ledger.shortfall(banks[payer], -outflow0.abs()) == 0 {
-                let all: Vec<TxIdx> = dirs[0].iter().chain(dirs[1].iter()).map(|x| x.0).collect();
-                ledger.settle_batch(&all, SettledVia::Bilateral, now);
-                settled += all.len();
-                break;
-            }
-            let (_, amount) = dirs[payer].pop().expect("non-empty");
-            sums[payer] -= amount as i128;
-        }
+        settled += offset_pair(ledger, banks, dirs, now);
     }
     settled
+}
+
+/// One pair of bilateral offsetting: take the net payer's last payment out while it cannot cover
+/// the net (leaving its reservations), or a bank's last payment while its normal payments would
+/// breach its limit towards the other; settle the rest once both hold.
+fn offset_pair(
+    ledger: &mut Ledger,
+    banks: [BankIdx; 2],
+    mut dirs: [Vec<(TxIdx, i64, RtgsClass)>; 2],
+    now: u32,
+) -> usize {
+    let total = |d: &Vec<(TxIdx, i64, RtgsClass)>, normal_only: bool| {
+        d.iter().filter(|x| !normal_only || x.2 == RtgsClass::Normal).map(|x| x.1 as i128).sum::<i128>()
+    };
+    let mut sums = [total(&dirs[0], false), total(&dirs[1], false)];
+    let mut normal = [total(&dirs[0], true), total(&dirs[1], true)];
+    while !dirs[0].is_empty() && !dirs[1].is_empty() {
+        let outflow0 = sums[0] - sums[1];
+        let payer = if outflow0 > 0 { 0 } else { 1 };
+        let lowest = dirs[payer].last().expect("non-empty").2;
+        let remove = if ledger.shortfall_as(banks[payer], -outflow0.abs(), lowest) > 0 {
+            Some(payer)
+        } else {
+            // The normal payments come last, so a bank over its limit gives up a normal one.
+            (0..2).find(|&d| !ledger.rules.offset_within(banks[d], banks[1 - d], normal[d], banks[1 - d], sums[1 - d]))
+        };
+        let Some(d) = remove else {
+            let all: Vec<TxIdx> = dirs[0].iter().chain(dirs[1].iter()).map(|x| x.0).collect();
+            ledger.settle_batch(&all, SettledVia::Bilateral, now);
+            return all.len();
+        };
+        let (_, amount, class) = dirs[d].pop().expect("non-empty");
+        sums[d] -= amount as i128;
+        if class == RtgsClass::Normal {
+            normal[d] -= amount as i128;
+        }
+    }
+    0
 }
 
 /// Multilateral offsetting, T2's two algorithms. All-or-nothing: if every bank covers its net
@@ -182,37 +210,49 @@ pub fn multilateral(ledger: &mut Ledger, scope: Scope, bank_rank: &[u32], now: u
     let n = ledger.banks.len();
     let entries: Vec<Queued> = in_scope(ledger, scope).copied().collect();
     let mut net = vec![0i128; n];
+    let payments = &ledger.payments;
+    let class_of = |e: &Queued| payments[e.tx as usize].class();
+    let mut limits = LimitDeltas::new(&ledger.rules, n);
     for e in &entries {
         net[e.sender as usize] -= e.amount as i128;
         net[e.receiver as usize] += e.amount as i128;
+        limits.add(&ledger.rules, (e.sender, e.receiver, e.amount, class_of(e)), 1);
     }
-    let shortfall_of = |ledger: &Ledger, b: usize, net: i128| ledger.shortfall(b as BankIdx, net);
-    let mut shortfall: Vec<i128> = (0..n).map(|b| shortfall_of(ledger, b, net[b])).collect();
+    // Each sender's entries in queue order (counting sort), consumed from the back; the last one
+    // left has the lowest class the sender still pays with.
+    let mut start = vec![0usize; n + 1];
+    for e in &entries {
+        start[e.sender as usize + 1] += 1;
+    }
+    for b in 0..n {
+        start[b + 1] += start[b];
+    }
+    let mut fill = start.clone();
+    let mut by_sender = vec![0u32; entries.len()];
+    for (i, e) in entries.iter().enumerate() {
+        by_sender[fill[e.sender as usize]] = i as u32;
+        fill[e.sender as usize] += 1;
+    }
+    let mut end: Vec<usize> = fill;
+    // A shortfall of liquidity (above the reservations of the sender's lowest class still paying)
+    // plus any excess over a limit: a breach is treated like a shortfall.
+    let shortfall_of = |ledger: &Ledger, limits: &LimitDeltas, end: &[usize], b: usize, net: i128| {
+        let lowest =
+            if end[b] > start[b] { class_of(&entries[by_sender[end[b] - 1] as usize]) } else { RtgsClass::Normal };
+        ledger.shortfall_as(b as BankIdx, net, lowest) + limits.excess_of(b)
+    };
+    let mut shortfall: Vec<i128> = (0..n).map(|b| shortfall_of(ledger, &limits, &end, b, net[b])).collect();
     let mut selected = vec![true; entries.len()];
     if shortfall.iter().any(|s| *s > 0) {
-        // Each sender's entries in queue order (counting sort), consumed from the back.
-        let mut start = vec![0usize; n + 1];
-        for e in &entries {
-            start[e.sender as usize + 1] += 1;
-        }
-        for b in 0..n {
-            start[b + 1] += start[b];
-        }
-        let mut fill = start.clone();
-        let mut by_sender = vec![0u32; entries.len()];
-        for (i, e) in entries.iter().enumerate() {
-            by_sender[fill[e.sender as usize]] = i as u32;
-            fill[e.sender as usize] += 1;
-        }
-        let mut end: Vec<usize> = fill;
         let mut short = ShortfallHeap::new(n);
         for b in 0..n {
             short.update(b, &shortfall, bank_rank);
         }
         while let Some(b) = short.top() {
             // The most short bank gives up its outgoing payment that is last in queue order.
-            // A bank paying nothing has a net position ≥ 0 and a balance ≥ −credit, so with exact
-            // (i128) nets an uncovered bank always has a payment left to give up.
+            // A bank paying nothing has a net position ≥ 0, a balance ≥ −credit and positions
+            // within its limits, so with exact (i128) nets an uncovered bank always has a payment
+            // left to give up.
             debug_assert!(end[b] > start[b], "an uncovered bank has outgoing payments");
             end[b] -= 1;
             let e = &entries[by_sender[end[b]] as usize];
@@ -220,8 +260,9 @@ pub fn multilateral(ledger: &mut Ledger, scope: Scope, bank_rank: &[u32], now: u
             let r = e.receiver as usize;
             net[b] += e.amount as i128;
             net[r] -= e.amount as i128;
-            shortfall[b] = shortfall_of(ledger, b, net[b]);
-            shortfall[r] = shortfall_of(ledger, r, net[r]);
+            limits.add(&ledger.rules, (e.sender, e.receiver, e.amount, class_of(e)), -1);
+            shortfall[b] = shortfall_of(ledger, &limits, &end, b, net[b]);
+            shortfall[r] = shortfall_of(ledger, &limits, &end, r, net[r]);
             short.update(b, &shortfall, bank_rank);
             short.update(r, &shortfall, bank_rank);
         }

@@ -4,11 +4,13 @@
 pub mod cycles;
 pub mod lsm;
 pub mod rtgs;
+pub mod rules;
 
 use serde::{Deserialize, Serialize};
 
 use crate::log::TickAccounts;
-use crate::model::{queue2_class, Bank, BankIdx, DropReason, Payment, SettledVia, Status, TxIdx, N_CLASSES};
+use crate::model::{queue2_class, Bank, BankIdx, DropReason, Payment, RtgsClass, SettledVia, Status, TxIdx, N_CLASSES};
+use rules::SenderRules;
 
 /// A Queue 2 entry, with what settlement checks copied inline so passes over a long queue read
 /// memory in order instead of chasing each payment.
@@ -59,6 +61,8 @@ pub struct Ledger {
     /// LSM passes whose cycle search reached its step budget (metric `lsm_cycle_search_truncated`),
     /// so a search that gave up early is reported rather than silent.
     pub lsm_cycle_search_truncated: u64,
+    /// Sender limits (with this day's positions) and reservations; none by default.
+    pub rules: SenderRules,
     /// Scratch for [`Ledger::settle_batch`]: each bank's net in the batch, and which banks it touched.
     #[serde(skip)]
     batch_net: Vec<i128>,
@@ -76,6 +80,7 @@ impl Ledger {
             acc: TickAccounts::new(n),
             q1_dirty: Vec::new(),
             lsm_cycle_search_truncated: 0,
+            rules: SenderRules::default(),
             batch_net: Vec::new(),
             batch_banks: Vec::new(),
         }
@@ -144,15 +149,24 @@ impl Ledger {
         p.settle_tick = now;
         p.settled_via = via;
         let (s, r, amount) = (p.sender as usize, p.receiver as usize, p.amount);
+        self.rules.record(p.sender, p.receiver, amount, p.class());
         self.acc.record_settlement(s, r, amount, via);
         (s, r, amount)
     }
 
-    /// Gross settlement of one payment if the sender covers it.
+    /// Whether a payment may settle gross now: its sender covers it without touching what is
+    /// reserved for higher classes, and stays within its limits (docs/semantics.md#t2-settlement-rules).
+    pub fn gross_ok(&self, sender: BankIdx, receiver: BankIdx, amount: i64, class: RtgsClass) -> bool {
+        let b = &self.banks[sender as usize];
+        let headroom = b.balance as i128 + b.credit_limit as i128 - amount as i128;
+        headroom >= self.rules.floor(sender, class) && self.rules.gross_within(sender, receiver, amount, class)
+    }
+
+    /// Gross settlement of one payment if [`Ledger::gross_ok`].
     pub fn try_settle_gross(&mut self, tx: TxIdx, via: SettledVia, now: u32) -> bool {
         let p = &self.payments[tx as usize];
         let s = p.sender as usize;
-        if !self.banks[s].covers(p.amount) {
+        if !self.gross_ok(p.sender, p.receiver, p.amount, p.class()) {
             return false;
         }
         self.transfer(tx, via, now);
@@ -236,6 +250,16 @@ impl Ledger {
     pub fn shortfall(&self, bank: BankIdx, net: i128) -> i128 {
         let b = &self.banks[bank as usize];
         (-(b.balance as i128 + net) - b.credit_limit as i128).max(0)
+    }
+
+    /// [`Ledger::shortfall`] for a bank whose lowest class paying in the offset is `class`: a net
+    /// payer must also leave what is reserved for the classes above it.
+    pub fn shortfall_as(&self, bank: BankIdx, net: i128, class: RtgsClass) -> i128 {
+        if net >= 0 {
+            return self.shortfall(bank, net);
+        }
+        let b = &self.banks[bank as usize];
+        (self.rules.floor(bank, class) - (b.balance as i128 + net + b.credit_limit as i128)).max(0)
     }
 }
 

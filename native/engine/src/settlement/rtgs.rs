@@ -27,14 +27,15 @@ pub fn process_queue(ledger: &mut Ledger, discipline: QueueDiscipline, now: u32)
         pass += 1;
         let mut settled_this_pass = 0;
         for class in 0..N_CLASSES {
-            let strict = discipline.strict(RtgsClass::ALL[class]);
+            let rtgs_class = RtgsClass::ALL[class];
+            let strict = discipline.strict(rtgs_class);
             let mut entries = std::mem::take(&mut ledger.queue2.classes[class]);
             entries.retain(|e| {
                 let slot = e.sender as usize * N_CLASSES + class;
                 if strict && blocked_at[slot] == pass {
                     return true;
                 }
-                if ledger.banks[e.sender as usize].covers(e.amount) {
+                if ledger.gross_ok(e.sender, e.receiver, e.amount, rtgs_class) {
                     ledger.transfer(e.tx, SettledVia::Queue, now);
                     let b = &mut ledger.banks[e.sender as usize];
                     b.min_balance = b.min_balance.min(b.balance);
