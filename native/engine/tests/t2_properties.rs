@@ -137,6 +137,23 @@ proptest! {
     }
 
     #[test]
+    fn a_restored_engine_continues_with_its_positions(cfg in scenario(), cut in 0u32..20) {
+        let mut whole = engine(cfg.clone());
+        whole.run(|| true).unwrap();
+        let mut first = engine(cfg);
+        while first.current_tick() < cut.min(first.total_ticks() as u32) {
+            first.tick().unwrap();
+        }
+        let mut restored = paysim_engine::Orchestrator::load_state(&first.save_state().unwrap()).unwrap();
+        restored.run(|| true).unwrap();
+        let outcome = |o: &paysim_engine::Orchestrator| {
+            o.payments().iter().map(|p| (p.status, p.settle_tick, p.settled_via)).collect::<Vec<_>>()
+        };
+        prop_assert_eq!(outcome(&whole), outcome(&restored));
+        prop_assert_eq!(balances(&whole), balances(&restored));
+    }
+
+    #[test]
     fn every_settlement_leaves_the_reservations_and_limits(
         n in 2usize..5, banks in prop::collection::vec(bank_rules(), 5),
         pays in prop::collection::vec((0usize..5, 0usize..5, 1i64..2000, 0usize..4), 1..25),

@@ -106,6 +106,11 @@ impl Orchestrator {
     /// Rebuild what derives from the config (policies, samplers, orderings) around a state.
     fn assemble(config: EngineConfig, state: SimState) -> Result<Self> {
         let directory = BankDirectory::new(config.agents.iter().map(|a| a.id.as_str()));
+        // A restored state's limits and reservations must be the config's, or settlement would
+        // index banks that are not there.
+        if !state.ledger.rules.same_rules(&SenderRules::new(&config.agents, |id| directory.index_of(id))) {
+            return Err(EngineError::State("corrupt state: sender rules and config disagree".into()));
+        }
         let policies = config.agents.iter().map(|a| rebuild(&a.policy)).collect::<Result<Vec<_>>>()?;
         let samplers = config
             .agents

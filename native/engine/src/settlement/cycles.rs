@@ -96,7 +96,7 @@ impl HeadGraph {
                 to: bank_rank[e.receiver as usize],
                 amount: e.amount,
                 tx: e.tx,
-                class: ledger.payments[e.tx as usize].class(),
+                class: e.class,
             })
             .collect();
         // Stable: within a pair, queue order survives and the first entry is the head.

@@ -71,10 +71,9 @@ pub fn offsettable(ledger: &Ledger, scope: Scope) -> Vec<Queued> {
         Over,
     }
     let mut runs = vec![[Run::NotStarted; N_CLASSES]; ledger.banks.len()];
-    let payments = &ledger.payments;
     let mut out = Vec::new();
     for e in in_scope(ledger, scope) {
-        let class = payments[e.tx as usize].class();
+        let class = e.class;
         if !scope.discipline.strict(class) {
             out.push(*e);
             continue;
@@ -129,11 +128,10 @@ pub fn bilateral(ledger: &mut Ledger, scope: Scope, now: u32) -> usize {
     }
     // Payments of two-way pairs, grouped by pair, in queue order within each pair (stable sort),
     // so within a direction the classes run highly urgent, urgent, normal.
-    let payments = &ledger.payments;
     let mut order: Vec<(u64, bool, TxIdx, i64, RtgsClass)> = entries
         .iter()
         .filter(|e| directions[&pair_key(e)] == 3)
-        .map(|e| (pair_key(e), e.sender > e.receiver, e.tx, e.amount, payments[e.tx as usize].class()))
+        .map(|e| (pair_key(e), e.sender > e.receiver, e.tx, e.amount, e.class))
         .collect();
     if order.is_empty() {
         return 0;
@@ -210,13 +208,11 @@ pub fn multilateral(ledger: &mut Ledger, scope: Scope, bank_rank: &[u32], now: u
     let n = ledger.banks.len();
     let entries: Vec<Queued> = in_scope(ledger, scope).copied().collect();
     let mut net = vec![0i128; n];
-    let payments = &ledger.payments;
-    let class_of = |e: &Queued| payments[e.tx as usize].class();
     let mut limits = LimitDeltas::new(&ledger.rules, n);
     for e in &entries {
         net[e.sender as usize] -= e.amount as i128;
         net[e.receiver as usize] += e.amount as i128;
-        limits.add(&ledger.rules, (e.sender, e.receiver, e.amount, class_of(e)), 1);
+        limits.add(&ledger.rules, (e.sender, e.receiver, e.amount, e.class), 1);
     }
     // Each sender's entries in queue order (counting sort), consumed from the back; the last one
     // left has the lowest class the sender still pays with.
@@ -237,8 +233,7 @@ pub fn multilateral(ledger: &mut Ledger, scope: Scope, bank_rank: &[u32], now: u
     // A shortfall of liquidity (above the reservations of the sender's lowest class still paying)
     // plus any excess over a limit: a breach is treated like a shortfall.
     let shortfall_of = |ledger: &Ledger, limits: &LimitDeltas, end: &[usize], b: usize, net: i128| {
-        let lowest =
-            if end[b] > start[b] { class_of(&entries[by_sender[end[b] - 1] as usize]) } else { RtgsClass::Normal };
+        let lowest = if end[b] > start[b] { entries[by_sender[end[b] - 1] as usize].class } else { RtgsClass::Normal };
         ledger.shortfall_as(b as BankIdx, net, lowest) + limits.excess_of(b)
     };
     let mut shortfall: Vec<i128> = (0..n).map(|b| shortfall_of(ledger, &limits, &end, b, net[b])).collect();
@@ -260,7 +255,7 @@ pub fn multilateral(ledger: &mut Ledger, scope: Scope, bank_rank: &[u32], now: u
             let r = e.receiver as usize;
             net[b] += e.amount as i128;
             net[r] -= e.amount as i128;
-            limits.add(&ledger.rules, (e.sender, e.receiver, e.amount, class_of(e)), -1);
+            limits.add(&ledger.rules, (e.sender, e.receiver, e.amount, e.class), -1);
             shortfall[b] = shortfall_of(ledger, &limits, &end, b, net[b]);
             shortfall[r] = shortfall_of(ledger, &limits, &end, r, net[r]);
             short.update(b, &shortfall, bank_rank);

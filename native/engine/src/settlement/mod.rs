@@ -20,6 +20,8 @@ pub struct Queued {
     pub sender: BankIdx,
     pub receiver: BankIdx,
     pub amount: i64,
+    /// The payment's class (it never changes while queued); fits in the entry's padding.
+    pub class: RtgsClass,
 }
 
 /// Queue 2: the central RTGS queue, highly urgent class first, then urgent, then normal, each class
@@ -114,7 +116,8 @@ impl Ledger {
         bank.queue2_count += 1;
         bank.queue2_value += p.amount as i128;
         bank.queue2_class_count[class] += 1;
-        self.queue2.classes[class].push(Queued { tx, sender: p.sender, receiver: p.receiver, amount: p.amount });
+        let entry = Queued { tx, sender: p.sender, receiver: p.receiver, amount: p.amount, class: p.class() };
+        self.queue2.classes[class].push(entry);
         self.queue2.len += 1;
     }
 

@@ -88,6 +88,15 @@ impl SenderRules {
         rules
     }
 
+    /// Whether `self` holds the same limits and reservations as `other` (positions aside).
+    pub fn same_rules(&self, other: &SenderRules) -> bool {
+        let layout =
+            |l: &Option<BankLimits>| l.as_ref().map(|l| (l.bilateral.clone(), l.multilateral, l.position.len()));
+        self.reservations == other.reservations
+            && self.limits.len() == other.limits.len()
+            && self.limits.iter().zip(&other.limits).all(|(a, b)| layout(a) == layout(b))
+    }
+
     pub fn has_limits(&self) -> bool {
         !self.limits.is_empty()
     }
