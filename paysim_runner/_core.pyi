@@ -145,3 +145,6 @@ class Orchestrator:
         """One row per tick and bank; the columns of ``SCHEMAS["tick_log"]``."""
     def transaction_log(self) -> dict[str, npt.NDArray[Any]]:
         """One row per payment; the columns of ``SCHEMAS["transaction_log"]`` (-1 for null)."""
+    def event_log(self) -> dict[str, npt.NDArray[Any]]:
+        """One row per scenario event taking effect or ending and per central-bank loan at a close;
+        the columns of ``SCHEMAS["event_log"]`` (-1 for null)."""

@@ -34,6 +34,8 @@ class RunOutput:
     row: dict[str, Any]
     ticks: pa.Table | None
     transactions: pa.Table | None
+    #: Always built (docs/runner.md#output-layout): a run without events or loans has no rows.
+    events: pa.Table
 
 
 def liquidity_bounds(engine_config: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
@@ -110,6 +112,7 @@ def run_one(
         row=row,
         ticks=_ticks_table(orch.tick_log(), ids, run) if ticks else None,
         transactions=_transactions_table(orch.transaction_log(), ids, run) if transactions else None,
+        events=_events_table(orch.event_log(), ids, run),
     )
 
 
@@ -132,6 +135,11 @@ def _ticks_table(log: Mapping[str, np.ndarray], bank_ids: Sequence[str], run: Ru
 def _transactions_table(log: Mapping[str, np.ndarray], bank_ids: Sequence[str], run: RunSpec) -> pa.Table:
     n = len(log["tx_id"])
     return pa.table({**_identity(run, n), **storage.transaction_columns(log, bank_ids)})
+
+
+def _events_table(log: Mapping[str, np.ndarray], bank_ids: Sequence[str], run: RunSpec) -> pa.Table:
+    n = len(log["tick"])
+    return pa.table({**_identity(run, n), **storage.event_columns(log, bank_ids)})
 
 
 # --- one batch (the task body of every executor) ---------------------------------------------------
@@ -196,7 +204,7 @@ BatchSummaries = Generator[BatchSummary, None, None]
 
 
 def run_batch(ctx: BatchContext, batch: int, runs: Sequence[RunSpec]) -> BatchSummary:
-    """Run ``runs`` and write the batch's ticks, transactions and (last) runs files: ``runs`` marks
+    """Run ``runs`` and write the batch's ticks, transactions, events and (last) runs files: ``runs`` marks
     the batch complete, so it is written only after the logs it describes."""
     start = time.perf_counter()
     outputs: list[RunOutput] = []
@@ -227,6 +235,9 @@ def run_batch(ctx: BatchContext, batch: int, runs: Sequence[RunSpec]) -> BatchSu
             pa.concat_tables([o.transactions for o in outputs if o.transactions is not None]),
             storage.batch_file(sweep_dir, "transactions", batch),
         )
+    storage.write_parquet_atomic(
+        pa.concat_tables([o.events for o in outputs]), storage.batch_file(sweep_dir, "events", batch)
+    )
     runs_table = pa.Table.from_pylist([o.row for o in outputs], schema=runs_schema(ctx.axes))
     storage.write_parquet_atomic(runs_table, storage.batch_file(sweep_dir, "runs", batch))
     return BatchSummary(

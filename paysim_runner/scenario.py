@@ -21,6 +21,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from paysim_runner import _core, errors
 from paysim_runner.engine_keys import GroupOrigins, scenario_loc, to_engine
+from paysim_runner.scenario_events import ScenarioEvent
 
 #: A payment's T2 class (docs/semantics.md#t2-settlement-rules); absent, its priority decides.
 RtgsClass = Literal["highly_urgent", "urgent", "normal"]
@@ -186,6 +187,7 @@ class CostConfig(_Strict):
     split_friction_cost: float | None = None
     deadline_penalty: float | None = None
     eod_penalty: float | None = None
+    eod_borrowing_rate: float | None = None
 
 
 class LsmConfig(_Strict):
@@ -196,10 +198,11 @@ class LsmConfig(_Strict):
 
 class RtgsConfig(_Strict):
     queue: Literal["fifo_bypass", "strict_fifo", "t2"] | None = None
+    crediting: Literal["immediate", "deferred"] | None = None
 
 
 class EndOfDayConfig(_Strict):
-    unsettled: Literal["drop", "carry"] | None = None
+    unsettled: Literal["drop", "carry", "borrow"] | None = None
 
 
 class ScheduledPayment(_Strict):
@@ -233,6 +236,7 @@ class SimulationConfig(_Strict):
     end_of_day: EndOfDayConfig | None = None
     scheduled_payments: list[ScheduledPayment] | None = None
     scheduled_payments_file: str | None = None
+    events: list[ScenarioEvent] | None = None
 
     @model_validator(mode="after")
     def _expand_and_check(self) -> SimulationConfig:

@@ -5,6 +5,7 @@ Layout under ``<output_dir>/<sweep>/``::
     manifest.json
     ticks/batch=00000/part.parquet
     transactions/batch=00000/part.parquet
+    events/batch=00000/part.parquet      # scenario events and central-bank loans (often empty)
     runs/batch=00000/part.parquet        # written last: its presence marks the batch complete
 
 Every file is written to a hidden temporary name in its final folder and then renamed
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from paysim_runner.sweep.plan import SweepPlan
 
 #: Write order within a batch; ``runs`` last because it marks completion.
-TABLES = ("ticks", "transactions", "runs")
+TABLES = ("ticks", "transactions", "events", "runs")
 PART_FILE = "part.parquet"
 MANIFEST = "manifest.json"
 COMPRESSION = "zstd"
@@ -163,6 +164,32 @@ def transaction_columns(log: Mapping[str, np.ndarray], bank_ids: Sequence[str]) 
         elif name in _core.CODES:
             names = _core.CODES[name]
             columns[name] = code_names(values, names, none_code=names.index("") if "" in names else None)
+        elif name in nullable:
+            columns[name] = minus_one_as_null(values)
+        else:
+            columns[name] = pa.array(values)
+    return columns
+
+
+#: Event-log columns holding a bank's index, or -1 for none (a surge on every bank, an injection).
+EVENT_BANK_COLUMNS = frozenset({"bank", "counterparty"})
+
+
+def event_columns(log: Mapping[str, np.ndarray], bank_ids: Sequence[str]) -> dict[str, pa.Array]:
+    """The engine's ``event_log()`` as tidy columns: bank ids (null for none), event-type names,
+    null for the -1 of nullable columns (``_core.SCHEMAS["event_log"]``, ``_core.CODES``)."""
+    from paysim_runner import _core
+    from paysim_runner.schema import nullable_fields
+
+    nullable = nullable_fields("event_log")
+    ids = pa.array(list(bank_ids), pa.string())
+    columns: dict[str, pa.Array] = {}
+    for name, values in log.items():
+        if name in EVENT_BANK_COLUMNS:
+            codes = np.asarray(values, dtype=np.int64)
+            columns[name] = ids.take(pa.array(codes, mask=codes == -1))
+        elif name in _core.CODES:
+            columns[name] = code_names(values, _core.CODES[name])
         elif name in nullable:
             columns[name] = minus_one_as_null(values)
         else:

@@ -54,9 +54,12 @@ HOW_TO_READ = """\
   The intervals of the shares `settlement_rate`, `value_settlement_rate` and `delay_indicator` are
   clipped to [0, 1], and those of their paired differences to [−1, 1]: no run can fall outside.
 - `settlement_rate` counts payments, `value_settlement_rate` weighs them by value.
-  `delay_indicator` is Leinonen–Soramäki's Σv·(settle−arrival) / Σv·(eod−arrival): 0 means every payment
-  settled on arrival, 1 means every payment waited until the end of its day (unsettled payments count as
-  maximal delay). `liquidity_used` sums over banks the peak of (opening balance − balance), in cents.
+  `delay_indicator` is Leinonen–Soramäki's Σv·(settle−arrival) / Σv·(horizon−arrival), where the horizon
+  is the last tick a payment could settle: the end of its arrival day, or under `end_of_day: carry` the
+  end of the run. 0 means every payment settled on arrival, 1 that none settled before its horizon; a
+  payment that never settled counts as settling at its horizon, so it scores at least as badly as one
+  settled late (under `carry`, compare only runs of equal length). `mean_delay_ticks` counts the same
+  delays in ticks. `liquidity_used` sums over banks the peak of (opening balance − balance), in cents.
   Costs are in cents per run.
 - **Paired differences** subtract, run by run, the baseline cell's figure from the cell's figure for
   the same replication (same seed), then average. Their interval is narrower than comparing two cell

@@ -238,6 +238,7 @@ def test_all_six_components_on_one_day() -> None:
         "cost_split": 5.0 * (2 - 1),
         "cost_deadline": 20.0,              # E's 50, dropped at tick 1
         "cost_eod": 30.0,                   # C's second part, still queued at the close (tick 3)
+        "cost_eod_borrowing": 0.0,          # the close drops; it lends nothing
     }
     assert {k: m[k] for k in COST_COLUMNS} == pytest.approx(want)
     assert m["cost_total"] == pytest.approx(sum(want.values()))

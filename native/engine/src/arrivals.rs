@@ -107,11 +107,19 @@ impl ArrivalSampler {
     /// Every receiver draw takes exactly one uniform, so counts and amounts never depend on whom a
     /// bank can pay.
     pub fn draw(&self, rng: &mut ChaCha8Rng, directory: &BankDirectory, out: &mut Vec<Draw>) {
+        self.draw_scaled(rng, 1.0, directory, out);
+    }
+
+    /// [`ArrivalSampler::draw`] with the Poisson mean multiplied by `factor` (an arrival surge,
+    /// docs/semantics.md#scenario-events). Only this bank's stream moves differently, so every
+    /// other bank keeps its draws.
+    pub fn draw_scaled(&self, rng: &mut ChaCha8Rng, factor: f64, directory: &BankDirectory, out: &mut Vec<Draw>) {
         let n_receivers = self.n_receivers(directory);
-        if self.rate <= 0.0 || n_receivers == 0 {
+        let rate = self.rate * factor;
+        if rate <= 0.0 || n_receivers == 0 {
             return;
         }
-        let n = poisson(rng, self.rate);
+        let n = poisson(rng, rate);
         for _ in 0..n {
             let raw = match self.amount {
                 AmountDistribution::Normal { mean, std_dev } => mean + std_dev * standard_normal(rng),

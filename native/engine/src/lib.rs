@@ -13,6 +13,7 @@ pub mod config;
 pub mod costs;
 pub mod directory;
 pub mod error;
+pub mod events;
 pub mod hash;
 pub mod log;
 pub mod metrics;
@@ -30,4 +31,6 @@ pub use orchestrator::Orchestrator;
 /// Version of the engine, recorded in every run's metrics.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Version of the log and metrics schema; bump when a column changes meaning.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version 2: settlement means `eod_borrowing` and cost component `eod_borrowing` (new tick-log
+/// columns and metrics), and the event log.
+pub const SCHEMA_VERSION: u32 = 2;

@@ -32,7 +32,7 @@ fn bank_loc(bank: usize) -> Loc {
 }
 
 /// Cost components, in the order of the log columns and the metrics (`cost_<name>` each).
-pub const COST_NAMES: &[&str] = &["liquidity", "delay", "collateral", "split", "deadline", "eod"];
+pub const COST_NAMES: &[&str] = &["liquidity", "delay", "collateral", "split", "deadline", "eod", "eod_borrowing"];
 /// How many cost components there are.
 pub const N_COSTS: usize = COST_NAMES.len();
 /// Costs of one bank, by component (indexed like [`COST_NAMES`]).
@@ -43,6 +43,8 @@ pub const COLLATERAL: usize = 2;
 pub const SPLIT: usize = 3;
 pub const DEADLINE: usize = 4;
 pub const EOD: usize = 5;
+/// Central-bank loans at a close with borrowing (docs/semantics.md#end-of-day).
+pub const EOD_BORROWING: usize = 6;
 
 crate::record! {
     /// What one tick did (the dict `tick()` returns in Python). Fields marked `[position]` are
@@ -336,7 +338,7 @@ mod tests {
         acc.lsm_released(SettledVia::Bilateral, 2);
         acc.record_settlement(0, 1, 5, SettledVia::Rtgs);
         assert_eq!((acc.num_settlements, acc.value_settled, acc.lsm_bilateral_releases), (3, 55, 2));
-        assert_eq!(acc.settled_by[0], [1, 0, 1, 0]);
+        assert_eq!(acc.settled_by[0], [1, 0, 1, 0, 0]);
         let banks = vec![Bank::new("A".into(), 0, 0), Bank::new("B".into(), 0, 0)];
         let mut log = TickLog::default();
         log.append(7, &banks, &acc).unwrap();

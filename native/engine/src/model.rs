@@ -44,8 +44,11 @@ pub enum SettledVia {
     Bilateral = 3,
     /// Cycles or multilateral offsetting.
     Multilateral = 4,
+    /// At the close, by the central bank lending the sender what it lacked
+    /// (`end_of_day.unsettled: borrow`, docs/semantics.md#end-of-day).
+    EodBorrowing = 5,
 }
-pub const SETTLED_VIA_NAMES: &[&str] = &["", "rtgs", "queue", "bilateral", "multilateral"];
+pub const SETTLED_VIA_NAMES: &[&str] = &["", "rtgs", "queue", "bilateral", "multilateral", "eod_borrowing"];
 /// How many means of settlement there are (every [`SettledVia`] but `NotSettled`).
 pub const N_MEANS: usize = SETTLED_VIA_NAMES.len() - 1;
 
@@ -159,6 +162,14 @@ pub struct Bank {
     pub balance: i64,
     /// Lowest balance ever reached, at any settlement: the credit-limit invariant is checked on it.
     pub min_balance: i64,
+    /// Lowest headroom (usable balance plus credit line) right after the bank paid out, counting
+    /// what the central bank lent it at a close as allowed: the credit-limit invariant is checked
+    /// on it, so a limit lowered by an event binds only the settlements made under it.
+    pub min_headroom: i128,
+    /// This tick's receipts under deferred crediting, not yet usable (docs/semantics.md#crediting).
+    /// Always 0 between ticks, so it is not part of the saved state.
+    #[serde(skip)]
+    pub unusable: i64,
     /// Lowest end-of-tick balance: liquidity used is measured on it (docs/semantics.md#metrics), so it can be
     /// recomputed from the tick log.
     pub min_tick_balance: i64,
@@ -181,6 +192,8 @@ impl Bank {
             credit_limit,
             balance: opening_balance,
             min_balance: opening_balance,
+            min_headroom: opening_balance as i128 + credit_limit as i128,
+            unusable: 0,
             min_tick_balance: opening_balance,
             queue1: Vec::new(),
             queue1_value: 0,
@@ -190,9 +203,16 @@ impl Bank {
         }
     }
 
-    /// Whether the bank can pay `outflow` now without going below its credit limit.
+    /// Whether the bank can pay `outflow` now out of its usable balance without going below its
+    /// credit limit.
     pub fn covers(&self, outflow: i64) -> bool {
-        self.balance - outflow >= -self.credit_limit
+        self.headroom() >= outflow as i128
+    }
+
+    /// What the bank may still pay now: usable balance (balance less this tick's receipts under
+    /// deferred crediting) plus credit line. Negative after a squeeze or a close with borrowing.
+    pub fn headroom(&self) -> i128 {
+        self.balance as i128 - self.unusable as i128 + self.credit_limit as i128
     }
 
     pub fn credit_used(&self) -> i64 {

@@ -12,6 +12,7 @@ use pyo3::types::{PyBool, PyBytes, PyDict};
 
 use paysim_engine::config::EngineConfig;
 use paysim_engine::error::Loc;
+use paysim_engine::events::EventLog;
 use paysim_engine::log::{transaction_columns, transaction_schema, TickLog, COST_NAMES};
 use paysim_engine::metrics::{self, MetricValue};
 use paysim_engine::model::{DROP_REASON_NAMES, SETTLED_VIA_NAMES, STATUS_NAMES};
@@ -135,6 +136,11 @@ impl PyOrchestrator {
         columns_dict(py, transaction_columns(self.inner.payments()))
     }
 
+    /// Scenario events as they took effect and central-bank loans at closes (docs/semantics.md#scenario-events).
+    fn event_log<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        columns_dict(py, self.inner.event_log().columns())
+    }
+
     /// Per-bank liquidity bounds of the payment stream so far: `{"lower": [...], "upper": [...]}`
     /// in `get_agent_ids()` order; their sums are the bound metrics.
     fn liquidity_bounds<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -215,6 +221,7 @@ fn schemas(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("agent_state", schema_list(AgentState::schema()))?;
     d.set_item("tick_log", schema_list(TickLog::schema()))?;
     d.set_item("transaction_log", schema_list(transaction_schema()))?;
+    d.set_item("event_log", schema_list(EventLog::schema()))?;
     Ok(d)
 }
 
@@ -234,7 +241,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SETTLED_VIA_NAMES", SETTLED_VIA_NAMES.to_vec())?;
     m.add("DROP_REASON_NAMES", DROP_REASON_NAMES.to_vec())?;
     let codes = PyDict::new(py);
-    for (column, names) in code_tables(&transaction_columns(&[])) {
+    for (column, names) in
+        code_tables(&transaction_columns(&[])).into_iter().chain(code_tables(&EventLog::default().columns()))
+    {
         codes.set_item(column, names.to_vec())?;
     }
     m.add("CODES", codes)?;

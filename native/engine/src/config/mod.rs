@@ -7,15 +7,20 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{EngineError, Loc, Result};
+use crate::error::{Loc, Result};
 use crate::model::RtgsClass;
 
+mod lists;
 mod parse;
 mod read;
 mod rules;
 
-use parse::{check_counterparties, parse_agent, parse_costs, parse_lsm, parse_scheduled, section_choice};
-pub(crate) use read::{as_array, check_range};
+mod events;
+
+pub use events::{Event, EVENT_TYPES};
+use lists::{check_agents, parse_agents, parse_schedule};
+use parse::{parse_calendar, parse_costs, parse_lsm, parse_rtgs, section_choice};
+pub(crate) use read::check_range;
 pub use read::{FromValue, Obj};
 pub use rules::{LimitsConfig, ReservationsConfig};
 
@@ -29,8 +34,11 @@ pub struct EngineConfig {
     pub cost_rates: CostRates,
     pub lsm: LsmConfig,
     pub queue_discipline: QueueDiscipline,
+    pub crediting: Crediting,
     pub drop_expired: bool,
     pub eod_unsettled: EodUnsettled,
+    /// Scenario events in config order (docs/semantics.md#scenario-events).
+    pub events: Vec<Event>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -105,6 +113,8 @@ pub struct CostRates {
     pub deadline_penalty: f64,
     /// Per payment unsettled at end of day.
     pub eod_penalty: f64,
+    /// Per cent the central bank lends at the close (`end_of_day.unsettled: borrow`).
+    pub eod_borrowing_rate: f64,
 }
 
 /// Largest cost rate accepted (every rate and penalty). Costs are `f64`: a rate multiplies at most a
@@ -123,6 +133,7 @@ impl Default for CostRates {
             split_friction_cost: 1_000.0,
             deadline_penalty: 100_000.0,
             eod_penalty: 500_000.0,
+            eod_borrowing_rate: 0.01,
         }
     }
 }
@@ -175,10 +186,21 @@ impl QueueDiscipline {
     }
 }
 
+/// When a receipt becomes usable (docs/semantics.md#crediting).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Crediting {
+    /// At once, as in T2.
+    Immediate,
+    /// From the next tick (Castro et al.'s periods).
+    Deferred,
+}
+
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub enum EodUnsettled {
     Drop,
     Carry,
+    /// The central bank settles every unsettled payment, lending each sender what it lacks.
+    Borrow,
 }
 
 /// Reads rows of scheduled payments from a file (Parquet or CSV). The Python layer supplies one
@@ -204,75 +226,12 @@ impl EngineConfig {
     pub fn from_value(value: &Value, loader: &dyn ScheduleLoader) -> Result<Self> {
         let root = Loc::root();
         let mut o = Obj::new(value, &root)?;
-        let ticks_per_day: u32 = o.req("ticks_per_day")?;
-        if ticks_per_day == 0 {
-            return Err(EngineError::config(o.field("ticks_per_day"), "must be > 0"));
-        }
-        let num_days: u32 = o.opt("num_days")?.unwrap_or(1);
-        if num_days == 0 {
-            return Err(EngineError::config(o.field("num_days"), "must be > 0"));
-        }
-        if ticks_per_day as u64 * num_days as u64 > u32::MAX as u64 / 2 {
-            return Err(EngineError::config(o.field("num_days"), "ticks_per_day × num_days is too large"));
-        }
+        let (ticks_per_day, num_days) = parse_calendar(&mut o)?;
         let rng_seed: u64 = o.req("rng_seed")?;
-        let agents_loc = o.field("agent_configs");
-        let agents_v = o.take("agent_configs").ok_or_else(|| EngineError::config(agents_loc.clone(), "is required"))?;
-        let agents_arr = as_array(agents_v, &agents_loc)?;
-        if agents_arr.is_empty() {
-            return Err(EngineError::config(agents_loc, "needs at least one bank"));
-        }
-        let mut agents = Vec::with_capacity(agents_arr.len());
-        for (i, a) in agents_arr.iter().enumerate() {
-            agents.push(parse_agent(a, &agents_loc.index(i))?);
-        }
-        // A map, not a scan per id: 20,000-bank systems must validate in well under a second.
-        let mut index = std::collections::HashMap::with_capacity(agents.len());
-        for (i, a) in agents.iter().enumerate() {
-            if index.insert(a.id.as_str(), i).is_some() {
-                return Err(EngineError::config(
-                    agents_loc.index(i).key("id"),
-                    format!("duplicate bank id '{}'", a.id),
-                ));
-            }
-        }
-        let (mut total_money, mut total_credit) = (0i128, 0i128);
-        for a in &agents {
-            total_money += a.opening_balance as i128;
-            total_credit += a.credit_limit as i128;
-        }
-        if total_money + total_credit > (i64::MAX / 4) as i128 {
-            return Err(EngineError::config(
-                agents_loc,
-                "opening balances plus credit limits are too large to simulate without overflow",
-            ));
-        }
-        for (i, a) in agents.iter().enumerate() {
-            if let Some(arr) = &a.arrival_config {
-                check_counterparties(arr, i, &index, agents.len(), &agents_loc.index(i).key("arrival_config"))?;
-            }
-            if let Some(limits) = &a.limits {
-                rules::check_limits(limits, i, &index, &agents_loc.index(i).key("limits"))?;
-            }
-        }
+        let agents = parse_agents(&mut o)?;
+        let index = check_agents(&agents, &o.field("agent_configs"))?;
         let total_ticks = ticks_per_day as u64 * num_days as u64;
-        let mut scheduled = Vec::new();
-        let list_loc = o.field("scheduled_payments");
-        if let Some(v) = o.take("scheduled_payments") {
-            for (i, p) in as_array(v, &list_loc)?.iter().enumerate() {
-                scheduled.push(parse_scheduled(p, &list_loc.index(i), &index, total_ticks)?);
-            }
-        }
-        // A file's rows are located like list items: `scheduled_payments_file[7]` is data row 7.
-        let file_loc = o.field("scheduled_payments_file");
-        if let Some(v) = o.take("scheduled_payments_file") {
-            let path =
-                v.as_str().ok_or_else(|| EngineError::config(file_loc.clone(), "expected a file path string"))?;
-            let rows = loader.load(path).map_err(|e| EngineError::config(file_loc.clone(), e))?;
-            for (i, p) in rows.iter().enumerate() {
-                scheduled.push(parse_scheduled(p, &file_loc.index(i), &index, total_ticks)?);
-            }
-        }
+        let scheduled = parse_schedule(&mut o, loader, &index, total_ticks)?;
         let cost_rates = match o.take("cost_rates") {
             Some(v) => parse_costs(v, &root.key("cost_rates"))?,
             None => CostRates::default(),
@@ -281,25 +240,20 @@ impl EngineConfig {
             Some(v) => parse_lsm(v, &root.key("lsm"))?,
             None => LsmConfig { mode: LsmMode::T2, max_cycle_length: 6, include_urgent: None },
         };
-        let queue_discipline = section_choice(
-            o.take("rtgs"),
-            &root.key("rtgs"),
-            "queue",
-            "queue discipline",
-            &[
-                ("fifo_bypass", QueueDiscipline::FifoBypass),
-                ("strict_fifo", QueueDiscipline::StrictFifo),
-                ("t2", QueueDiscipline::T2),
-            ],
-        )?;
+        let (queue_discipline, crediting) = parse_rtgs(o.take("rtgs"), &root.key("rtgs"))?;
         let drop_expired = o.opt("drop_expired")?.unwrap_or(true);
         let eod_unsettled = section_choice(
             o.take("end_of_day"),
             &root.key("end_of_day"),
             "unsettled",
             "choice",
-            &[("drop", EodUnsettled::Drop), ("carry", EodUnsettled::Carry)],
+            &[("drop", EodUnsettled::Drop), ("carry", EodUnsettled::Carry), ("borrow", EodUnsettled::Borrow)],
         )?;
+        let events_loc = o.field("events");
+        let events = match o.take("events") {
+            Some(v) => events::parse_events(v, &events_loc, &index, total_ticks, &agents)?,
+            None => Vec::new(),
+        };
         o.finish()?;
         Ok(EngineConfig {
             ticks_per_day,
@@ -310,8 +264,10 @@ impl EngineConfig {
             cost_rates,
             lsm,
             queue_discipline,
+            crediting,
             drop_expired,
             eod_unsettled,
+            events,
         })
     }
 }

@@ -4,11 +4,28 @@ use serde_json::Value;
 
 use super::read::{check_priority, check_range, FromValue, Obj};
 use super::{
-    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, LsmConfig, LsmMode, PolicyConfig, ScheduledPayment,
-    MAX_COST_RATE,
+    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, Crediting, LsmConfig, LsmMode, PolicyConfig,
+    QueueDiscipline, MAX_COST_RATE,
 };
 use crate::error::{EngineError, Loc, Result};
 use crate::model::MAX_AMOUNT;
+
+/// `ticks_per_day` and `num_days`: both > 0, and a run short enough that every tick, and half as
+/// much again, fits a `u32`.
+pub(super) fn parse_calendar(o: &mut Obj) -> Result<(u32, u32)> {
+    let ticks_per_day: u32 = o.req("ticks_per_day")?;
+    if ticks_per_day == 0 {
+        return Err(EngineError::config(o.field("ticks_per_day"), "must be > 0"));
+    }
+    let num_days: u32 = o.opt("num_days")?.unwrap_or(1);
+    if num_days == 0 {
+        return Err(EngineError::config(o.field("num_days"), "must be > 0"));
+    }
+    if ticks_per_day as u64 * num_days as u64 > u32::MAX as u64 / 2 {
+        return Err(EngineError::config(o.field("num_days"), "ticks_per_day × num_days is too large"));
+    }
+    Ok((ticks_per_day, num_days))
+}
 
 pub(super) fn parse_agent(v: &Value, loc: &Loc) -> Result<AgentConfig> {
     let mut o = Obj::new(v, loc)?;
@@ -132,78 +149,6 @@ fn parse_distribution(v: &Value, loc: &Loc) -> Result<AmountDistribution> {
     Ok(d)
 }
 
-pub(super) fn check_counterparties(
-    a: &ArrivalConfig,
-    bank: usize,
-    index: &std::collections::HashMap<&str, usize>,
-    n: usize,
-    loc: &Loc,
-) -> Result<()> {
-    let weights = loc.key("counterparty_weights");
-    match &a.counterparty_weights {
-        None => {
-            if n < 2 && a.rate_per_tick > 0.0 {
-                return Err(EngineError::config(loc.clone(), "random arrivals need at least one other bank to pay"));
-            }
-        }
-        Some(ws) => {
-            for (k, _) in ws {
-                match index.get(k.as_str()).copied() {
-                    None => return Err(EngineError::UnknownBank { loc: weights.key(k), id: k.clone() }),
-                    Some(j) if j == bank => {
-                        return Err(EngineError::config(weights.key(k), "a bank cannot pay itself"))
-                    }
-                    _ => {}
-                }
-            }
-            if a.rate_per_tick > 0.0 && ws.iter().all(|(_, w)| *w <= 0.0) {
-                return Err(EngineError::config(weights, "at least one weight must be > 0"));
-            }
-        }
-    }
-    Ok(())
-}
-
-pub(super) fn parse_scheduled(
-    v: &Value,
-    loc: &Loc,
-    index: &std::collections::HashMap<&str, usize>,
-    total_ticks: u64,
-) -> Result<ScheduledPayment> {
-    let mut o = Obj::new(v, loc)?;
-    let sender: String = o.req("sender")?;
-    let receiver: String = o.req("receiver")?;
-    for (key, id) in [("sender", &sender), ("receiver", &receiver)] {
-        if !index.contains_key(id.as_str()) {
-            return Err(EngineError::UnknownBank { loc: o.field(key), id: id.clone() });
-        }
-    }
-    if sender == receiver {
-        return Err(EngineError::config(o.field("receiver"), "must differ from sender"));
-    }
-    let amount: i64 = o.req("amount")?;
-    check_range(amount, 1, MAX_AMOUNT, &o.field("amount"))?;
-    let arrival_tick: u32 = o.req("arrival_tick")?;
-    if arrival_tick as u64 >= total_ticks {
-        return Err(EngineError::config(
-            o.field("arrival_tick"),
-            format!("must be < {total_ticks} (ticks_per_day × num_days)"),
-        ));
-    }
-    let deadline_tick: Option<u32> = o.opt("deadline_tick")?;
-    if let Some(d) = deadline_tick {
-        if d < arrival_tick {
-            return Err(EngineError::config(o.field("deadline_tick"), "must be ≥ arrival_tick"));
-        }
-    }
-    let priority: u8 = o.opt("priority")?.unwrap_or(5);
-    check_priority(priority, &o.field("priority"))?;
-    let rtgs_class = super::rules::opt_class(&mut o)?;
-    let divisible = o.opt("divisible")?.unwrap_or(false);
-    o.finish()?;
-    Ok(ScheduledPayment { sender, receiver, amount, arrival_tick, deadline_tick, priority, rtgs_class, divisible })
-}
-
 pub(super) fn parse_costs(v: &Value, loc: &Loc) -> Result<CostRates> {
     let mut o = Obj::new(v, loc)?;
     let d = CostRates::default();
@@ -228,6 +173,7 @@ pub(super) fn parse_costs(v: &Value, loc: &Loc) -> Result<CostRates> {
         split_friction_cost: get("split_friction_cost", d.split_friction_cost)?,
         deadline_penalty: get("deadline_penalty", d.deadline_penalty)?,
         eod_penalty: get("eod_penalty", d.eod_penalty)?,
+        eod_borrowing_rate: get("eod_borrowing_rate", d.eod_borrowing_rate)?,
     };
     o.finish()?;
     Ok(c)
@@ -246,6 +192,22 @@ pub(super) fn section_choice<T: Copy>(
     let choice = o.choice(key, what, options, options[0].1)?;
     o.finish()?;
     Ok(choice)
+}
+
+/// The `rtgs` section: queue discipline and crediting, each defaulting to today's behaviour.
+pub(super) fn parse_rtgs(v: Option<&Value>, loc: &Loc) -> Result<(QueueDiscipline, Crediting)> {
+    let queues = [
+        ("fifo_bypass", QueueDiscipline::FifoBypass),
+        ("strict_fifo", QueueDiscipline::StrictFifo),
+        ("t2", QueueDiscipline::T2),
+    ];
+    let creditings = [("immediate", Crediting::Immediate), ("deferred", Crediting::Deferred)];
+    let Some(v) = v else { return Ok((queues[0].1, creditings[0].1)) };
+    let mut o = Obj::new(v, loc)?;
+    let queue = o.choice("queue", "queue discipline", &queues, queues[0].1)?;
+    let crediting = o.choice("crediting", "crediting", &creditings, creditings[0].1)?;
+    o.finish()?;
+    Ok((queue, crediting))
 }
 
 pub(super) fn parse_lsm(v: &Value, loc: &Loc) -> Result<LsmConfig> {

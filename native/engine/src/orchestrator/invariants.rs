@@ -9,27 +9,34 @@ impl Orchestrator {
     /// Cheap checks of the invariants of docs/semantics.md#invariants; a breach is a bug and becomes an error.
     pub fn check_invariants(&self) -> Result<()> {
         let ledger = &self.state.ledger;
+        // Scenario transfers and central-bank injections made so far, counted exactly.
+        let (event_flows, injected) = self.event_flows(self.state.now);
         // Sums in i128: payments can move more than i64 holds over a run.
         let money: i128 = ledger.banks.iter().map(|b| b.balance as i128).sum();
-        if money != self.initial_money as i128 {
-            return Err(EngineError::Invariant(format!("balances sum to {money}, not {}", self.initial_money)));
+        let expected = self.initial_money as i128 + injected;
+        if money != expected {
+            return Err(EngineError::Invariant(format!("balances sum to {money}, not {expected}")));
         }
+        // Every payment out was covered by usable balance plus the credit line then in force, or
+        // by exactly what the central bank lent at a close (docs/semantics.md#invariants).
         for b in &ledger.banks {
-            if b.min_balance < -b.credit_limit {
+            if b.min_headroom < 0 {
                 return Err(EngineError::Invariant(format!(
-                    "bank '{}' reached {} below its credit limit {}",
-                    b.id, b.min_balance, b.credit_limit
+                    "bank '{}' paid {} beyond its usable balance and credit line",
+                    b.id, -b.min_headroom
                 )));
             }
         }
+        // Every bank exactly, not only the sum: opening + received − sent over the settled
+        // payments, plus what events moved.
         if let Some((b, excess)) = ledger.rules.worst_breach() {
             return Err(EngineError::Invariant(format!(
                 "bank '{}' is {excess} over a sender limit",
                 ledger.banks[b as usize].id
             )));
         }
-        // Every bank exactly, not only the sum: opening + received − sent over the settled payments.
-        let mut flows: Vec<i128> = ledger.banks.iter().map(|b| b.opening_balance as i128).collect();
+        let mut flows: Vec<i128> =
+            ledger.banks.iter().zip(&event_flows).map(|(b, e)| b.opening_balance as i128 + e).collect();
         let (mut settled_value, mut queued) = (0i128, 0usize);
         for p in &ledger.payments {
             match p.status {
@@ -44,7 +51,7 @@ impl Orchestrator {
         }
         if let Some((b, flow)) = ledger.banks.iter().zip(&flows).find(|(b, flow)| b.balance as i128 != **flow) {
             return Err(EngineError::Invariant(format!(
-                "bank '{}' has balance {} but opening + received − sent is {flow}",
+                "bank '{}' has balance {} but opening + received − sent (events included) is {flow}",
                 b.id, b.balance
             )));
         }

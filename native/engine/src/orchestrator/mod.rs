@@ -1,10 +1,16 @@
 //! The tick loop: the nine steps of docs/semantics.md#the-tick-loop, in order, every tick.
 //!
 //! Modules by job: `steps` holds the steps that move payments through the queues (1, 2, 7, 8),
-//! `state` saves and restores the engine, `invariants` checks the books.
+//! `state` saves and restores the engine, `invariants` checks the books, `scenario` applies the
+//! scenario events.
 
+mod config_json;
 mod invariants;
+mod restore;
+mod scenario;
 mod state;
+#[cfg(test)]
+mod state_fuzz;
 mod steps;
 
 use std::collections::BTreeMap;
@@ -18,6 +24,7 @@ use crate::config::EngineConfig;
 use crate::costs;
 use crate::directory::BankDirectory;
 use crate::error::{EngineError, Loc, Result};
+use crate::events::EventLog;
 use crate::log::{reported, AgentState, Costs, TickLog, TickResult, N_COSTS};
 use crate::model::{Bank, BankIdx, Payment, RtgsClass, TxIdx, MAX_AMOUNT, RTGS_CLASS_NAMES};
 use crate::policy::{rebuild, CashManagerPolicy};
@@ -52,6 +59,8 @@ struct SimState {
     /// Queued payments by deadline tick, so expiry touches only what expires.
     deadlines: BTreeMap<u32, Vec<TxIdx>>,
     tick_log: TickLog,
+    /// Scenario events as they took effect, and central-bank loans at closes.
+    event_log: EventLog,
     /// Cumulative costs per bank, by component.
     bank_costs: Vec<Costs>,
     gridlock_ticks: u64,
@@ -71,6 +80,10 @@ pub struct Orchestrator {
     initial_money: i64,
     draws: Vec<Draw>,
     releases: Vec<TxIdx>,
+    /// This tick's outages and arrival-rate factors per bank, set by the scenario events at the
+    /// start of every tick (so they derive from the config and the tick, not saved state).
+    out_of_service: Vec<bool>,
+    rate_factor: Vec<f64>,
     /// Wall time spent in `tick()` by this engine object. Kept out of the saved state so that
     /// equal runs save equal bytes; a restored engine counts from zero.
     engine_nanos: u128,
@@ -96,6 +109,7 @@ impl Orchestrator {
             next_scheduled: 0,
             deadlines: BTreeMap::new(),
             tick_log: TickLog::default(),
+            event_log: EventLog::default(),
             bank_costs: vec![[0.0; N_COSTS]; n],
             gridlock_ticks: 0,
             value_settled_total: 0,
@@ -104,7 +118,9 @@ impl Orchestrator {
     }
 
     /// Rebuild what derives from the config (policies, samplers, orderings) around a state.
-    fn assemble(config: EngineConfig, state: SimState) -> Result<Self> {
+    fn assemble(config: EngineConfig, mut state: SimState) -> Result<Self> {
+        state.ledger.deferred_crediting = config.crediting == crate::config::Crediting::Deferred;
+        let n = config.agents.len();
         let directory = BankDirectory::new(config.agents.iter().map(|a| a.id.as_str()));
         // A restored state's limits and reservations must be the config's, or settlement would
         // index banks that are not there.
@@ -131,6 +147,8 @@ impl Orchestrator {
             initial_money,
             draws: Vec::new(),
             releases: Vec::new(),
+            out_of_service: vec![false; n],
+            rate_factor: vec![1.0; n],
             engine_nanos: 0,
             halted: None,
         })
@@ -159,6 +177,9 @@ impl Orchestrator {
     }
     pub fn tick_log(&self) -> &TickLog {
         &self.state.tick_log
+    }
+    pub fn event_log(&self) -> &EventLog {
+        &self.state.event_log
     }
     pub fn bank_costs(&self) -> &[Costs] {
         &self.state.bank_costs
@@ -216,9 +237,7 @@ impl Orchestrator {
         }
         let started = Instant::now();
         let now = self.state.now;
-        if now.is_multiple_of(self.config.ticks_per_day) {
-            self.state.ledger.rules.start_day(); // sender-limit positions run per business day
-        }
+        self.apply_events(now); // 0
         self.arrivals(now); // 1
         self.policies(now); // 2
         let discipline = self.config.queue_discipline;
@@ -234,12 +253,26 @@ impl Orchestrator {
             rtgs::process_queue(&mut self.state.ledger, discipline, now); // 5, then 4 once more
         }
         costs::accrue(&self.state.ledger.banks, &self.config.cost_rates, &mut self.state.ledger.acc); // 6
-        let acc = &self.state.ledger.acc;
-        if self.state.ledger.queue2.len > 0 && acc.num_settlements == 0 {
-            self.state.gridlock_ticks += 1;
+                                                                                                      // Under `borrow` the close comes first, so a payment due at the last tick of the day
+                                                                                                      // settles on time instead of expiring (docs/semantics.md#end-of-day).
+        let close_first = self.config.eod_unsettled == crate::config::EodUnsettled::Borrow;
+        if close_first {
+            self.end_of_day(now).inspect_err(|e| self.halted = Some(e.clone()))?;
+            // 8
         }
         self.expire(now); // 7
-        self.end_of_day(now); // 8
+        if !close_first {
+            self.end_of_day(now).inspect_err(|e| self.halted = Some(e.clone()))?;
+            // 8
+        }
+        if (now + 1).is_multiple_of(self.config.ticks_per_day) {
+            // The day is over (a close with borrowing included): sender-limit positions start again.
+            self.state.ledger.rules.start_day();
+        }
+        // As the ticks table shows it (docs/semantics.md#metrics): Queue 2 not empty at the end of the tick.
+        if self.state.ledger.queue2.len > 0 && self.state.ledger.acc.num_settlements == 0 {
+            self.state.gridlock_ticks += 1;
+        }
         let result = self.close_tick(now).inspect_err(|e| self.halted = Some(e.clone()))?;
         self.state.now += 1; // 9
         self.engine_nanos += started.elapsed().as_nanos();
@@ -272,6 +305,7 @@ impl Orchestrator {
         let st = &mut self.state;
         for b in &mut st.ledger.banks {
             b.min_tick_balance = b.min_tick_balance.min(b.balance);
+            b.unusable = 0;
         }
         // Run totals first: what settled did settle, even in a tick that then cannot be reported.
         let acc = &st.ledger.acc;

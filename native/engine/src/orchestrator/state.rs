@@ -9,10 +9,11 @@ use crate::config::EngineConfig;
 use crate::error::{EngineError, Result};
 
 /// Version 2: queue values and run totals are `i128`. Version 3: payments carry pair keys, banks
-/// count their random orders and submissions. Version 4: payments carry a named class, Queue 2
-/// has three classes, and the ledger carries sender limits, positions and reservations. An older
-/// file is refused, not misread.
-const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x04";
+/// count their random orders and submissions. Version 4: crediting, borrowing and scenario events
+/// in the config, banks' lowest headroom, the event log. Version 5: payments carry a named class,
+/// Queue 2 has three classes, and the ledger carries sender limits, positions and reservations. An
+/// older file is refused, not misread.
+const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x05";
 
 /// FNV-1a over the state payload: detects damaged files (not tampering).
 fn checksum(bytes: &[u8]) -> u64 {
@@ -26,49 +27,43 @@ fn state_codec() -> impl bincode::Options {
     bincode::DefaultOptions::new().with_fixint_encoding().with_limit(1 << 34)
 }
 
+/// The framed bytes of a state: header, payload, then a checksum of the payload.
+pub(super) fn encode(config: &EngineConfig, state: &SimState) -> Result<Vec<u8>> {
+    let mut out = STATE_MAGIC.to_vec();
+    state_codec().serialize_into(&mut out, &(config, state)).map_err(|e| EngineError::State(e.to_string()))?;
+    let sum = checksum(&out[STATE_MAGIC.len()..]);
+    out.extend_from_slice(&sum.to_le_bytes());
+    Ok(out)
+}
+
+/// The config and state in framed bytes, once header and checksum are found good.
+pub(super) fn decode(bytes: &[u8]) -> Result<(EngineConfig, SimState)> {
+    let framed = bytes
+        .strip_prefix(STATE_MAGIC.as_slice())
+        .ok_or_else(|| EngineError::State("not a paysim engine state (bad header or version)".into()))?;
+    if framed.len() < 8 {
+        return Err(EngineError::State("truncated state".into()));
+    }
+    let (body, sum) = framed.split_at(framed.len() - 8);
+    if checksum(body).to_le_bytes() != sum {
+        return Err(EngineError::State("corrupt state: checksum mismatch".into()));
+    }
+    state_codec().deserialize(body).map_err(|e| EngineError::State(format!("corrupt state: {e}")))
+}
+
 impl Orchestrator {
     /// Header, payload, then a checksum of the payload so a damaged file is refused on load.
     pub fn save_state(&self) -> Result<Vec<u8>> {
         if let Some(e) = &self.halted {
             return Err(e.clone());
         }
-        let mut out = STATE_MAGIC.to_vec();
-        state_codec()
-            .serialize_into(&mut out, &(&self.config, &self.state))
-            .map_err(|e| EngineError::State(e.to_string()))?;
-        let sum = checksum(&out[STATE_MAGIC.len()..]);
-        out.extend_from_slice(&sum.to_le_bytes());
-        Ok(out)
+        encode(&self.config, &self.state)
     }
 
     pub fn load_state(bytes: &[u8]) -> Result<Self> {
-        let framed = bytes
-            .strip_prefix(STATE_MAGIC.as_slice())
-            .ok_or_else(|| EngineError::State("not a paysim engine state (bad header or version)".into()))?;
-        if framed.len() < 8 {
-            return Err(EngineError::State("truncated state".into()));
-        }
-        let (body, sum) = framed.split_at(framed.len() - 8);
-        if checksum(body).to_le_bytes() != sum {
-            return Err(EngineError::State("corrupt state: checksum mismatch".into()));
-        }
-        let (config, state): (EngineConfig, SimState) =
-            state_codec().deserialize(body).map_err(|e| EngineError::State(format!("corrupt state: {e}")))?;
-        let n = config.agents.len();
-        if [state.ledger.banks.len(), state.rngs.len(), state.drawn.len(), state.submitted.len()]
-            .iter()
-            .any(|&l| l != n)
-        {
-            return Err(EngineError::State("corrupt state: bank count mismatch".into()));
-        }
-        let consistent =
-            state.ledger.banks.iter().zip(&config.agents).all(|(b, a)| {
-                b.id == a.id && b.opening_balance == a.opening_balance && b.credit_limit == a.credit_limit
-            });
-        if !consistent || config.ticks_per_day == 0 || state.now as u64 > config.total_ticks() {
-            return Err(EngineError::State("corrupt state: config and ledger disagree".into()));
-        }
-        let o = Self::assemble(config, state)?;
+        let (config, state) = decode(bytes)?;
+        super::restore::check(&config, &state)?;
+        let o = Self::assemble(config, state).map_err(|e| EngineError::State(format!("corrupt state: {e}")))?;
         o.check_invariants().map_err(|e| EngineError::State(format!("corrupt state: {e}")))?;
         Ok(o)
     }

@@ -5,7 +5,9 @@
 use super::Orchestrator;
 use crate::arrivals::{pair_key, Origin};
 use crate::config::EodUnsettled;
-use crate::log::{DEADLINE, EOD, SPLIT};
+use crate::error::Result;
+use crate::events::{EventRow, EventType};
+use crate::log::{DEADLINE, EOD, EOD_BORROWING, SPLIT};
 use crate::model::{BankIdx, DropReason, Payment, Status, TxIdx, NONE};
 use crate::policy::{split_amounts, BankView, Decision};
 
@@ -34,7 +36,7 @@ impl Orchestrator {
             let rtgs_class = cfg.rtgs_class;
             let mut draws = std::mem::take(&mut self.draws);
             draws.clear();
-            sampler.draw(&mut self.state.rngs[b], &self.directory, &mut draws);
+            sampler.draw_scaled(&mut self.state.rngs[b], self.rate_factor[b], &self.directory, &mut draws);
             for d in &draws {
                 let mut p = Payment::new(b as BankIdx, d.receiver, d.amount, now, now.saturating_add(offset));
                 p.priority = priority;
@@ -73,6 +75,10 @@ impl Orchestrator {
     pub(super) fn policies(&mut self, now: u32) {
         let split_cost = self.config.cost_rates.split_friction_cost;
         for b in 0..self.state.ledger.banks.len() {
+            // An outage (docs/semantics.md#scenario-events): nothing leaves Queue 1.
+            if self.out_of_service[b] {
+                continue;
+            }
             let bank = &mut self.state.ledger.banks[b];
             let queue = std::mem::take(&mut bank.queue1);
             let mut view = BankView {
@@ -161,10 +167,14 @@ impl Orchestrator {
     }
 
     /// Step 8: at the last tick of a day every unsettled payment pays the EOD penalty, then is
-    /// dropped (RTGS systems reject at close) or carried to the next day.
-    pub(super) fn end_of_day(&mut self, now: u32) {
+    /// dropped (RTGS systems reject at close) or carried to the next day; or, under `borrow`, the
+    /// central bank settles them all, lending what senders lack (no penalty: nothing is left).
+    pub(super) fn end_of_day(&mut self, now: u32) -> Result<()> {
         if now != self.last_tick_of_day(now) {
-            return;
+            return Ok(());
+        }
+        if self.config.eod_unsettled == EodUnsettled::Borrow {
+            return self.close_with_borrowing(now);
         }
         let ledger = &mut self.state.ledger;
         let mut unsettled: Vec<TxIdx> = ledger.banks.iter().flat_map(|b| b.queue1.iter().copied()).collect();
@@ -185,5 +195,26 @@ impl Orchestrator {
             ledger.compact_queue1();
             ledger.compact_queue2();
         }
+        Ok(())
+    }
+
+    /// `end_of_day.unsettled: borrow`: each loan is charged `eod_borrowing_rate` per unit and
+    /// recorded in the event log (docs/semantics.md#end-of-day).
+    fn close_with_borrowing(&mut self, now: u32) -> Result<()> {
+        let lent = self.state.ledger.close_with_borrowing(now)?;
+        let rate = self.config.cost_rates.eod_borrowing_rate;
+        for (b, &amount) in lent.iter().enumerate().filter(|(_, a)| **a > 0) {
+            self.state.ledger.acc.costs[b][EOD_BORROWING] += rate * amount as f64;
+            let (event, counterparty, event_type) = (NONE, NONE, EventType::EodBorrowing);
+            self.state.event_log.push(EventRow {
+                tick: now,
+                event,
+                event_type,
+                bank: b as BankIdx,
+                counterparty,
+                amount,
+            });
+        }
+        Ok(())
     }
 }

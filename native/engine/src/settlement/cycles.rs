@@ -112,7 +112,7 @@ impl HeadGraph {
         let mut headroom = vec![0i128; n];
         let mut bank = vec![0; n];
         for (b, &r) in bank_rank.iter().enumerate() {
-            headroom[r as usize] = ledger.banks[b].balance as i128 + ledger.banks[b].credit_limit as i128;
+            headroom[r as usize] = ledger.banks[b].headroom().max(0);
             bank[r as usize] = b as BankIdx;
         }
         HeadGraph { edges, first, headroom, bank, rules: ledger.rules.clone() }

@@ -1,6 +1,7 @@
 //! Settlement: the central bank's ledger, gross settlement with Queue 2 ([`rtgs`]) and the
 //! liquidity-saving mechanisms ([`lsm`], with the cycle search in [`cycles`]).
 
+mod close;
 pub mod cycles;
 pub mod lsm;
 pub mod rtgs;
@@ -65,6 +66,10 @@ pub struct Ledger {
     pub lsm_cycle_search_truncated: u64,
     /// Sender limits (with this day's positions) and reservations; none by default.
     pub rules: SenderRules,
+    /// `rtgs.crediting: deferred`: receipts become usable only from the next tick (set from the
+    /// config when the engine is assembled, docs/semantics.md#crediting).
+    #[serde(skip)]
+    pub deferred_crediting: bool,
     /// Scratch for [`Ledger::settle_batch`]: each bank's net in the batch, and which banks it touched.
     #[serde(skip)]
     batch_net: Vec<i128>,
@@ -83,9 +88,16 @@ impl Ledger {
             q1_dirty: Vec::new(),
             lsm_cycle_search_truncated: 0,
             rules: SenderRules::default(),
+            deferred_crediting: false,
             batch_net: Vec::new(),
             batch_banks: Vec::new(),
         }
+    }
+
+    /// Whether no compaction is pending, as at every tick boundary: `load_state` refuses a
+    /// state that is not, since pending entries are trusted to index banks and payments.
+    pub fn is_compact(&self) -> bool {
+        self.q1_dirty.is_empty() && !self.queue2.stale
     }
 
     /// Create a payment; its index is its tx_id, so ids follow creation order.
@@ -139,6 +151,17 @@ impl Ledger {
         let (s, r, amount) = self.mark_settled(tx, via, now);
         self.banks[s].balance -= amount;
         self.banks[r].balance += amount;
+        if self.deferred_crediting {
+            self.banks[r].unusable += amount;
+        }
+    }
+
+    /// Track a bank's lows after it paid out; `allowed` is what the central bank lent it for
+    /// this settlement (non-zero only at a close with borrowing).
+    pub(crate) fn note_outflow(&mut self, bank: usize, allowed: i128) {
+        let b = &mut self.banks[bank];
+        b.min_balance = b.min_balance.min(b.balance);
+        b.min_headroom = b.min_headroom.min(b.headroom() + allowed);
     }
 
     /// Record a payment as settled (status, Queue 2 accounting, this tick's accounts); the
@@ -160,8 +183,7 @@ impl Ledger {
     /// Whether a payment may settle gross now: its sender covers it without touching what is
     /// reserved for higher classes, and stays within its limits (docs/semantics.md#t2-settlement-rules).
     pub fn gross_ok(&self, sender: BankIdx, receiver: BankIdx, amount: i64, class: RtgsClass) -> bool {
-        let b = &self.banks[sender as usize];
-        let headroom = b.balance as i128 + b.credit_limit as i128 - amount as i128;
+        let headroom = self.banks[sender as usize].headroom() - amount as i128;
         headroom >= self.rules.floor(sender, class) && self.rules.gross_within(sender, receiver, amount, class)
     }
 
@@ -173,8 +195,7 @@ impl Ledger {
             return false;
         }
         self.transfer(tx, via, now);
-        let b = &mut self.banks[s];
-        b.min_balance = b.min_balance.min(b.balance);
+        self.note_outflow(s, 0);
         true
     }
 
@@ -185,6 +206,12 @@ impl Ledger {
     /// exceed `i64` while its net is covered, and moving payment by payment would pass through
     /// balances `i64` cannot hold.
     pub fn settle_batch(&mut self, txs: &[TxIdx], via: SettledVia, now: u32) {
+        self.settle_net(txs, via, now, &[]);
+    }
+
+    /// [`Ledger::settle_batch`], with `lent[bank]` the central bank's loan to each bank for the
+    /// batch (empty: none). Under deferred crediting a positive net is this tick's receipt.
+    pub(crate) fn settle_net(&mut self, txs: &[TxIdx], via: SettledVia, now: u32, lent: &[i128]) {
         let mut net = std::mem::take(&mut self.batch_net);
         let mut touched = std::mem::take(&mut self.batch_banks);
         net.resize(self.banks.len(), 0);
@@ -203,7 +230,13 @@ impl Ledger {
             let moved = std::mem::take(&mut net[bank as usize]);
             b.balance = i64::try_from(b.balance as i128 + moved)
                 .expect("a covered net within conserved money leaves a balance i64 holds");
+            if moved > 0 && self.deferred_crediting {
+                b.unusable += moved as i64;
+            }
             b.min_balance = b.min_balance.min(b.balance);
+            if moved < 0 {
+                self.note_outflow(bank as usize, lent.get(bank as usize).copied().unwrap_or(0));
+            }
         }
         touched.clear();
         (self.batch_net, self.batch_banks) = (net, touched);
@@ -251,8 +284,8 @@ impl Ledger {
     /// Net positions are sums over a whole queue, which can exceed `i64` (payments go up to
     /// `MAX_AMOUNT` each, in any number), so they and the shortfall are `i128`: nothing wraps.
     pub fn shortfall(&self, bank: BankIdx, net: i128) -> i128 {
-        let b = &self.banks[bank as usize];
-        (-(b.balance as i128 + net) - b.credit_limit as i128).max(0)
+        // A bank already below its line (a squeeze) may still receive on net; it only may not pay.
+        (-(self.banks[bank as usize].headroom().max(0) + net)).max(0)
     }
 
     /// [`Ledger::shortfall`] for a bank whose lowest class paying in the offset is `class`: a net
@@ -261,8 +294,7 @@ impl Ledger {
         if net >= 0 {
             return self.shortfall(bank, net);
         }
-        let b = &self.banks[bank as usize];
-        (self.rules.floor(bank, class) - (b.balance as i128 + net + b.credit_limit as i128)).max(0)
+        (self.rules.floor(bank, class) - (self.banks[bank as usize].headroom().max(0) + net)).max(0)
     }
 }
 

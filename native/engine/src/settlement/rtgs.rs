@@ -37,8 +37,7 @@ pub fn process_queue(ledger: &mut Ledger, discipline: QueueDiscipline, now: u32)
                 }
                 if ledger.gross_ok(e.sender, e.receiver, e.amount, rtgs_class) {
                     ledger.transfer(e.tx, SettledVia::Queue, now);
-                    let b = &mut ledger.banks[e.sender as usize];
-                    b.min_balance = b.min_balance.min(b.balance);
+                    ledger.note_outflow(e.sender as usize, 0);
                     settled_this_pass += 1;
                     false
                 } else {

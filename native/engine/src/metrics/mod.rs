@@ -4,10 +4,13 @@ use std::sync::OnceLock;
 
 use crate::error::{Loc, Result};
 use crate::log::{reported, Costs, COST_NAMES, N_COSTS};
-use crate::model::{DropReason, Status, DROP_REASON_NAMES, NONE, SETTLED_VIA_NAMES};
+use crate::model::{DropReason, Payment, Status, DROP_REASON_NAMES, NONE, SETTLED_VIA_NAMES};
 use crate::orchestrator::Orchestrator;
 use crate::schema::{Field, FieldType};
 use crate::{ENGINE_VERSION, SCHEMA_VERSION};
+
+mod delay;
+pub use delay::DelayRule;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetricValue {
@@ -214,59 +217,12 @@ fn admits(ty: FieldType, v: &MetricValue) -> bool {
 }
 
 fn figures(o: &Orchestrator) -> Result<Figures<'_>> {
-    let tpd = o.config().ticks_per_day;
-    let ps = o.payments();
-    let (mut n, mut value, mut n_split, mut n_unsettled, mut n_settled) = (0i64, 0i128, 0i64, 0i64, 0i64);
-    let mut by_via = [(0i64, 0i128); SETTLED_VIA_NAMES.len()];
-    let mut dropped = [0i64; DROP_REASON_NAMES.len()];
-    let (mut delay_sum, mut delay_num, mut delay_den) = (0f64, 0f64, 0f64);
-    let day_end = |arrival: u32| (arrival / tpd) * tpd + tpd - 1;
-    for p in ps {
-        match p.status {
-            Status::Split => {
-                n_split += 1;
-                continue;
-            }
-            Status::Settled => {
-                let via = &mut by_via[p.settled_via as usize];
-                via.0 += 1;
-                via.1 += p.amount as i128;
-            }
-            _ => {}
-        }
-        // Value-weighted delay over what moves (parts carry their own value).
-        let v = p.amount as f64;
-        let max_delay = (day_end(p.arrival_tick) - p.arrival_tick) as f64;
-        delay_den += v * max_delay;
-        delay_num += v * match p.status {
-            Status::Settled => ((p.settle_tick - p.arrival_tick) as f64).min(max_delay),
-            _ => max_delay,
-        };
-    }
-    for (p, outcome) in ps.iter().zip(outcomes(o)) {
-        let Some(outcome) = outcome else { continue };
-        n += 1;
-        value += p.amount as i128;
-        let max_delay = (day_end(p.arrival_tick) - p.arrival_tick) as f64;
-        // Unsettled payments count as maximal delay (to the end of their arrival day).
-        match (outcome.dropped, outcome.settled_at) {
-            (Some(reason), _) => {
-                dropped[reason as usize] += 1;
-                delay_sum += max_delay;
-            }
-            (None, Some(t)) => {
-                n_settled += 1;
-                delay_sum += (t - p.arrival_tick) as f64;
-            }
-            (None, None) => {
-                n_unsettled += 1;
-                delay_sum += max_delay;
-            }
-        }
-    }
-    let value_settled: i128 = by_via[1..].iter().map(|x| x.1).sum();
-    let mut by_via_reported = [(0i64, 0i64); SETTLED_VIA_NAMES.len()];
-    for ((name, (count, value)), out) in SETTLED_VIA_NAMES.iter().zip(by_via).zip(&mut by_via_reported).skip(1) {
+    let rule = DelayRule::of(o);
+    let moved = moved(o.payments(), rule);
+    let originals = originals(o, rule);
+    let value_settled: i128 = moved.by_via[1..].iter().map(|x| x.1).sum();
+    let mut by_via = [(0i64, 0i64); SETTLED_VIA_NAMES.len()];
+    for ((name, (count, value)), out) in SETTLED_VIA_NAMES.iter().zip(moved.by_via).zip(&mut by_via).skip(1) {
         *out = (count, money_metric(value, &format!("value_settled_{name}"))?);
     }
     // Per bank: max over ticks of (opening − end-of-tick balance), floored at 0; summed. Each term
@@ -276,31 +232,106 @@ fn figures(o: &Orchestrator) -> Result<Figures<'_>> {
     let bounds = bank_liquidity_bounds(o)?;
     let lower: i128 = bounds.iter().map(|b| b.0 as i128).sum();
     let upper: i128 = bounds.iter().map(|b| b.1 as i128).sum();
+    Ok(Figures {
+        o,
+        n: originals.n,
+        value: money_metric(originals.value, "value_payments")?,
+        n_settled: originals.n_settled,
+        value_settled: money_metric(value_settled, "value_settled")?,
+        n_unsettled: originals.n_unsettled,
+        n_split: moved.n_split,
+        by_via,
+        dropped: originals.dropped,
+        delay_sum: originals.delay_sum,
+        delay_num: moved.delay_num,
+        delay_den: moved.delay_den,
+        liquidity_used,
+        peak_credit,
+        lower: money_metric(lower, "liquidity_lower_bound")?,
+        upper: money_metric(upper, "liquidity_upper_bound")?,
+        costs: total_costs(o),
+    })
+}
+
+/// What the payment records that move (parts and unsplit originals) add up to.
+struct Moved {
+    /// Originals split into parts (their parts are the records that move).
+    n_split: i64,
+    /// Count and value settled, by [`crate::model::SettledVia`] code; values in `i128`.
+    by_via: [(i64, i128); SETTLED_VIA_NAMES.len()],
+    /// The delay indicator's numerator and denominator, value-weighted ([`DelayRule`]).
+    delay_num: f64,
+    delay_den: f64,
+}
+
+fn moved(ps: &[Payment], rule: DelayRule) -> Moved {
+    let mut m = Moved { n_split: 0, by_via: [(0, 0); SETTLED_VIA_NAMES.len()], delay_num: 0.0, delay_den: 0.0 };
+    for p in ps {
+        match p.status {
+            Status::Split => {
+                m.n_split += 1;
+                continue;
+            }
+            Status::Settled => {
+                let via = &mut m.by_via[p.settled_via as usize];
+                via.0 += 1;
+                via.1 += p.amount as i128;
+            }
+            _ => {}
+        }
+        let v = p.amount as f64;
+        let settled_at = (p.status == Status::Settled).then_some(p.settle_tick);
+        m.delay_den += v * rule.most(p.arrival_tick) as f64;
+        m.delay_num += v * rule.ticks(p.arrival_tick, settled_at) as f64;
+    }
+    m
+}
+
+/// What the original payments add up to: counts by outcome, and the delay sum.
+struct Originals {
+    n: i64,
+    value: i128,
+    n_settled: i64,
+    n_unsettled: i64,
+    /// Dropped, by [`DropReason`] code.
+    dropped: [i64; DROP_REASON_NAMES.len()],
+    delay_sum: f64,
+}
+
+fn originals(o: &Orchestrator, rule: DelayRule) -> Originals {
+    let mut out = Originals {
+        n: 0,
+        value: 0,
+        n_settled: 0,
+        n_unsettled: 0,
+        dropped: [0; DROP_REASON_NAMES.len()],
+        delay_sum: 0.0,
+    };
+    for (p, outcome) in o.payments().iter().zip(outcomes(o)) {
+        let Some(outcome) = outcome else { continue };
+        out.n += 1;
+        out.value += p.amount as i128;
+        // A split payment with a dropped part never settled as a whole.
+        let settled_at = if outcome.dropped.is_some() { None } else { outcome.settled_at };
+        out.delay_sum += rule.ticks(p.arrival_tick, settled_at) as f64;
+        match (outcome.dropped, settled_at) {
+            (Some(reason), _) => out.dropped[reason as usize] += 1,
+            (None, Some(_)) => out.n_settled += 1,
+            (None, None) => out.n_unsettled += 1,
+        }
+    }
+    out
+}
+
+/// Every cost component, summed over banks.
+fn total_costs(o: &Orchestrator) -> Costs {
     let mut costs = [0f64; N_COSTS];
     for bank in o.bank_costs() {
         for c in 0..N_COSTS {
             costs[c] += bank[c];
         }
     }
-    Ok(Figures {
-        o,
-        n,
-        value: money_metric(value, "value_payments")?,
-        n_settled,
-        value_settled: money_metric(value_settled, "value_settled")?,
-        n_unsettled,
-        n_split,
-        by_via: by_via_reported,
-        dropped,
-        delay_sum,
-        delay_num,
-        delay_den,
-        liquidity_used,
-        peak_credit,
-        lower: money_metric(lower, "liquidity_lower_bound")?,
-        upper: money_metric(upper, "liquidity_upper_bound")?,
-        costs,
-    })
+    costs
 }
 
 #[cfg(test)]
