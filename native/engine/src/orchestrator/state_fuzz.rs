@@ -249,7 +249,7 @@ fn mutate_fields(config: &mut EngineConfig, st: &mut SimState, kind: u8, a: u64,
         11 => {
             let q = &mut ledger.queue2;
             q.len = match b % 3 {
-                0 => q.len + 1,
+                0 => q.len.saturating_add(1),
                 1 => q.len.saturating_sub(1),
                 _ => usize::MAX,
             };
