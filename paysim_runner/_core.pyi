@@ -131,7 +131,8 @@ class Orchestrator:
         """Every bank's position, in config order; the fields of ``SCHEMAS["agent_state"]``."""
     def submit_transaction(self, tx: dict[str, Any]) -> str:
         """Enter a payment in the sender's Queue 1 now. Keys: sender, receiver, amount,
-        deadline_offset (default 50), priority (default 5), divisible (default False).
+        deadline_offset (default 50), priority (default 5), rtgs_class (``highly_urgent``,
+        ``urgent`` or ``normal``; default from priority), divisible (default False).
         Returns its tx_id as a string. Unknown bank: ``UnknownBankError``; bad value:
         ``InvalidPaymentError``; both name the field in ``.loc``."""
     def metrics(self) -> dict[str, float | int | str | None]:

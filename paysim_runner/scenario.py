@@ -23,6 +23,9 @@ from paysim_runner import _core, errors
 from paysim_runner.engine_keys import GroupOrigins, scenario_loc, to_engine
 from paysim_runner.scenario_events import ScenarioEvent
 
+#: A payment's T2 class (docs/semantics.md#t2-settlement-rules); absent, its priority decides.
+RtgsClass = Literal["highly_urgent", "urgent", "normal"]
+
 
 class _Strict(BaseModel):
     """Unknown keys are errors: a typo must never silently fall back to a default."""
@@ -97,7 +100,28 @@ class ArrivalConfig(_Strict):
     counterparty_weights: dict[str, float] | None = None
     deadline_offset: int | None = None
     priority: int | None = None
+    rtgs_class: RtgsClass | None = None
     divisible: bool | None = None
+
+
+class SenderLimits(_Strict):
+    """T2 sender limits on net sending positions (docs/semantics.md#t2-settlement-rules)."""
+
+    bilateral: dict[str, int] | None = None
+    multilateral: int | None = None
+
+
+class GroupLimits(_Strict):
+    """A group's members share no counterparty ids in advance, so only a multilateral limit."""
+
+    multilateral: int | None = None
+
+
+class Reservations(_Strict):
+    """Liquidity held back from lower classes (docs/semantics.md#t2-settlement-rules)."""
+
+    highly_urgent: int | None = None
+    urgent: int | None = None
 
 
 class AgentConfig(_Strict):
@@ -108,6 +132,8 @@ class AgentConfig(_Strict):
     credit_limit: int = 0
     policy: PolicyConfig
     arrival_config: ArrivalConfig | None = None
+    limits: SenderLimits | None = None
+    reservations: Reservations | None = None
 
 
 class GroupArrivals(_Strict):
@@ -117,6 +143,7 @@ class GroupArrivals(_Strict):
     distribution: AmountDistribution
     deadline_offset: int | None = None
     priority: int | None = None
+    rtgs_class: RtgsClass | None = None
     divisible: bool | None = None
 
 
@@ -135,6 +162,8 @@ class AgentGroup(_Strict):
     size: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     policy: PolicyConfig
     arrival_config: GroupArrivals | None = None
+    limits: GroupLimits | None = None
+    reservations: Reservations | None = None
 
     def member_ids(self) -> list[str]:
         width = len(str(self.count - 1))
@@ -164,10 +193,11 @@ class CostConfig(_Strict):
 class LsmConfig(_Strict):
     mode: Literal["none", "bilateral", "cycles", "multilateral", "t2"] | None = None
     max_cycle_length: int | None = None
+    include_urgent: bool | None = None
 
 
 class RtgsConfig(_Strict):
-    queue: Literal["fifo_bypass", "strict_fifo"] | None = None
+    queue: Literal["fifo_bypass", "strict_fifo", "t2"] | None = None
     crediting: Literal["immediate", "deferred"] | None = None
 
 
@@ -184,6 +214,7 @@ class ScheduledPayment(_Strict):
     arrival_tick: int
     deadline_tick: int | None = None
     priority: int | None = None
+    rtgs_class: RtgsClass | None = None
     divisible: bool | None = None
 
 
@@ -246,6 +277,7 @@ def _expand_groups(config: SimulationConfig) -> GroupOrigins:
                 counterparty_weights={b: s for b, s in sizes.items() if b != bank_id},
                 deadline_offset=ga.deadline_offset,
                 priority=ga.priority,
+                rtgs_class=ga.rtgs_class,
                 divisible=ga.divisible,
             )
         expanded.append(
@@ -255,6 +287,8 @@ def _expand_groups(config: SimulationConfig) -> GroupOrigins:
                 credit_limit=group.credit_limit,
                 policy=group.policy,
                 arrival_config=arrival,
+                limits=None if group.limits is None else SenderLimits(multilateral=group.limits.multilateral),
+                reservations=group.reservations,
             )
         )
         origins.append((g, bank_id))

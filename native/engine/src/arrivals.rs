@@ -206,6 +206,7 @@ mod tests {
             counterparty_weights: weights,
             deadline_offset: 10,
             priority: 5,
+            rtgs_class: None,
             divisible: false,
         }
     }

@@ -8,8 +8,10 @@ pub type BankIdx = u32;
 pub type TxIdx = u32;
 /// "No value" for optional ticks and parents, kept as a sentinel so a payment stays small.
 pub const NONE: u32 = u32::MAX;
-/// Priority at or above which a payment is urgent (served first in Queue 2, as in T2).
+/// Priority at or above which a payment is urgent (served before normal ones in Queue 2, as in T2).
 pub const URGENT_PRIORITY: u8 = 8;
+/// Priority from which a payment is highly urgent when it names no class (docs/semantics.md#gross-settlement-and-queue-2).
+pub const HIGHLY_URGENT_PRIORITY: u8 = 10;
 /// Largest payment amount accepted (also the cap on opening balances and credit limits).
 /// Any one amount, balance or credit line fits `i64` with room to spare; sums over queues and runs
 /// do not (9,224 payments of the cap already exceed it), so those are kept in `i128`
@@ -50,6 +52,31 @@ pub const SETTLED_VIA_NAMES: &[&str] = &["", "rtgs", "queue", "bilateral", "mult
 /// How many means of settlement there are (every [`SettledVia`] but `NotSettled`).
 pub const N_MEANS: usize = SETTLED_VIA_NAMES.len() - 1;
 
+/// T2's three priority classes, in the order Queue 2 serves them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum RtgsClass {
+    HighlyUrgent = 0,
+    Urgent = 1,
+    Normal = 2,
+}
+pub const RTGS_CLASS_NAMES: &[&str] = &["highly_urgent", "urgent", "normal"];
+/// How many classes Queue 2 holds.
+pub const N_CLASSES: usize = RTGS_CLASS_NAMES.len();
+
+impl RtgsClass {
+    pub const ALL: [RtgsClass; N_CLASSES] = [RtgsClass::HighlyUrgent, RtgsClass::Urgent, RtgsClass::Normal];
+
+    /// The class a payment that names none takes from its priority: 10 highly urgent, 8–9 urgent.
+    pub fn of_priority(priority: u8) -> Self {
+        match priority {
+            p if p >= HIGHLY_URGENT_PRIORITY => RtgsClass::HighlyUrgent,
+            p if p >= URGENT_PRIORITY => RtgsClass::Urgent,
+            _ => RtgsClass::Normal,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[repr(u8)]
 pub enum DropReason {
@@ -69,6 +96,8 @@ pub struct Payment {
     /// Last tick at which it may settle.
     pub deadline_tick: u32,
     pub priority: u8,
+    /// The class named on the payment or its arrival config; `None` = derived from `priority`.
+    pub rtgs_class: Option<RtgsClass>,
     pub divisible: bool,
     pub parent: TxIdx,
     pub status: Status,
@@ -94,6 +123,7 @@ impl Payment {
             arrival_tick,
             deadline_tick,
             priority: 5,
+            rtgs_class: None,
             divisible: false,
             parent: NONE,
             status: Status::Queue1,
@@ -107,8 +137,9 @@ impl Payment {
         }
     }
 
-    pub fn is_urgent(&self) -> bool {
-        self.priority >= URGENT_PRIORITY
+    /// Its Queue 2 class: the one it names, else the one its priority gives.
+    pub fn class(&self) -> RtgsClass {
+        self.rtgs_class.unwrap_or_else(|| RtgsClass::of_priority(self.priority))
     }
 
     pub fn is_queued(&self) -> bool {
@@ -149,8 +180,8 @@ pub struct Bank {
     pub queue2_count: u32,
     /// Value in Queue 2; `i128` like `queue1_value`.
     pub queue2_value: i128,
-    /// Queue 2 entries per class (0 = urgent, 1 = normal); strict FIFO needs them.
-    pub queue2_class_count: [u32; 2],
+    /// Queue 2 entries per class (indexed by [`RtgsClass`]); strict FIFO needs them.
+    pub queue2_class_count: [u32; N_CLASSES],
 }
 
 impl Bank {
@@ -168,7 +199,7 @@ impl Bank {
             queue1_value: 0,
             queue2_count: 0,
             queue2_value: 0,
-            queue2_class_count: [0, 0],
+            queue2_class_count: [0; N_CLASSES],
         }
     }
 
@@ -189,11 +220,7 @@ impl Bank {
     }
 }
 
-/// Queue 2 class of a payment: urgent payments are served before normal ones.
+/// Queue 2 class of a payment, as an index: highly urgent, urgent, then normal are served in turn.
 pub fn queue2_class(p: &Payment) -> usize {
-    if p.is_urgent() {
-        0
-    } else {
-        1
-    }
+    p.class() as usize
 }

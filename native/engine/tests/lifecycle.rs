@@ -198,6 +198,7 @@ fn submitted_payments_enter_queue1_and_settle_next_tick() {
             amount: 70,
             deadline_offset: 5,
             priority: 5,
+            rtgs_class: None,
             divisible: false,
         })
         .unwrap();
@@ -217,6 +218,7 @@ fn invalid_submissions_are_errors() {
         amount,
         deadline_offset: 1,
         priority,
+        rtgs_class: None,
         divisible: false,
     };
     assert_eq!(

@@ -3,7 +3,7 @@
 //! overtakes an earlier payment of its sender and class; and `strict_fifo` + `multilateral`
 //! settles the FIFO-constrained optimum of Bech & Soramäki (2001).
 
-use paysim_engine::config::{LsmMode, QueueDiscipline};
+use paysim_engine::config::{LsmConfig, LsmMode, QueueDiscipline};
 use paysim_engine::model::{Bank, Payment, Status, TxIdx, URGENT_PRIORITY};
 use paysim_engine::settlement::{lsm, Ledger};
 use proptest::prelude::*;
@@ -75,7 +75,13 @@ impl Case {
     /// Which payments (by index in `payments`) one LSM pass settles.
     fn settled(&self, mode: LsmMode, max_len: u32, strict: bool) -> Vec<bool> {
         let (mut l, rank, txs) = self.identity();
-        lsm::run(&mut l, mode, max_len, discipline(strict), &rank, 0);
+        lsm::run(
+            &mut l,
+            &LsmConfig { mode, max_cycle_length: max_len, include_urgent: None },
+            discipline(strict),
+            &rank,
+            0,
+        );
         txs.iter().map(|&tx| l.payments[tx as usize].status == Status::Settled).collect()
     }
 }
@@ -145,7 +151,7 @@ proptest! {
         let mut order: Vec<usize> = (0..case.payments.len()).collect();
         order.sort_by_key(|&j| case.position[case.payments[j].0]);
         let (mut l, rank, txs) = case.ledger(&case.position, &order);
-        lsm::run(&mut l, LsmMode::Cycles, max_len, discipline(strict), &rank, 0);
+        lsm::run(&mut l, &LsmConfig { mode: LsmMode::Cycles, max_cycle_length: max_len, include_urgent: None }, discipline(strict), &rank, 0);
         let relabelled: Vec<bool> = txs.iter().map(|&tx| l.payments[tx as usize].status == Status::Settled).collect();
         prop_assert_eq!(identity, relabelled);
     }

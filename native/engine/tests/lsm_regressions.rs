@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use paysim_engine::config::{LsmMode, QueueDiscipline};
+use paysim_engine::config::{LsmConfig, LsmMode, QueueDiscipline};
 use paysim_engine::model::{Bank, BankIdx, Payment, Status, TxIdx};
 use paysim_engine::settlement::{lsm, Ledger};
 use serde_json::{json, Value};
@@ -148,7 +148,13 @@ fn queue(l: &mut Ledger, sender: BankIdx, receiver: BankIdx, amount: i64) -> TxI
 }
 
 fn run(l: &mut Ledger, mode: LsmMode) -> usize {
-    lsm::run(l, mode, 6, QueueDiscipline::FifoBypass, &[0, 1, 2], 0)
+    lsm::run(
+        l,
+        &LsmConfig { mode, max_cycle_length: 6, include_urgent: None },
+        QueueDiscipline::FifoBypass,
+        &[0, 1, 2],
+        0,
+    )
 }
 
 #[test]

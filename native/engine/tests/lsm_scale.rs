@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use paysim_engine::config::{LsmMode, QueueDiscipline};
+use paysim_engine::config::{LsmConfig, LsmMode, QueueDiscipline};
 use paysim_engine::model::{Bank, Payment, Status, TxIdx};
 use paysim_engine::settlement::{lsm, Ledger};
 use rand::{Rng, SeedableRng};
@@ -60,7 +60,13 @@ fn a_cycles_pass_over_a_thousand_banks_completes_and_finds_the_planted_cycle() {
     for (seed, tightness) in [(1, 0.5), (2, 0.9), (3, 0.99)] {
         let (mut l, rank, planted) = queue(seed, tightness);
         let started = Instant::now();
-        let settled = lsm::run(&mut l, LsmMode::Cycles, 6, QueueDiscipline::FifoBypass, &rank, 0);
+        let settled = lsm::run(
+            &mut l,
+            &LsmConfig { mode: LsmMode::Cycles, max_cycle_length: 6, include_urgent: None },
+            QueueDiscipline::FifoBypass,
+            &rank,
+            0,
+        );
         let elapsed = started.elapsed();
         println!(
             "cycles, {BANKS} banks, {PAYMENTS} queued, headroom {tightness} of smallest payment: {:.1} ms, {settled} settled, value {}",
@@ -78,7 +84,13 @@ fn a_cycles_pass_over_a_thousand_banks_completes_and_finds_the_planted_cycle() {
 fn max_cycle_length_twelve_over_a_thousand_banks_completes_too() {
     let (mut l, rank, planted) = queue(4, 0.9);
     let started = Instant::now();
-    let settled = lsm::run(&mut l, LsmMode::Cycles, 12, QueueDiscipline::FifoBypass, &rank, 0);
+    let settled = lsm::run(
+        &mut l,
+        &LsmConfig { mode: LsmMode::Cycles, max_cycle_length: 12, include_urgent: None },
+        QueueDiscipline::FifoBypass,
+        &rank,
+        0,
+    );
     println!(
         "cycles max 12, {BANKS} banks, {PAYMENTS} queued: {:.1} ms, {settled} settled",
         started.elapsed().as_secs_f64() * 1e3
@@ -106,7 +118,13 @@ fn a_pass_that_exhausts_its_budget_is_counted_and_still_settles() {
         let mut l = tournament(n);
         let rank: Vec<u32> = (0..n as u32).collect();
         let started = Instant::now();
-        let settled = lsm::run(&mut l, LsmMode::Cycles, 6, QueueDiscipline::FifoBypass, &rank, 0);
+        let settled = lsm::run(
+            &mut l,
+            &LsmConfig { mode: LsmMode::Cycles, max_cycle_length: 6, include_urgent: None },
+            QueueDiscipline::FifoBypass,
+            &rank,
+            0,
+        );
         println!(
             "cycles on a {n}-bank tournament ({} queued, all cycles covered): {:.1} ms, {settled} settled, budget hit",
             n * (n - 1) / 2,

@@ -97,6 +97,7 @@ fn an_amount_above_the_cap_is_refused_at_config_and_submission_naming_the_field(
         amount: E15 + 1,
         deadline_offset: 5,
         priority: 5,
+        rtgs_class: None,
         divisible: false,
     };
     let err = o.submit(&s).unwrap_err();
@@ -115,6 +116,7 @@ fn a_queue1_of_more_than_i64_from_submissions_is_reported_as_an_error() {
         amount: E15,
         deadline_offset: 5,
         priority: 5,
+        rtgs_class: None,
         divisible: false,
     };
     for _ in 0..9_224 {

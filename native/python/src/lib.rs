@@ -165,7 +165,7 @@ impl PyOrchestrator {
 fn submission(tx: &Bound<'_, PyAny>) -> PyResult<Submission> {
     let bad = |key: &str, problem: String| to_py(EngineError::invalid_payment(key, problem));
     let d = tx.cast::<PyDict>().map_err(|_| bad("transaction", "expected a dict".into()))?;
-    const KEYS: &[&str] = &["sender", "receiver", "amount", "deadline_offset", "priority", "divisible"];
+    const KEYS: &[&str] = &["sender", "receiver", "amount", "deadline_offset", "priority", "rtgs_class", "divisible"];
     for k in d.keys() {
         let key: String = k.extract().unwrap_or_default();
         if !KEYS.contains(&key.as_str()) {
@@ -190,6 +190,10 @@ fn submission(tx: &Bound<'_, PyAny>) -> PyResult<Submission> {
         amount: field!("amount", i64, None::<i64>),
         deadline_offset: field!("deadline_offset", u32, Some(50u32)),
         priority: field!("priority", u8, Some(5u8)),
+        rtgs_class: match get("rtgs_class")? {
+            Some(v) => Some(v.extract::<String>().map_err(|e| bad("rtgs_class", e.to_string()))?),
+            None => None,
+        },
         divisible: field!("divisible", bool, Some(false)),
     })
 }

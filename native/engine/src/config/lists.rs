@@ -46,6 +46,9 @@ pub(super) fn check_agents<'a>(agents: &'a [AgentConfig], loc: &Loc) -> Result<B
         if let Some(arr) = &a.arrival_config {
             check_counterparties(arr, i, &index, agents.len(), &loc.index(i).key("arrival_config"))?;
         }
+        if let Some(limits) = &a.limits {
+            super::rules::check_limits(limits, i, &index, &loc.index(i).key("limits"))?;
+        }
     }
     Ok(index)
 }
@@ -132,7 +135,8 @@ fn parse_scheduled(v: &Value, loc: &Loc, index: &BankIndex, total_ticks: u64) ->
     }
     let priority: u8 = o.opt("priority")?.unwrap_or(5);
     check_priority(priority, &o.field("priority"))?;
+    let rtgs_class = super::rules::opt_class(&mut o)?;
     let divisible = o.opt("divisible")?.unwrap_or(false);
     o.finish()?;
-    Ok(ScheduledPayment { sender, receiver, amount, arrival_tick, deadline_tick, priority, divisible })
+    Ok(ScheduledPayment { sender, receiver, amount, arrival_tick, deadline_tick, priority, rtgs_class, divisible })
 }

@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Loc, Result};
+use crate::model::RtgsClass;
 
 mod lists;
 mod parse;
 mod read;
+mod rules;
 
 mod events;
 
@@ -20,6 +22,7 @@ use lists::{check_agents, parse_agents, parse_schedule};
 use parse::{parse_calendar, parse_costs, parse_lsm, parse_rtgs, section_choice};
 pub(crate) use read::check_range;
 pub use read::{FromValue, Obj};
+pub use rules::{LimitsConfig, ReservationsConfig};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EngineConfig {
@@ -45,6 +48,10 @@ pub struct AgentConfig {
     pub credit_limit: i64,
     pub policy: PolicyConfig,
     pub arrival_config: Option<ArrivalConfig>,
+    /// T2 sender limits (docs/semantics.md#t2-settlement-rules); `None` = no limits.
+    pub limits: Option<LimitsConfig>,
+    /// T2 liquidity reservations; `None` = nothing reserved.
+    pub reservations: Option<ReservationsConfig>,
 }
 
 /// A bank's cash-manager policy as configured: its mapping (`type` and parameters) kept as JSON
@@ -64,6 +71,8 @@ pub struct ArrivalConfig {
     pub counterparty_weights: Option<Vec<(String, f64)>>,
     pub deadline_offset: u32,
     pub priority: u8,
+    /// Queue 2 class of these payments; `None` = from `priority`.
+    pub rtgs_class: Option<RtgsClass>,
     pub divisible: bool,
 }
 
@@ -83,6 +92,8 @@ pub struct ScheduledPayment {
     pub arrival_tick: u32,
     pub deadline_tick: Option<u32>,
     pub priority: u8,
+    /// Queue 2 class; `None` = from `priority`.
+    pub rtgs_class: Option<RtgsClass>,
     pub divisible: bool,
 }
 
@@ -141,6 +152,17 @@ pub enum LsmMode {
 pub struct LsmConfig {
     pub mode: LsmMode,
     pub max_cycle_length: u32,
+    /// Whether the LSM may offset highly urgent and urgent payments; `None` = the default of
+    /// [`LsmConfig::offsets_urgent`].
+    pub include_urgent: Option<bool>,
+}
+
+impl LsmConfig {
+    /// Whether the LSM offsets urgent payments: as configured, else yes except under
+    /// `rtgs.queue: t2` (today's behaviour for the older disciplines; docs/semantics.md#lsm-modes).
+    pub fn offsets_urgent(&self, discipline: QueueDiscipline) -> bool {
+        self.include_urgent.unwrap_or(discipline != QueueDiscipline::T2)
+    }
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -149,6 +171,19 @@ pub enum QueueDiscipline {
     FifoBypass,
     /// A payment waits for every earlier payment of its sender in its class.
     StrictFifo,
+    /// T2: strict FIFO per sender for highly urgent and urgent payments, FIFO-bypass for normal ones.
+    T2,
+}
+
+impl QueueDiscipline {
+    /// Whether payments of `class` settle in strict FIFO order per sender under this discipline.
+    pub fn strict(self, class: crate::model::RtgsClass) -> bool {
+        match self {
+            QueueDiscipline::FifoBypass => false,
+            QueueDiscipline::StrictFifo => true,
+            QueueDiscipline::T2 => class != crate::model::RtgsClass::Normal,
+        }
+    }
 }
 
 /// When a receipt becomes usable (docs/semantics.md#crediting).
@@ -203,7 +238,7 @@ impl EngineConfig {
         };
         let lsm = match o.take("lsm") {
             Some(v) => parse_lsm(v, &root.key("lsm"))?,
-            None => LsmConfig { mode: LsmMode::T2, max_cycle_length: 6 },
+            None => LsmConfig { mode: LsmMode::T2, max_cycle_length: 6, include_urgent: None },
         };
         let (queue_discipline, crediting) = parse_rtgs(o.take("rtgs"), &root.key("rtgs"))?;
         let drop_expired = o.opt("drop_expired")?.unwrap_or(true);

@@ -45,8 +45,9 @@ pub(super) fn parse_agent(v: &Value, loc: &Loc) -> Result<AgentConfig> {
         Some(Value::Null) | None => None,
         Some(a) => Some(parse_arrivals(a, &o.field("arrival_config"))?),
     };
+    let (limits, reservations) = super::rules::parse_agent_rules(&mut o)?;
     o.finish()?;
-    Ok(AgentConfig { id, opening_balance, credit_limit, policy, arrival_config })
+    Ok(AgentConfig { id, opening_balance, credit_limit, policy, arrival_config, limits, reservations })
 }
 
 fn parse_policy(v: &Value, loc: &Loc) -> Result<PolicyConfig> {
@@ -85,9 +86,18 @@ fn parse_arrivals(v: &Value, loc: &Loc) -> Result<ArrivalConfig> {
     let deadline_offset: u32 = o.opt("deadline_offset")?.unwrap_or(50);
     let priority: u8 = o.opt("priority")?.unwrap_or(5);
     check_priority(priority, &o.field("priority"))?;
+    let rtgs_class = super::rules::opt_class(&mut o)?;
     let divisible: bool = o.opt("divisible")?.unwrap_or(false);
     o.finish()?;
-    Ok(ArrivalConfig { rate_per_tick, distribution, counterparty_weights, deadline_offset, priority, divisible })
+    Ok(ArrivalConfig {
+        rate_per_tick,
+        distribution,
+        counterparty_weights,
+        deadline_offset,
+        priority,
+        rtgs_class,
+        divisible,
+    })
 }
 
 fn parse_distribution(v: &Value, loc: &Loc) -> Result<AmountDistribution> {
@@ -186,7 +196,11 @@ pub(super) fn section_choice<T: Copy>(
 
 /// The `rtgs` section: queue discipline and crediting, each defaulting to today's behaviour.
 pub(super) fn parse_rtgs(v: Option<&Value>, loc: &Loc) -> Result<(QueueDiscipline, Crediting)> {
-    let queues = [("fifo_bypass", QueueDiscipline::FifoBypass), ("strict_fifo", QueueDiscipline::StrictFifo)];
+    let queues = [
+        ("fifo_bypass", QueueDiscipline::FifoBypass),
+        ("strict_fifo", QueueDiscipline::StrictFifo),
+        ("t2", QueueDiscipline::T2),
+    ];
     let creditings = [("immediate", Crediting::Immediate), ("deferred", Crediting::Deferred)];
     let Some(v) = v else { return Ok((queues[0].1, creditings[0].1)) };
     let mut o = Obj::new(v, loc)?;
@@ -214,6 +228,7 @@ pub(super) fn parse_lsm(v: &Value, loc: &Loc) -> Result<LsmConfig> {
     if !(2..=12).contains(&max_cycle_length) {
         return Err(EngineError::config(o.field("max_cycle_length"), "must be between 2 and 12"));
     }
+    let include_urgent = o.opt("include_urgent")?;
     o.finish()?;
-    Ok(LsmConfig { mode, max_cycle_length })
+    Ok(LsmConfig { mode, max_cycle_length, include_urgent })
 }

@@ -7,8 +7,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::config::{
-    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, Crediting, EngineConfig, EodUnsettled, Event, LsmConfig,
-    LsmMode, QueueDiscipline, ScheduledPayment,
+    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, Crediting, EngineConfig, EodUnsettled, Event,
+    LimitsConfig, LsmConfig, LsmMode, QueueDiscipline, ReservationsConfig, ScheduledPayment,
 };
 use crate::error::{EngineError, Loc, Result};
 
@@ -32,6 +32,7 @@ pub(super) fn engine_dict(config: &EngineConfig) -> Result<Value> {
     let queue = match queue_discipline {
         QueueDiscipline::FifoBypass => "fifo_bypass",
         QueueDiscipline::StrictFifo => "strict_fifo",
+        QueueDiscipline::T2 => "t2",
     };
     let unsettled = match eod_unsettled {
         EodUnsettled::Drop => "drop",
@@ -53,7 +54,7 @@ pub(super) fn engine_dict(config: &EngineConfig) -> Result<Value> {
 }
 
 fn agent(a: &AgentConfig, i: usize) -> Result<Value> {
-    let AgentConfig { id, opening_balance, credit_limit, policy, arrival_config } = a;
+    let AgentConfig { id, opening_balance, credit_limit, policy, arrival_config, limits, reservations } = a;
     let policy: Value = serde_json::from_str(&policy.json).map_err(|e| {
         EngineError::config(Loc::from("agent_configs").index(i).key("policy"), format!("not a policy mapping: {e}"))
     })?;
@@ -61,11 +62,26 @@ fn agent(a: &AgentConfig, i: usize) -> Result<Value> {
     if let Some(arrivals) = arrival_config {
         out["arrival_config"] = arrival(arrivals);
     }
+    if let Some(LimitsConfig { bilateral, multilateral }) = limits {
+        let map: Map<String, Value> = bilateral.iter().map(|(id, x)| (id.clone(), json!(x))).collect();
+        out["limits"] = json!({"bilateral": map, "multilateral": multilateral});
+    }
+    if let Some(ReservationsConfig { highly_urgent, urgent }) = reservations {
+        out["reservations"] = json!({"highly_urgent": highly_urgent, "urgent": urgent});
+    }
     Ok(out)
 }
 
 fn arrival(a: &ArrivalConfig) -> Value {
-    let ArrivalConfig { rate_per_tick, distribution, counterparty_weights, deadline_offset, priority, divisible } = a;
+    let ArrivalConfig {
+        rate_per_tick,
+        distribution,
+        counterparty_weights,
+        deadline_offset,
+        priority,
+        rtgs_class,
+        divisible,
+    } = a;
     let distribution = match *distribution {
         AmountDistribution::Normal { mean, std_dev } => json!({"type": "Normal", "mean": mean, "std_dev": std_dev}),
         AmountDistribution::LogNormal { mean_log, std_dev_log } => {
@@ -75,7 +91,8 @@ fn arrival(a: &ArrivalConfig) -> Value {
         AmountDistribution::Exponential { mean } => json!({"type": "Exponential", "mean": mean}),
     };
     let mut out = json!({"rate_per_tick": rate_per_tick, "distribution": distribution,
-        "deadline_offset": deadline_offset, "priority": priority, "divisible": divisible});
+        "deadline_offset": deadline_offset, "priority": priority, "divisible": divisible,
+        "rtgs_class": class_name(rtgs_class)});
     if let Some(weights) = counterparty_weights {
         let map: Map<String, Value> = weights.iter().map(|(id, w)| (id.clone(), json!(w))).collect();
         out["counterparty_weights"] = Value::Object(map);
@@ -84,13 +101,18 @@ fn arrival(a: &ArrivalConfig) -> Value {
 }
 
 fn scheduled(s: &ScheduledPayment) -> Value {
-    let ScheduledPayment { sender, receiver, amount, arrival_tick, deadline_tick, priority, divisible } = s;
+    let ScheduledPayment { sender, receiver, amount, arrival_tick, deadline_tick, priority, rtgs_class, divisible } = s;
     let mut out = json!({"sender": sender, "receiver": receiver, "amount": amount, "arrival_tick": arrival_tick,
-        "priority": priority, "divisible": divisible});
+        "priority": priority, "divisible": divisible, "rtgs_class": class_name(rtgs_class)});
     if let Some(d) = deadline_tick {
         out["deadline_tick"] = json!(d);
     }
     out
+}
+
+/// A named class as the config spells it; `null` (absent) when the priority decides.
+fn class_name(c: &Option<crate::model::RtgsClass>) -> Value {
+    c.map_or(Value::Null, |c| json!(crate::model::RTGS_CLASS_NAMES[c as usize]))
 }
 
 fn costs(c: &CostRates) -> Value {
@@ -111,7 +133,7 @@ fn costs(c: &CostRates) -> Value {
 }
 
 fn lsm_section(l: &LsmConfig) -> Value {
-    let LsmConfig { mode, max_cycle_length } = l;
+    let LsmConfig { mode, max_cycle_length, include_urgent } = l;
     let mode = match mode {
         LsmMode::None => "none",
         LsmMode::Bilateral => "bilateral",
@@ -119,7 +141,7 @@ fn lsm_section(l: &LsmConfig) -> Value {
         LsmMode::Multilateral => "multilateral",
         LsmMode::T2 => "t2",
     };
-    json!({"mode": mode, "max_cycle_length": max_cycle_length})
+    json!({"mode": mode, "max_cycle_length": max_cycle_length, "include_urgent": include_urgent})
 }
 
 /// A scenario event with its banks named by id again, as the config wrote them.

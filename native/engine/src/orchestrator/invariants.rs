@@ -29,6 +29,12 @@ impl Orchestrator {
         }
         // Every bank exactly, not only the sum: opening + received − sent over the settled
         // payments, plus what events moved.
+        if let Some((b, excess)) = ledger.rules.worst_breach() {
+            return Err(EngineError::Invariant(format!(
+                "bank '{}' is {excess} over a sender limit",
+                ledger.banks[b as usize].id
+            )));
+        }
         let mut flows: Vec<i128> =
             ledger.banks.iter().zip(&event_flows).map(|(b, e)| b.opening_balance as i128 + e).collect();
         let (mut settled_value, mut queued) = (0i128, 0usize);

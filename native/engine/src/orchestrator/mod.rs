@@ -28,8 +28,9 @@ use crate::directory::BankDirectory;
 use crate::error::{EngineError, Loc, Result};
 use crate::events::EventLog;
 use crate::log::{reported, AgentState, Costs, TickLog, TickResult, N_COSTS};
-use crate::model::{Bank, BankIdx, Payment, TxIdx, MAX_AMOUNT};
+use crate::model::{Bank, BankIdx, Payment, RtgsClass, TxIdx, MAX_AMOUNT, RTGS_CLASS_NAMES};
 use crate::policy::{rebuild, CashManagerPolicy};
+use crate::settlement::rules::SenderRules;
 use crate::settlement::{lsm, rtgs, Ledger};
 
 /// A payment entered by hand (REST API, CLI) rather than drawn or scheduled.
@@ -40,6 +41,8 @@ pub struct Submission {
     pub amount: i64,
     pub deadline_offset: u32,
     pub priority: u8,
+    /// `highly_urgent`, `urgent` or `normal`; `None` = from `priority`.
+    pub rtgs_class: Option<String>,
     pub divisible: bool,
 }
 
@@ -96,8 +99,11 @@ impl Orchestrator {
         let banks: Vec<Bank> =
             config.agents.iter().map(|a| Bank::new(a.id.clone(), a.opening_balance, a.credit_limit)).collect();
         let n = banks.len();
+        let mut ledger = Ledger::new(banks);
+        let ids = BankDirectory::new(config.agents.iter().map(|a| a.id.as_str()));
+        ledger.rules = SenderRules::new(&config.agents, |id| ids.index_of(id));
         let state = SimState {
-            ledger: Ledger::new(banks),
+            ledger,
             now: 0,
             rngs: config.agents.iter().map(|a| bank_stream(config.rng_seed, &a.id)).collect(),
             drawn: vec![0; n],
@@ -118,6 +124,11 @@ impl Orchestrator {
         state.ledger.deferred_crediting = config.crediting == crate::config::Crediting::Deferred;
         let n = config.agents.len();
         let directory = BankDirectory::new(config.agents.iter().map(|a| a.id.as_str()));
+        // A restored state's limits and reservations must be the config's, or settlement would
+        // index banks that are not there.
+        if !state.ledger.rules.same_rules(&SenderRules::new(&config.agents, |id| directory.index_of(id))) {
+            return Err(EngineError::State("corrupt state: sender rules and config disagree".into()));
+        }
         let policies = config.agents.iter().map(|a| rebuild(&a.policy)).collect::<Result<Vec<_>>>()?;
         let samplers = config
             .agents
@@ -240,7 +251,7 @@ impl Orchestrator {
         self.releases.clear();
         rtgs::process_queue(&mut self.state.ledger, discipline, now); // 4
         let (lsm, rank) = (&self.config.lsm, self.directory.rank());
-        if lsm::run(&mut self.state.ledger, lsm.mode, lsm.max_cycle_length, discipline, rank, now) > 0 {
+        if lsm::run(&mut self.state.ledger, lsm, discipline, rank, now) > 0 {
             rtgs::process_queue(&mut self.state.ledger, discipline, now); // 5, then 4 once more
         }
         costs::accrue(&self.state.ledger.banks, &self.config.cost_rates, &mut self.state.ledger.acc); // 6
@@ -256,7 +267,10 @@ impl Orchestrator {
             self.end_of_day(now).inspect_err(|e| self.halted = Some(e.clone()))?;
             // 8
         }
-
+        if (now + 1).is_multiple_of(self.config.ticks_per_day) {
+            // The day is over (a close with borrowing included): sender-limit positions start again.
+            self.state.ledger.rules.start_day();
+        }
         // As the ticks table shows it (docs/semantics.md#metrics): Queue 2 not empty at the end of the tick.
         if self.state.ledger.queue2.len > 0 && self.state.ledger.acc.num_settlements == 0 {
             self.state.gridlock_ticks += 1;
@@ -357,6 +371,12 @@ impl Orchestrator {
         let mut p =
             Payment::new(sender as BankIdx, receiver as BankIdx, s.amount, now, now.saturating_add(s.deadline_offset));
         p.priority = s.priority;
+        if let Some(name) = &s.rtgs_class {
+            let i = RTGS_CLASS_NAMES.iter().position(|n| n == name).ok_or_else(|| {
+                bad("rtgs_class", format!("unknown class '{name}' (expected {})", RTGS_CLASS_NAMES.join(", ")))
+            })?;
+            p.rtgs_class = Some(RtgsClass::ALL[i]);
+        }
         p.divisible = s.divisible;
         let key = pair_key(Origin::Submitted, self.state.submitted[sender]);
         self.state.submitted[sender] += 1;

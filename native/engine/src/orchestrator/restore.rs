@@ -271,13 +271,13 @@ fn check_queues(st: &SimState) -> Result<()> {
             )));
         }
     }
-    let mut tally = vec![(0u32, 0i128, [0u32; 2]); banks.len()];
+    let mut tally = vec![(0u32, 0i128, [0u32; crate::model::N_CLASSES]); banks.len()];
     let mut entries = 0usize;
     for (class, queue) in st.ledger.queue2.classes.iter().enumerate() {
         for (k, e) in queue.iter().enumerate() {
             let at = || format!("queue2 class {class} entry {k}");
             let p = entry(e.tx, Status::Queue2, e.sender as usize, &at)?;
-            if queue2_class(p) != class || (e.receiver, e.amount) != (p.receiver, p.amount) {
+            if queue2_class(p) != class || (e.receiver, e.amount, e.class) != (p.receiver, p.amount, p.class()) {
                 return Err(corrupt(format!("{}: does not copy payment {}", at(), e.tx)));
             }
             let t = &mut tally[e.sender as usize];

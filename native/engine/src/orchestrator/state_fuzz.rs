@@ -77,6 +77,7 @@ fn saved_state(strict: bool, stop_at: u32) -> Vec<u8> {
         amount: 1234,
         deadline_offset: 2,
         priority: 9,
+        rtgs_class: None,
         divisible: true,
     };
     o.submit(&submission).unwrap();
@@ -226,7 +227,13 @@ fn mutate_fields(config: &mut EngineConfig, st: &mut SimState, kind: u8, a: u64,
         10 => {
             let class = (b % 2) as usize;
             let q = &mut ledger.queue2.classes[class];
-            let entry = Queued { tx: nasty(b >> 1, np), sender: bank as u32, receiver: 0, amount: 1 };
+            let entry = Queued {
+                tx: nasty(b >> 1, np),
+                sender: bank as u32,
+                receiver: 0,
+                amount: 1,
+                class: crate::model::RtgsClass::Normal,
+            };
             match (b >> 1) % 4 {
                 0 => q.push(entry),
                 1 => {
@@ -243,7 +250,7 @@ fn mutate_fields(config: &mut EngineConfig, st: &mut SimState, kind: u8, a: u64,
         11 => {
             let q = &mut ledger.queue2;
             q.len = match b % 3 {
-                0 => q.len + 1,
+                0 => q.len.saturating_add(1),
                 1 => q.len.saturating_sub(1),
                 _ => usize::MAX,
             };

@@ -25,6 +25,7 @@ impl Orchestrator {
             let day_end = self.last_tick_of_day(now);
             let mut p = Payment::new(sender, receiver, s.amount, now, s.deadline_tick.unwrap_or(day_end));
             p.priority = s.priority;
+            p.rtgs_class = s.rtgs_class;
             p.divisible = s.divisible;
             self.arrive(p, pair_key(Origin::Scheduled, i as u32));
         }
@@ -32,12 +33,14 @@ impl Orchestrator {
             let Some(sampler) = &self.samplers[b] else { continue };
             let cfg = self.config.agents[b].arrival_config.as_ref().expect("sampler has config");
             let (offset, priority, divisible) = (cfg.deadline_offset, cfg.priority, cfg.divisible);
+            let rtgs_class = cfg.rtgs_class;
             let mut draws = std::mem::take(&mut self.draws);
             draws.clear();
             sampler.draw_scaled(&mut self.state.rngs[b], self.rate_factor[b], &self.directory, &mut draws);
             for d in &draws {
                 let mut p = Payment::new(b as BankIdx, d.receiver, d.amount, now, now.saturating_add(offset));
                 p.priority = priority;
+                p.rtgs_class = rtgs_class;
                 p.divisible = divisible;
                 let key = pair_key(Origin::Random, self.state.drawn[b]);
                 self.state.drawn[b] += 1;

@@ -22,10 +22,10 @@
 //!   [`Ledger::lsm_cycle_search_truncated`] (metric `lsm_cycle_search_truncated`): a search that
 //!   gave up is reported, never silent.
 
-use super::lsm::offsettable;
+use super::lsm::{offsettable, Scope};
+use super::rules::SenderRules;
 use super::Ledger;
-use crate::config::QueueDiscipline;
-use crate::model::{SettledVia, Status, TxIdx};
+use crate::model::{BankIdx, RtgsClass, SettledVia, Status, TxIdx};
 
 /// Steps (path extensions, closing checks and recorded cycle slots) one LSM pass may spend on the
 /// cycle search: tens of milliseconds at most, so a dense queue cannot stall a tick.
@@ -35,10 +35,10 @@ pub const SEARCH_BUDGET: u64 = 4_000_000;
 const RECORD_STEPS: u64 = 8;
 
 /// Cycle offsetting; returns the number of payments settled. See the module documentation.
-pub fn cycles(ledger: &mut Ledger, max_len: usize, discipline: QueueDiscipline, bank_rank: &[u32], now: u32) -> usize {
+pub fn cycles(ledger: &mut Ledger, max_len: usize, scope: Scope, bank_rank: &[u32], now: u32) -> usize {
     // Building the graph costs steps too, so many short rounds stay bounded.
     let mut budget = SEARCH_BUDGET.saturating_sub(ledger.queue2.len as u64);
-    let mut graph = HeadGraph::new(ledger, discipline, bank_rank);
+    let mut graph = HeadGraph::new(ledger, scope, bank_rank);
     let mut settled = 0;
     for len in 2..=max_len {
         loop {
@@ -49,7 +49,7 @@ pub fn cycles(ledger: &mut Ledger, max_len: usize, discipline: QueueDiscipline, 
                 // New heads and balances: the next round (or stage) needs a new graph.
                 ledger.compact_queue2();
                 budget = budget.saturating_sub(ledger.queue2.len as u64);
-                graph = HeadGraph::new(ledger, discipline, bank_rank);
+                graph = HeadGraph::new(ledger, scope, bank_rank);
             }
             if !complete {
                 ledger.lsm_cycle_search_truncated += 1;
@@ -70,6 +70,7 @@ struct Edge {
     to: u32,
     amount: i64,
     tx: TxIdx,
+    class: RtgsClass,
 }
 
 /// The head payment of every directed bank pair, over banks numbered by id rank.
@@ -80,18 +81,22 @@ struct HeadGraph {
     first: Vec<usize>,
     /// Balance plus credit limit, by rank: what a bank may pay out net.
     headroom: Vec<i128>,
+    /// Bank index by rank, and the sender rules (limits and reservations) a cycle must respect.
+    bank: Vec<BankIdx>,
+    rules: SenderRules,
 }
 
 impl HeadGraph {
-    fn new(ledger: &Ledger, discipline: QueueDiscipline, bank_rank: &[u32]) -> Self {
+    fn new(ledger: &Ledger, scope: Scope, bank_rank: &[u32]) -> Self {
         let n = ledger.banks.len();
-        let mut edges: Vec<Edge> = offsettable(ledger, discipline)
+        let mut edges: Vec<Edge> = offsettable(ledger, scope)
             .iter()
             .map(|e| Edge {
                 from: bank_rank[e.sender as usize],
                 to: bank_rank[e.receiver as usize],
                 amount: e.amount,
                 tx: e.tx,
+                class: e.class,
             })
             .collect();
         // Stable: within a pair, queue order survives and the first entry is the head.
@@ -105,10 +110,12 @@ impl HeadGraph {
             first[r + 1] += first[r];
         }
         let mut headroom = vec![0i128; n];
+        let mut bank = vec![0; n];
         for (b, &r) in bank_rank.iter().enumerate() {
             headroom[r as usize] = ledger.banks[b].headroom().max(0);
+            bank[r as usize] = b as BankIdx;
         }
-        HeadGraph { edges, first, headroom }
+        HeadGraph { edges, first, headroom, bank, rules: ledger.rules.clone() }
     }
 
     fn out_edges(&self, r: u32) -> &[Edge] {
@@ -131,7 +138,7 @@ impl HeadGraph {
         };
         for start in 0..self.headroom.len() as u32 {
             search.start = start;
-            if !search.extend(start, 0) {
+            if !search.extend(start) {
                 return (search.found, false);
             }
         }
@@ -187,24 +194,37 @@ impl Search<'_> {
         *self.budget > 0
     }
 
-    /// Whether bank `r`, receiving `amount_in` and paying `amount_out` in the cycle, covers it.
-    fn covers(&self, r: u32, amount_in: i64, amount_out: i64) -> bool {
-        self.graph.headroom[r as usize] + amount_in as i128 - amount_out as i128 >= 0
+    /// Whether bank `r`, receiving `input` and paying `out` in the cycle, covers its net (leaving
+    /// what is reserved for classes above `out`'s) and stays within its limits.
+    fn covers(&self, r: u32, input: &Edge, out: &Edge) -> bool {
+        let g = self.graph;
+        let net = input.amount as i128 - out.amount as i128;
+        let bank = g.bank[r as usize];
+        let floor = if net < 0 { g.rules.floor(bank, out.class) } else { 0 };
+        let normal_out = if out.class == RtgsClass::Normal { out.amount as i128 } else { 0 };
+        g.headroom[r as usize] + net >= floor
+            && g.rules.offset_within(
+                bank,
+                g.bank[out.to as usize],
+                normal_out,
+                g.bank[input.from as usize],
+                input.amount as i128,
+            )
     }
 
-    /// Explore from `node`, reached by a payment of `amount_in` (nothing if it is the start).
+    /// Explore from `node`, reached by the last edge of the path (none if it is the start).
     /// Returns false when the budget ran out.
-    fn extend(&mut self, node: u32, amount_in: i64) -> bool {
+    fn extend(&mut self, node: u32) -> bool {
         let graph = self.graph;
         let out = graph.out_edges(node);
-        if let Some(&first) = self.path.first() {
+        if let (Some(&first), Some(&input)) = (self.path.first(), self.path.last()) {
             if !self.spend(1) {
                 return false;
             }
             // Close the cycle back to the start, if that edge exists and both ends cover.
             if let Ok(i) = out.binary_search_by_key(&self.start, |e| e.to) {
                 let close = out[i];
-                if self.covers(node, amount_in, close.amount) && self.covers(self.start, close.amount, first.amount) {
+                if self.covers(node, &input, &close) && self.covers(self.start, &close, &first) {
                     self.record(close);
                     // A found cycle is stored, sorted and re-checked: it costs more than a step.
                     if !self.spend(RECORD_STEPS * (self.path.len() as u64 + 1)) {
@@ -222,12 +242,16 @@ impl Search<'_> {
             if !self.spend(1) {
                 return false;
             }
-            if self.on_path[e.to as usize] || (node != self.start && !self.covers(node, amount_in, e.amount)) {
+            let blocked = match self.path.last() {
+                Some(input) => !self.covers(node, input, &e),
+                None => false,
+            };
+            if self.on_path[e.to as usize] || blocked {
                 continue;
             }
             self.path.push(e);
             self.on_path[e.to as usize] = true;
-            let more = self.extend(e.to, e.amount);
+            let more = self.extend(e.to);
             self.on_path[e.to as usize] = false;
             self.path.pop();
             if !more {
@@ -257,10 +281,12 @@ fn settle_largest_first(ledger: &mut Ledger, found: &Found, now: u32) -> usize {
         if txs.iter().any(|&tx| ledger.payments[tx as usize].status != Status::Queue2) {
             continue;
         }
-        let amount = |k: usize| ledger.payments[txs[k % txs.len()] as usize].amount as i128;
         let covered = (0..txs.len()).all(|k| {
-            let bank = ledger.payments[txs[k] as usize].sender;
-            ledger.shortfall(bank, amount(k + txs.len() - 1) - amount(k)) == 0
+            let (input, out) =
+                (&ledger.payments[txs[(k + txs.len() - 1) % txs.len()] as usize], &ledger.payments[txs[k] as usize]);
+            let normal_out = if out.class() == RtgsClass::Normal { out.amount as i128 } else { 0 };
+            ledger.shortfall_as(out.sender, input.amount as i128 - out.amount as i128, out.class()) == 0
+                && ledger.rules.offset_within(out.sender, out.receiver, normal_out, input.sender, input.amount as i128)
         });
         if covered {
             ledger.settle_batch(txs, SettledVia::Multilateral, now);
@@ -285,7 +311,8 @@ mod tests {
             l.enqueue2(tx);
         }
         let rank = [2, 1, 0];
-        let graph = HeadGraph::new(&l, QueueDiscipline::FifoBypass, &rank);
+        let graph =
+            HeadGraph::new(&l, Scope { discipline: crate::config::QueueDiscipline::FifoBypass, urgent: true }, &rank);
         let cycles_of = |max_len: usize| {
             let (found, complete) = graph.feasible_cycles(max_len, &mut SEARCH_BUDGET.clone());
             assert!(complete);

@@ -11,48 +11,58 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 pub use super::cycles::cycles;
+use super::rules::LimitDeltas;
 use super::{Ledger, Queued};
-use crate::config::{LsmMode, QueueDiscipline};
-use crate::model::{queue2_class, BankIdx, SettledVia, TxIdx};
+use crate::config::{LsmConfig, LsmMode, QueueDiscipline};
+use crate::model::{BankIdx, RtgsClass, SettledVia, TxIdx, N_CLASSES};
 
 /// Run the configured LSM on Queue 2; returns the number of payments it settled.
-pub fn run(
-    ledger: &mut Ledger,
-    mode: LsmMode,
-    max_cycle_length: u32,
-    discipline: QueueDiscipline,
-    bank_rank: &[u32],
-    now: u32,
-) -> usize {
+pub fn run(ledger: &mut Ledger, lsm: &LsmConfig, discipline: QueueDiscipline, bank_rank: &[u32], now: u32) -> usize {
     if ledger.queue2.len == 0 {
         return 0;
     }
-    let settled = match mode {
+    let scope = Scope { discipline, urgent: lsm.offsets_urgent(discipline) };
+    let settled = match lsm.mode {
         LsmMode::None => 0,
-        LsmMode::Bilateral => bilateral(ledger, discipline, now),
-        LsmMode::Cycles => cycles(ledger, max_cycle_length as usize, discipline, bank_rank, now),
-        LsmMode::Multilateral => multilateral(ledger, bank_rank, now),
+        LsmMode::Bilateral => bilateral(ledger, scope, now),
+        LsmMode::Cycles => cycles(ledger, lsm.max_cycle_length as usize, scope, bank_rank, now),
+        LsmMode::Multilateral => multilateral(ledger, scope, bank_rank, now),
         LsmMode::T2 => {
-            let m = multilateral(ledger, bank_rank, now);
+            let m = multilateral(ledger, scope, bank_rank, now);
             ledger.compact_queue2();
-            m + bilateral(ledger, discipline, now)
+            m + bilateral(ledger, scope, now)
         }
     };
     ledger.compact_queue2();
     settled
 }
 
+/// What an LSM pass may offset: the queue discipline it must honour, and whether highly urgent
+/// and urgent payments take part (`lsm.include_urgent`).
+#[derive(Clone, Copy, Debug)]
+pub struct Scope {
+    pub discipline: QueueDiscipline,
+    pub urgent: bool,
+}
+
+/// The Queue 2 entries (in queue order) the LSM may offset at all: every one, or only the normal
+/// class when urgent payments are left out.
+pub fn in_scope(ledger: &Ledger, scope: Scope) -> impl Iterator<Item = &Queued> + '_ {
+    let first = if scope.urgent { 0 } else { RtgsClass::Normal as usize };
+    ledger.queue2.entries_from(first)
+}
+
 /// The Queue 2 entries (in queue order) that a bilateral or cycle offset may include.
 ///
-/// Under `strict_fifo` a payment may leave Queue 2 only together with every earlier queued
+/// In a strict FIFO class a payment may leave Queue 2 only together with every earlier queued
 /// payment of its sender in its class, as in gross processing (docs/semantics.md). A bilateral or
 /// cycle offset takes a sender's payments to one receiver only, so what it may include is, per
-/// sender and class, the leading run of payments to the receiver of the first one. Multilateral
-/// needs no filter: it gives up each sender's payments from the back of its queue, which keeps
-/// every selection a prefix.
-pub fn offsettable(ledger: &Ledger, discipline: QueueDiscipline) -> Vec<Queued> {
-    if discipline == QueueDiscipline::FifoBypass {
-        return ledger.queue2.entries().copied().collect();
+/// sender and strict class, the leading run of payments to the receiver of the first one.
+/// Multilateral needs no filter: it gives up each sender's payments from the back of its queue,
+/// which keeps every selection a prefix.
+pub fn offsettable(ledger: &Ledger, scope: Scope) -> Vec<Queued> {
+    if scope.discipline == QueueDiscipline::FifoBypass {
+        return in_scope(ledger, scope).copied().collect();
     }
     #[derive(Clone, Copy, PartialEq)]
     enum Run {
@@ -60,11 +70,15 @@ pub fn offsettable(ledger: &Ledger, discipline: QueueDiscipline) -> Vec<Queued> 
         To(BankIdx),
         Over,
     }
-    let mut runs = vec![[Run::NotStarted; 2]; ledger.banks.len()];
-    let payments = &ledger.payments;
+    let mut runs = vec![[Run::NotStarted; N_CLASSES]; ledger.banks.len()];
     let mut out = Vec::new();
-    for e in ledger.queue2.entries() {
-        let run = &mut runs[e.sender as usize][queue2_class(&payments[e.tx as usize])];
+    for e in in_scope(ledger, scope) {
+        let class = e.class;
+        if !scope.discipline.strict(class) {
+            out.push(*e);
+            continue;
+        }
+        let run = &mut runs[e.sender as usize][class as usize];
         match *run {
             Run::NotStarted => *run = Run::To(e.receiver),
             Run::To(r) if r == e.receiver => {}
@@ -104,19 +118,20 @@ fn pair_key(e: &Queued) -> u64 {
 /// Bilateral offsetting. For each pair of banks with queued payments both ways (pairs in bank
 /// index order), settle all of them if the net payer covers the net; otherwise take the net
 /// payer's payments out, last in queue order first, until covered or one direction is empty.
-/// Under `strict_fifo` only [`offsettable`] payments take part.
-pub fn bilateral(ledger: &mut Ledger, discipline: QueueDiscipline, now: u32) -> usize {
-    let entries = offsettable(ledger, discipline);
+/// Under strict FIFO only [`offsettable`] payments take part.
+pub fn bilateral(ledger: &mut Ledger, scope: Scope, now: u32) -> usize {
+    let entries = offsettable(ledger, scope);
     // Which directions each pair has queued: bit 1 = low→high, bit 2 = high→low.
     let mut directions: PairMap<u8> = PairMap::default();
     for e in &entries {
         *directions.entry(pair_key(e)).or_default() |= if e.sender < e.receiver { 1 } else { 2 };
     }
-    // Payments of two-way pairs, grouped by pair, in queue order within each pair (stable sort).
-    let mut order: Vec<(u64, bool, TxIdx, i64)> = entries
+    // Payments of two-way pairs, grouped by pair, in queue order within each pair (stable sort),
+    // so within a direction the classes run highly urgent, urgent, normal.
+    let mut order: Vec<(u64, bool, TxIdx, i64, RtgsClass)> = entries
         .iter()
         .filter(|e| directions[&pair_key(e)] == 3)
-        .map(|e| (pair_key(e), e.sender > e.receiver, e.tx, e.amount))
+        .map(|e| (pair_key(e), e.sender > e.receiver, e.tx, e.amount, e.class))
         .collect();
     if order.is_empty() {
         return 0;
@@ -129,27 +144,52 @@ pub fn bilateral(ledger: &mut Ledger, discipline: QueueDiscipline, now: u32) -> 
         let end = start + order[start..].iter().take_while(|x| x.0 == key).count();
         let banks = [(key >> 32) as BankIdx, (key & 0xffff_ffff) as BankIdx];
         // Direction 0 = low→high, 1 = high→low; each list in queue order.
-        let mut dirs: [Vec<(TxIdx, i64)>; 2] = [Vec::new(), Vec::new()];
+        let mut dirs: [Vec<(TxIdx, i64, RtgsClass)>; 2] = [Vec::new(), Vec::new()];
         for x in &order[start..end] {
-            dirs[usize::from(x.1)].push((x.2, x.3));
+            dirs[usize::from(x.1)].push((x.2, x.3, x.4));
         }
         start = end;
-        let total = |d: &Vec<(TxIdx, i64)>| d.iter().map(|x| x.1 as i128).sum::<i128>();
-        let mut sums = [total(&dirs[0]), total(&dirs[1])];
-        while !dirs[0].is_empty() && !dirs[1].is_empty() {
-            let outflow0 = sums[0] - sums[1];
-            let payer = if outflow0 > 0 { 0 } else { 1 };
-            if ledger.shortfall(banks[payer], -outflow0.abs()) == 0 {
-                let all: Vec<TxIdx> = dirs[0].iter().chain(dirs[1].iter()).map(|x| x.0).collect();
-                ledger.settle_batch(&all, SettledVia::Bilateral, now);
-                settled += all.len();
-                break;
-            }
-            let (_, amount) = dirs[payer].pop().expect("non-empty");
-            sums[payer] -= amount as i128;
-        }
+        settled += offset_pair(ledger, banks, dirs, now);
     }
     settled
+}
+
+/// One pair of bilateral offsetting: take the net payer's last payment out while it cannot cover
+/// the net (leaving its reservations), or a bank's last payment while its normal payments would
+/// breach its limit towards the other; settle the rest once both hold.
+fn offset_pair(
+    ledger: &mut Ledger,
+    banks: [BankIdx; 2],
+    mut dirs: [Vec<(TxIdx, i64, RtgsClass)>; 2],
+    now: u32,
+) -> usize {
+    let total = |d: &Vec<(TxIdx, i64, RtgsClass)>, normal_only: bool| {
+        d.iter().filter(|x| !normal_only || x.2 == RtgsClass::Normal).map(|x| x.1 as i128).sum::<i128>()
+    };
+    let mut sums = [total(&dirs[0], false), total(&dirs[1], false)];
+    let mut normal = [total(&dirs[0], true), total(&dirs[1], true)];
+    while !dirs[0].is_empty() && !dirs[1].is_empty() {
+        let outflow0 = sums[0] - sums[1];
+        let payer = if outflow0 > 0 { 0 } else { 1 };
+        let lowest = dirs[payer].last().expect("non-empty").2;
+        let remove = if ledger.shortfall_as(banks[payer], -outflow0.abs(), lowest) > 0 {
+            Some(payer)
+        } else {
+            // The normal payments come last, so a bank over its limit gives up a normal one.
+            (0..2).find(|&d| !ledger.rules.offset_within(banks[d], banks[1 - d], normal[d], banks[1 - d], sums[1 - d]))
+        };
+        let Some(d) = remove else {
+            let all: Vec<TxIdx> = dirs[0].iter().chain(dirs[1].iter()).map(|x| x.0).collect();
+            ledger.settle_batch(&all, SettledVia::Bilateral, now);
+            return all.len();
+        };
+        let (_, amount, class) = dirs[d].pop().expect("non-empty");
+        sums[d] -= amount as i128;
+        if class == RtgsClass::Normal {
+            normal[d] -= amount as i128;
+        }
+    }
+    0
 }
 
 /// Multilateral offsetting, T2's two algorithms. All-or-nothing: if every bank covers its net
@@ -164,41 +204,50 @@ pub fn bilateral(ledger: &mut Ledger, discipline: QueueDiscipline, now: u32) -> 
 /// FIFO-constrained optimum of Bech & Soramäki (2001), the largest set of per-sender prefixes whose
 /// net positions are all covered (such sets are closed under union, so that largest set is unique
 /// and never loses a payment to a removal).
-pub fn multilateral(ledger: &mut Ledger, bank_rank: &[u32], now: u32) -> usize {
+pub fn multilateral(ledger: &mut Ledger, scope: Scope, bank_rank: &[u32], now: u32) -> usize {
     let n = ledger.banks.len();
-    let entries: Vec<Queued> = ledger.queue2.entries().copied().collect();
+    let entries: Vec<Queued> = in_scope(ledger, scope).copied().collect();
     let mut net = vec![0i128; n];
+    let mut limits = LimitDeltas::new(&ledger.rules, n);
     for e in &entries {
         net[e.sender as usize] -= e.amount as i128;
         net[e.receiver as usize] += e.amount as i128;
+        limits.add(&ledger.rules, (e.sender, e.receiver, e.amount, e.class), 1);
     }
-    let shortfall_of = |ledger: &Ledger, b: usize, net: i128| ledger.shortfall(b as BankIdx, net);
-    let mut shortfall: Vec<i128> = (0..n).map(|b| shortfall_of(ledger, b, net[b])).collect();
+    // Each sender's entries in queue order (counting sort), consumed from the back; the last one
+    // left has the lowest class the sender still pays with.
+    let mut start = vec![0usize; n + 1];
+    for e in &entries {
+        start[e.sender as usize + 1] += 1;
+    }
+    for b in 0..n {
+        start[b + 1] += start[b];
+    }
+    let mut fill = start.clone();
+    let mut by_sender = vec![0u32; entries.len()];
+    for (i, e) in entries.iter().enumerate() {
+        by_sender[fill[e.sender as usize]] = i as u32;
+        fill[e.sender as usize] += 1;
+    }
+    let mut end: Vec<usize> = fill;
+    // A shortfall of liquidity (above the reservations of the sender's lowest class still paying)
+    // plus any excess over a limit: a breach is treated like a shortfall.
+    let shortfall_of = |ledger: &Ledger, limits: &LimitDeltas, end: &[usize], b: usize, net: i128| {
+        let lowest = if end[b] > start[b] { entries[by_sender[end[b] - 1] as usize].class } else { RtgsClass::Normal };
+        ledger.shortfall_as(b as BankIdx, net, lowest) + limits.excess_of(b)
+    };
+    let mut shortfall: Vec<i128> = (0..n).map(|b| shortfall_of(ledger, &limits, &end, b, net[b])).collect();
     let mut selected = vec![true; entries.len()];
     if shortfall.iter().any(|s| *s > 0) {
-        // Each sender's entries in queue order (counting sort), consumed from the back.
-        let mut start = vec![0usize; n + 1];
-        for e in &entries {
-            start[e.sender as usize + 1] += 1;
-        }
-        for b in 0..n {
-            start[b + 1] += start[b];
-        }
-        let mut fill = start.clone();
-        let mut by_sender = vec![0u32; entries.len()];
-        for (i, e) in entries.iter().enumerate() {
-            by_sender[fill[e.sender as usize]] = i as u32;
-            fill[e.sender as usize] += 1;
-        }
-        let mut end: Vec<usize> = fill;
         let mut short = ShortfallHeap::new(n);
         for b in 0..n {
             short.update(b, &shortfall, bank_rank);
         }
         while let Some(b) = short.top() {
             // The most short bank gives up its outgoing payment that is last in queue order.
-            // A bank paying nothing has a net position ≥ 0 and a balance ≥ −credit, so with exact
-            // (i128) nets an uncovered bank always has a payment left to give up.
+            // A bank paying nothing has a net position ≥ 0, a balance ≥ −credit and positions
+            // within its limits, so with exact (i128) nets an uncovered bank always has a payment
+            // left to give up.
             debug_assert!(end[b] > start[b], "an uncovered bank has outgoing payments");
             end[b] -= 1;
             let e = &entries[by_sender[end[b]] as usize];
@@ -206,8 +255,9 @@ pub fn multilateral(ledger: &mut Ledger, bank_rank: &[u32], now: u32) -> usize {
             let r = e.receiver as usize;
             net[b] += e.amount as i128;
             net[r] -= e.amount as i128;
-            shortfall[b] = shortfall_of(ledger, b, net[b]);
-            shortfall[r] = shortfall_of(ledger, r, net[r]);
+            limits.add(&ledger.rules, (e.sender, e.receiver, e.amount, e.class), -1);
+            shortfall[b] = shortfall_of(ledger, &limits, &end, b, net[b]);
+            shortfall[r] = shortfall_of(ledger, &limits, &end, r, net[r]);
             short.update(b, &shortfall, bank_rank);
             short.update(r, &shortfall, bank_rank);
         }
@@ -307,6 +357,8 @@ mod tests {
     use super::*;
     use crate::model::{Bank, Payment, Status};
 
+    const BYPASS: Scope = Scope { discipline: QueueDiscipline::FifoBypass, urgent: true };
+
     fn ledger(balances: &[i64]) -> Ledger {
         Ledger::new(balances.iter().enumerate().map(|(i, b)| Bank::new(format!("B{i}"), *b, 0)).collect())
     }
@@ -323,7 +375,7 @@ mod tests {
         queue(&mut l, 0, 1, 50);
         queue(&mut l, 1, 0, 40);
         queue(&mut l, 1, 2, 5); // one-way pair: untouched
-        assert_eq!(bilateral(&mut l, QueueDiscipline::FifoBypass, 0), 2);
+        assert_eq!(bilateral(&mut l, BYPASS, 0), 2);
         assert_eq!((l.banks[0].balance, l.banks[1].balance), (0, 10));
         assert_eq!(l.acc.lsm_bilateral_releases, 2);
     }
@@ -336,7 +388,8 @@ mod tests {
         queue(&mut l, 0, 2, 7);
         queue(&mut l, 0, 1, 8);
         let from_1 = queue(&mut l, 1, 0, 9);
-        let txs = |d| offsettable(&l, d).iter().map(|e| e.tx).collect::<Vec<_>>();
+        let txs =
+            |discipline| offsettable(&l, Scope { discipline, urgent: true }).iter().map(|e| e.tx).collect::<Vec<_>>();
         assert_eq!(txs(QueueDiscipline::StrictFifo), vec![lead[0], lead[1], from_1]);
         assert_eq!(txs(QueueDiscipline::FifoBypass).len(), 5);
     }
@@ -348,12 +401,12 @@ mod tests {
         let mut l = ledger(&[0, 0, 0]);
         queue(&mut l, 1, 0, 30);
         queue(&mut l, 2, 0, 30);
-        assert_eq!(multilateral(&mut l, &[0, 2, 1], 0), 0);
+        assert_eq!(multilateral(&mut l, BYPASS, &[0, 2, 1], 0), 0);
         // With bank 1 able to cover, removing bank 2's payment leaves bank 1's to settle.
         let mut l = ledger(&[0, 30, 0]);
         let a = queue(&mut l, 1, 0, 30);
         queue(&mut l, 2, 0, 30);
-        assert_eq!(multilateral(&mut l, &[0, 2, 1], 0), 1);
+        assert_eq!(multilateral(&mut l, BYPASS, &[0, 2, 1], 0), 1);
         assert_eq!(l.payments[a as usize].status, Status::Settled);
     }
 }

@@ -5,11 +5,13 @@ mod close;
 pub mod cycles;
 pub mod lsm;
 pub mod rtgs;
+pub mod rules;
 
 use serde::{Deserialize, Serialize};
 
 use crate::log::TickAccounts;
-use crate::model::{queue2_class, Bank, BankIdx, DropReason, Payment, SettledVia, Status, TxIdx};
+use crate::model::{queue2_class, Bank, BankIdx, DropReason, Payment, RtgsClass, SettledVia, Status, TxIdx, N_CLASSES};
+use rules::SenderRules;
 
 /// A Queue 2 entry, with what settlement checks copied inline so passes over a long queue read
 /// memory in order instead of chasing each payment.
@@ -19,24 +21,33 @@ pub struct Queued {
     pub sender: BankIdx,
     pub receiver: BankIdx,
     pub amount: i64,
+    /// The payment's class (it never changes while queued); fits in the entry's padding.
+    pub class: RtgsClass,
 }
 
-/// Queue 2: the central RTGS queue, urgent class first, each class in the order payments joined.
+/// Queue 2: the central RTGS queue, highly urgent class first, then urgent, then normal, each class
+/// in the order payments joined.
 ///
 /// Payments leaving it through the LSM or a drop are removed in one pass afterwards
 /// ([`Ledger::compact_queue2`]); until then the queue is `stale` and must not be read.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CentralQueue {
-    pub classes: [Vec<Queued>; 2],
+    pub classes: [Vec<Queued>; N_CLASSES],
     pub len: usize,
     stale: bool,
 }
 
 impl CentralQueue {
-    /// Entries in queue order (urgent, then normal; each by join order).
+    /// Entries in queue order (highly urgent, urgent, then normal; each by join order).
     pub fn entries(&self) -> impl Iterator<Item = &Queued> + '_ {
         debug_assert!(!self.stale, "Queue 2 read before compaction");
         self.classes.iter().flatten()
+    }
+
+    /// Entries in queue order from class index `first` on (`RtgsClass::Normal as usize`: normal only).
+    pub fn entries_from(&self, first: usize) -> impl Iterator<Item = &Queued> + '_ {
+        debug_assert!(!self.stale, "Queue 2 read before compaction");
+        self.classes[first..].iter().flatten()
     }
 }
 
@@ -53,6 +64,8 @@ pub struct Ledger {
     /// LSM passes whose cycle search reached its step budget (metric `lsm_cycle_search_truncated`),
     /// so a search that gave up early is reported rather than silent.
     pub lsm_cycle_search_truncated: u64,
+    /// Sender limits (with this day's positions) and reservations; none by default.
+    pub rules: SenderRules,
     /// `rtgs.crediting: deferred`: receipts become usable only from the next tick (set from the
     /// config when the engine is assembled, docs/semantics.md#crediting).
     #[serde(skip)]
@@ -74,6 +87,7 @@ impl Ledger {
             acc: TickAccounts::new(n),
             q1_dirty: Vec::new(),
             lsm_cycle_search_truncated: 0,
+            rules: SenderRules::default(),
             deferred_crediting: false,
             batch_net: Vec::new(),
             batch_banks: Vec::new(),
@@ -114,7 +128,8 @@ impl Ledger {
         bank.queue2_count += 1;
         bank.queue2_value += p.amount as i128;
         bank.queue2_class_count[class] += 1;
-        self.queue2.classes[class].push(Queued { tx, sender: p.sender, receiver: p.receiver, amount: p.amount });
+        let entry = Queued { tx, sender: p.sender, receiver: p.receiver, amount: p.amount, class: p.class() };
+        self.queue2.classes[class].push(entry);
         self.queue2.len += 1;
     }
 
@@ -160,15 +175,23 @@ impl Ledger {
         p.settle_tick = now;
         p.settled_via = via;
         let (s, r, amount) = (p.sender as usize, p.receiver as usize, p.amount);
+        self.rules.record(p.sender, p.receiver, amount, p.class());
         self.acc.record_settlement(s, r, amount, via);
         (s, r, amount)
     }
 
-    /// Gross settlement of one payment if the sender covers it.
+    /// Whether a payment may settle gross now: its sender covers it without touching what is
+    /// reserved for higher classes, and stays within its limits (docs/semantics.md#t2-settlement-rules).
+    pub fn gross_ok(&self, sender: BankIdx, receiver: BankIdx, amount: i64, class: RtgsClass) -> bool {
+        let headroom = self.banks[sender as usize].headroom() - amount as i128;
+        headroom >= self.rules.floor(sender, class) && self.rules.gross_within(sender, receiver, amount, class)
+    }
+
+    /// Gross settlement of one payment if [`Ledger::gross_ok`].
     pub fn try_settle_gross(&mut self, tx: TxIdx, via: SettledVia, now: u32) -> bool {
         let p = &self.payments[tx as usize];
         let s = p.sender as usize;
-        if !self.banks[s].covers(p.amount) {
+        if !self.gross_ok(p.sender, p.receiver, p.amount, p.class()) {
             return false;
         }
         self.transfer(tx, via, now);
@@ -263,6 +286,15 @@ impl Ledger {
     pub fn shortfall(&self, bank: BankIdx, net: i128) -> i128 {
         // A bank already below its line (a squeeze) may still receive on net; it only may not pay.
         (-(self.banks[bank as usize].headroom().max(0) + net)).max(0)
+    }
+
+    /// [`Ledger::shortfall`] for a bank whose lowest class paying in the offset is `class`: a net
+    /// payer must also leave what is reserved for the classes above it.
+    pub fn shortfall_as(&self, bank: BankIdx, net: i128, class: RtgsClass) -> i128 {
+        if net >= 0 {
+            return self.shortfall(bank, net);
+        }
+        (self.rules.floor(bank, class) - (self.banks[bank as usize].headroom().max(0) + net)).max(0)
     }
 }
 

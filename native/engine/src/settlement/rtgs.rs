@@ -2,14 +2,14 @@
 
 use super::Ledger;
 use crate::config::QueueDiscipline;
-use crate::model::{queue2_class, SettledVia, TxIdx};
+use crate::model::{queue2_class, RtgsClass, SettledVia, TxIdx, N_CLASSES};
 
 /// Step 3: a released payment settles gross if its sender covers it; otherwise it joins Queue 2.
-/// Under strict FIFO it may not overtake its sender's payments already queued in its class.
+/// In a strict FIFO class it may not overtake its sender's payments already queued in its class.
 pub fn release(ledger: &mut Ledger, tx: TxIdx, discipline: QueueDiscipline, now: u32) {
     let p = &ledger.payments[tx as usize];
-    let blocked = discipline == QueueDiscipline::StrictFifo
-        && ledger.banks[p.sender as usize].queue2_class_count[queue2_class(p)] > 0;
+    let blocked =
+        discipline.strict(p.class()) && ledger.banks[p.sender as usize].queue2_class_count[queue2_class(p)] > 0;
     if blocked || !ledger.try_settle_gross(tx, SettledVia::Rtgs, now) {
         ledger.enqueue2(tx);
     }
@@ -21,19 +21,21 @@ pub fn process_queue(ledger: &mut Ledger, discipline: QueueDiscipline, now: u32)
     ledger.compact_queue2();
     let mut settled = 0;
     // Strict FIFO: (bank, class) pairs already blocked in this pass, stamped with the pass number.
-    let mut blocked_at = vec![0u32; ledger.banks.len() * 2];
+    let mut blocked_at = vec![0u32; ledger.banks.len() * N_CLASSES];
     let mut pass = 0u32;
     loop {
         pass += 1;
         let mut settled_this_pass = 0;
-        for class in 0..2 {
+        for class in 0..N_CLASSES {
+            let rtgs_class = RtgsClass::ALL[class];
+            let strict = discipline.strict(rtgs_class);
             let mut entries = std::mem::take(&mut ledger.queue2.classes[class]);
             entries.retain(|e| {
-                let slot = e.sender as usize * 2 + class;
-                if discipline == QueueDiscipline::StrictFifo && blocked_at[slot] == pass {
+                let slot = e.sender as usize * N_CLASSES + class;
+                if strict && blocked_at[slot] == pass {
                     return true;
                 }
-                if ledger.banks[e.sender as usize].covers(e.amount) {
+                if ledger.gross_ok(e.sender, e.receiver, e.amount, rtgs_class) {
                     ledger.transfer(e.tx, SettledVia::Queue, now);
                     ledger.note_outflow(e.sender as usize, 0);
                     settled_this_pass += 1;
