@@ -8,7 +8,10 @@ use super::state::{decode, encode};
 use super::{Orchestrator, SimState};
 use crate::config::{EngineConfig, NoFiles};
 use crate::error::EngineError;
-use crate::model::Status;
+use crate::model::{RtgsClass, Status};
+
+/// Queue 2's index of the normal class, where these tests' payments wait.
+const NORMAL: usize = RtgsClass::Normal as usize;
 
 /// A's 100 is split into four parts it cannot pay; they expire at tick 1 and are dropped, which
 /// marks the original late (its deadline penalty charged). B pays A 30 at tick 0 and queues.
@@ -64,22 +67,22 @@ fn money_moved_between_banks_is_seen_though_the_sum_is_kept() {
 #[test]
 fn a_payment_queued_twice_is_named() {
     let msg = refusal(|_, st| {
-        let entry = st.ledger.queue2.classes[1][0];
-        st.ledger.queue2.classes[1].push(entry);
+        let entry = st.ledger.queue2.classes[NORMAL][0];
+        st.ledger.queue2.classes[NORMAL].push(entry);
         st.ledger.queue2.len += 1;
     });
-    assert!(msg.starts_with("corrupt state: queue2 class 1 entry 1:"), "{msg}");
+    assert!(msg.starts_with("corrupt state: queue2 class 2 entry 1:"), "{msg}");
 }
 
 #[test]
 fn a_status_its_queues_do_not_show_is_named() {
     let msg = refusal(|_, st| {
-        let tx = st.ledger.queue2.classes[1].pop().unwrap().tx;
+        let tx = st.ledger.queue2.classes[NORMAL].pop().unwrap().tx;
         st.ledger.queue2.len -= 1;
         let b = st.ledger.payments[tx as usize].sender as usize;
         st.ledger.banks[b].queue2_count -= 1;
         st.ledger.banks[b].queue2_value -= st.ledger.payments[tx as usize].amount as i128;
-        st.ledger.banks[b].queue2_class_count[1] -= 1;
+        st.ledger.banks[b].queue2_class_count[NORMAL] -= 1;
     });
     assert!(msg.ends_with("is Queue2 but in no queue"), "{msg}");
 }
