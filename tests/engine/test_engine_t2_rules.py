@@ -72,7 +72,9 @@ def test_a_submission_with_an_unknown_class_is_refused_at_the_field() -> None:
         ({"reservations": {"normal": 3}}, ("agent_configs", 2, "reservations", "normal"), "unknown key"),
     ],
 )
-def test_bad_rules_in_the_engine_dict_name_their_field(rules: dict[str, Any], loc: tuple[Any, ...], problem: str) -> None:
+def test_bad_rules_in_the_engine_dict_name_their_field(
+    rules: dict[str, Any], loc: tuple[Any, ...], problem: str
+) -> None:
     cfg = three_banks()
     cfg["agent_configs"][2].update(rules)
     with pytest.raises(_core.ConfigError) as info:
