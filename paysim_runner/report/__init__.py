@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 
 from paysim_runner.report.build import compute_report
-from paysim_runner.report.figures import LIQUIDITY_AXES, CurvePoint, liquidity_axis, liquidity_delay_series
+from paysim_runner.report.figures import CurvePoint, liquidity_axis, liquidity_delay_series
 from paysim_runner.report.markdown import HOW_TO_READ, fmt_estimate, fmt_number, md_table, render_markdown
 from paysim_runner.report.model import (
     CELLS_CSV,
@@ -51,6 +51,7 @@ from paysim_runner.report.stats import CONFIDENCE, ci_half_width, estimate, stud
 from paysim_runner.report.tables import csv_bytes
 from paysim_runner.report.terminal import COST_HEADERS, SHORT_NAMES, fmt_short, print_report
 from paysim_runner.report.write import write_report
+from paysim_runner.sweep.spec import LIQUIDITY_AXES
 
 __all__ = [
     "CELLS_CSV", "CELL_STATS_SQL", "CONFIDENCE", "COST_COMPONENTS", "COST_HEADERS", "COST_PNG", "HEADLINE_METRICS",

@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from paysim_runner.report.model import COST_COMPONENTS, COST_PNG, LIQUIDITY_DELAY_PNG, CellSummary, Estimate, Report
+from paysim_runner.sweep.spec import LIQUIDITY_AXES  # by name alone, when a manifest has no ``plots``
 
 #: (liquidity level, delay indicator, value settlement rate) of one cell.
 CurvePoint = tuple[float, "Estimate | None", "Estimate | None"]
 
-#: Axes that step liquidity by their name alone, when the manifest has no ``plots`` (older sweeps).
-LIQUIDITY_AXES: tuple[str, ...] = ("liquidity_fraction", "balance_scale")
 
 
 class RenderedFigure(NamedTuple):
