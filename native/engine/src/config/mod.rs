@@ -203,6 +203,29 @@ pub enum EodUnsettled {
     Borrow,
 }
 
+/// The named choices of the config, each spelt once: the parser reads them and a restored state's
+/// config is written back with them (the first entry is the default where a section is absent).
+pub const QUEUE_DISCIPLINES: &[(&str, QueueDiscipline)] = &[
+    ("fifo_bypass", QueueDiscipline::FifoBypass),
+    ("strict_fifo", QueueDiscipline::StrictFifo),
+    ("t2", QueueDiscipline::T2),
+];
+pub const CREDITINGS: &[(&str, Crediting)] = &[("immediate", Crediting::Immediate), ("deferred", Crediting::Deferred)];
+pub const EOD_UNSETTLED: &[(&str, EodUnsettled)] =
+    &[("drop", EodUnsettled::Drop), ("carry", EodUnsettled::Carry), ("borrow", EodUnsettled::Borrow)];
+pub const LSM_MODES: &[(&str, LsmMode)] = &[
+    ("none", LsmMode::None),
+    ("bilateral", LsmMode::Bilateral),
+    ("cycles", LsmMode::Cycles),
+    ("multilateral", LsmMode::Multilateral),
+    ("t2", LsmMode::T2),
+];
+
+/// The config's name for `value` in one of the tables above.
+pub fn choice_name<T: PartialEq>(table: &[(&'static str, T)], value: &T) -> &'static str {
+    table.iter().find(|(_, v)| v == value).map(|(name, _)| *name).expect("every variant is in its table")
+}
+
 /// Reads rows of scheduled payments from a file (Parquet or CSV). The Python layer supplies one
 /// backed by pyarrow; the engine itself does no file I/O.
 pub trait ScheduleLoader {
@@ -242,13 +265,8 @@ impl EngineConfig {
         };
         let (queue_discipline, crediting) = parse_rtgs(o.take("rtgs"), &root.key("rtgs"))?;
         let drop_expired = o.opt("drop_expired")?.unwrap_or(true);
-        let eod_unsettled = section_choice(
-            o.take("end_of_day"),
-            &root.key("end_of_day"),
-            "unsettled",
-            "choice",
-            &[("drop", EodUnsettled::Drop), ("carry", EodUnsettled::Carry), ("borrow", EodUnsettled::Borrow)],
-        )?;
+        let eod_unsettled =
+            section_choice(o.take("end_of_day"), &root.key("end_of_day"), "unsettled", "choice", EOD_UNSETTLED)?;
         let events_loc = o.field("events");
         let events = match o.take("events") {
             Some(v) => events::parse_events(v, &events_loc, &index, total_ticks, &agents)?,

@@ -196,34 +196,18 @@ pub(super) fn section_choice<T: Copy>(
 
 /// The `rtgs` section: queue discipline and crediting, each defaulting to today's behaviour.
 pub(super) fn parse_rtgs(v: Option<&Value>, loc: &Loc) -> Result<(QueueDiscipline, Crediting)> {
-    let queues = [
-        ("fifo_bypass", QueueDiscipline::FifoBypass),
-        ("strict_fifo", QueueDiscipline::StrictFifo),
-        ("t2", QueueDiscipline::T2),
-    ];
-    let creditings = [("immediate", Crediting::Immediate), ("deferred", Crediting::Deferred)];
+    let (queues, creditings) = (super::QUEUE_DISCIPLINES, super::CREDITINGS);
     let Some(v) = v else { return Ok((queues[0].1, creditings[0].1)) };
     let mut o = Obj::new(v, loc)?;
-    let queue = o.choice("queue", "queue discipline", &queues, queues[0].1)?;
-    let crediting = o.choice("crediting", "crediting", &creditings, creditings[0].1)?;
+    let queue = o.choice("queue", "queue discipline", queues, queues[0].1)?;
+    let crediting = o.choice("crediting", "crediting", creditings, creditings[0].1)?;
     o.finish()?;
     Ok((queue, crediting))
 }
 
 pub(super) fn parse_lsm(v: &Value, loc: &Loc) -> Result<LsmConfig> {
     let mut o = Obj::new(v, loc)?;
-    let mode = o.choice(
-        "mode",
-        "LSM mode",
-        &[
-            ("none", LsmMode::None),
-            ("bilateral", LsmMode::Bilateral),
-            ("cycles", LsmMode::Cycles),
-            ("multilateral", LsmMode::Multilateral),
-            ("t2", LsmMode::T2),
-        ],
-        LsmMode::T2,
-    )?;
+    let mode = o.choice("mode", "LSM mode", super::LSM_MODES, LsmMode::T2)?;
     let max_cycle_length: u32 = o.opt("max_cycle_length")?.unwrap_or(6);
     if !(2..=12).contains(&max_cycle_length) {
         return Err(EngineError::config(o.field("max_cycle_length"), "must be between 2 and 12"));

@@ -7,8 +7,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::config::{
-    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, Crediting, EngineConfig, EodUnsettled, Event,
-    LimitsConfig, LsmConfig, LsmMode, QueueDiscipline, ReservationsConfig, ScheduledPayment,
+    choice_name, AgentConfig, AmountDistribution, ArrivalConfig, CostRates, EngineConfig, Event, LimitsConfig,
+    LsmConfig, ReservationsConfig, ScheduledPayment, CREDITINGS, EOD_UNSETTLED, LSM_MODES, QUEUE_DISCIPLINES,
 };
 use crate::error::{EngineError, Loc, Result};
 
@@ -29,20 +29,9 @@ pub(super) fn engine_dict(config: &EngineConfig) -> Result<Value> {
         events,
     } = config;
     let agents = agents.iter().enumerate().map(|(i, a)| agent(a, i)).collect::<Result<Vec<_>>>()?;
-    let queue = match queue_discipline {
-        QueueDiscipline::FifoBypass => "fifo_bypass",
-        QueueDiscipline::StrictFifo => "strict_fifo",
-        QueueDiscipline::T2 => "t2",
-    };
-    let unsettled = match eod_unsettled {
-        EodUnsettled::Drop => "drop",
-        EodUnsettled::Carry => "carry",
-        EodUnsettled::Borrow => "borrow",
-    };
-    let crediting = match crediting {
-        Crediting::Immediate => "immediate",
-        Crediting::Deferred => "deferred",
-    };
+    let queue = choice_name(QUEUE_DISCIPLINES, queue_discipline);
+    let unsettled = choice_name(EOD_UNSETTLED, eod_unsettled);
+    let crediting = choice_name(CREDITINGS, crediting);
     let ids: Vec<&str> = config.agents.iter().map(|a| a.id.as_str()).collect();
     Ok(json!({
         "ticks_per_day": ticks_per_day, "num_days": num_days, "rng_seed": rng_seed, "agent_configs": agents,
@@ -134,13 +123,7 @@ fn costs(c: &CostRates) -> Value {
 
 fn lsm_section(l: &LsmConfig) -> Value {
     let LsmConfig { mode, max_cycle_length, include_urgent } = l;
-    let mode = match mode {
-        LsmMode::None => "none",
-        LsmMode::Bilateral => "bilateral",
-        LsmMode::Cycles => "cycles",
-        LsmMode::Multilateral => "multilateral",
-        LsmMode::T2 => "t2",
-    };
+    let mode = choice_name(LSM_MODES, mode);
     json!({"mode": mode, "max_cycle_length": max_cycle_length, "include_urgent": include_urgent})
 }
 
