@@ -24,6 +24,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -148,17 +149,13 @@ def cost_grid() -> dict[Cell, dict[str, BankCost]]:
     return {(a, b): run_day((a, b)) for a in GRID for b in GRID}
 
 
-def cell_of(bank: str, own: int, theirs: int) -> Cell:
-    return (own, theirs) if bank == "A" else (theirs, own)
-
-
 def best_response(cost: Callable[[str, int, int], float], bank: str, theirs: int) -> int:
     """The ℓ0 (grid steps) that minimises the bank's cost given the other's; ties go to the lowest ℓ0."""
     return min(GRID, key=lambda own: (cost(bank, own, theirs), own))
 
 
 def engine_cost(grid: dict[Cell, dict[str, BankCost]]) -> Callable[[str, int, int], float]:
-    return lambda bank, own, theirs: grid[cell_of(bank, own, theirs)][bank].total
+    return lambda bank, own, theirs: grid[(own, theirs) if bank == "A" else (theirs, own)][bank].total
 
 
 def paper_cost(bank: str, own: int, theirs: int) -> float:
@@ -211,10 +208,7 @@ def results(grid: dict[Cell, dict[str, BankCost]]) -> dict[str, Any]:
     cost = engine_cost(grid)
     path = iterate(cost)
     eq = path[-1]
-
-    def engine_br(bank: str, theirs: int) -> int:
-        return best_response(cost, bank, theirs)
-
+    engine_br = partial(best_response, cost)
     return {
         "equilibrium": {bank: share(k) for bank, k in zip(BANKS, eq, strict=True)},
         "costs": {bank: to_collateral(grid[eq][bank].total) for bank in BANKS},
@@ -246,17 +240,14 @@ def results_json(summary: dict[str, Any]) -> bytes:
 def costs_csv(grid: dict[Cell, dict[str, BankCost]]) -> bytes:
     header = ["ell_A", "ell_B"] + [f"{col}_{bank}" for bank in BANKS for col in
                                    ("cost", "liquidity_cost", "delay_cost", "borrowing_cost", "paper_cost")]
-    rows = []
-    for (a, b), costs in grid.items():
-        row: list[float] = [share(a), share(b)]
-        for bank in BANKS:
-            c = costs[bank]
-            own, theirs = (a, b) if bank == "A" else (b, a)
-            row += [to_collateral(x) for x in
-                    (c.total, round(c.liquidity, 6), round(c.delay, 6), round(c.borrowing, 6),
-                     paper_cost(bank, own, theirs))]
-        rows.append(row)
+    rows = [[share(a), share(b), *_csv_columns("A", a, b, costs["A"]), *_csv_columns("B", b, a, costs["B"])]
+            for (a, b), costs in grid.items()]
     return csv_bytes(header, rows)
+
+
+def _csv_columns(bank: str, own: int, theirs: int, c: BankCost) -> list[float]:
+    return [to_collateral(x) for x in (c.total, round(c.liquidity, 6), round(c.delay, 6), round(c.borrowing, 6),
+                                       paper_cost(bank, own, theirs))]
 
 
 def plot_png(grid: dict[Cell, dict[str, BankCost]], eq: Cell) -> bytes:
