@@ -32,8 +32,8 @@ from outage_day import (
     LIQUIDITY_FRACTION,
     LSM_MODES,
     METRICS,
-    OUTAGE_STARTS,
     URGENT_SHARE,
+    Design,
     Key,
     RunResult,
     design_effect,
@@ -60,6 +60,16 @@ def _ci(e: Estimate, scale: float = 1.0, digits: int = 2) -> str:
     return f"{mean:.{digits}f} [{e.ci_low * scale:.{digits}f}, {e.ci_high * scale:.{digits}f}]"
 
 
+def designs(results: Sequence[RunResult]) -> list[Design]:
+    """The designs run, in DESIGNS order."""
+    run = {(r.lsm_mode, r.rtgs_queue) for r in results}
+    return [d for d in DESIGNS if d in run]
+
+
+def starts(results: Sequence[RunResult]) -> list[int]:
+    return sorted({r.outage_start for r in results if r.outage_start is not None})
+
+
 def _design(key: Key) -> str:
     return f"{key[0]} / {key[1]}"
 
@@ -67,10 +77,10 @@ def _design(key: Key) -> str:
 def baseline_rows(results: Sequence[RunResult]) -> list[list[str]]:
     """Per design, the day without the outage, and how much each LSM offsets with and without it."""
     rows = []
-    for mode, queue in DESIGNS:
+    for mode, queue in designs(results):
         runs = [r for r in results if (r.lsm_mode, r.rtgs_queue) == (mode, queue)]
         base = [r for r in runs if r.outage_start is None]
-        early = [r for r in runs if r.outage_start == min(OUTAGE_STARTS)]
+        early = [r for r in runs if r.outage_start == min(starts(results))]
         rows.append([
             f"{mode} / {queue}", _ci(estimate([r.others_delay_indicator for r in base]), 1, 4),
             _ci(estimate([r.others_unsettled / r.others_value for r in base], clip=(0.0, 1.0)), 100),
@@ -91,7 +101,8 @@ def results_markdown(results: Sequence[RunResult], seeds: int, fraction: float) 
     failed = sorted({r.failed_bank for r in results})
     return "\n".join([
         "# Participant outage: measured results", "",
-        f"{seeds} seeds × {len(DESIGNS)} designs × outage starts {', '.join(map(str, OUTAGE_STARTS))} (and none); "
+        f"{seeds} seeds × {len(designs(results))} designs × outage starts {', '.join(map(str, starts(results)))} "
+        "(and none); "
         f"liquidity at f = {fraction} of each bank's bounds, {URGENT_SHARE:.0%} of orders urgent. "
         f"Failed bank (largest sender of each seed's day): {', '.join(failed)}. "
         "Outage − the same day without it, mean [95% CI] over seeds.", "",
@@ -121,23 +132,23 @@ def _errorbars(ax: Axes, points: Sequence[tuple[float, Estimate]], scale: float,
 def outage_png(results: Sequence[RunResult], seeds: int) -> bytes:
     """Panels per measure against the outage start, one line per design (colour: LSM; dashed:
     ``rtgs.queue: t2``), and the LSM's effect on the unsettled value against LSM none."""
-    summary = summarise(results)
+    summary, runs, ticks = summarise(results), designs(results), starts(results)
     panels: list[tuple[str, dict[Key, Estimate]]] = [(p, {k: e[p] for k, e in summary.items()}) for p in PANELS]
     panels.append(("lsm_effect", design_effect(results, "unsettled_share", versus_no_lsm)))
     fig = Figure(figsize=(11.0, 8.0), layout="constrained")
     axes = fig.subplots(2, 2).flatten()
     for ax, (name, estimates) in zip(axes, panels, strict=True):
         scale = METRICS.get(name, METRICS["unsettled_share"]).scale
-        for i, (mode, queue) in enumerate(DESIGNS):
-            dodge = (i - (len(DESIGNS) - 1) / 2) * 0.5
-            points = [(s + dodge, estimates[(mode, queue, s)]) for s in OUTAGE_STARTS if (mode, queue, s) in estimates]
+        for i, (mode, queue) in enumerate(runs):
+            dodge = (i - (len(runs) - 1) / 2) * 0.5
+            points = [(s + dodge, estimates[(mode, queue, s)]) for s in ticks if (mode, queue, s) in estimates]
             if points:
                 _errorbars(ax, points, scale, color=COLOURS[mode], label=f"LSM {mode}, queue {queue}",
                            linestyle="-" if queue == "fifo_bypass" else "--")
         ax.set_title(METRICS[name].label if name in METRICS else "LSM effect: Δ unsettled minus LSM none's, pp",
                      fontsize=10)
         ax.set_xlabel("outage start tick (the outage lasts to the close, tick 99)")
-        ax.set_xticks(list(OUTAGE_STARTS))
+        ax.set_xticks(ticks)
         ax.grid(alpha=0.3)
     axes[3].axhline(0.0, color="black", linewidth=0.8)
     handles, labels = axes[0].get_legend_handles_labels()
