@@ -17,7 +17,9 @@ from paysim_runner.report.model import RATE_METRICS, REPORT_METRICS
 from paysim_runner.report.source import batch_files, check_results_dir, table_source
 from paysim_runner.report.stats import CONFIDENCE, t_quantile_or_null
 
-TABLES: tuple[str, ...] = ("runs", "ticks", "transactions")
+#: The views over a sweep's tables (docs/runner.md#output-layout). ``events`` is written for every
+#: batch, with no rows when nothing happened, so it is queryable (count 0) even then.
+TABLES: tuple[str, ...] = ("runs", "ticks", "transactions", "events")
 
 
 def register_sql_functions(con: duckdb.DuckDBPyConnection) -> None:
@@ -32,11 +34,14 @@ def register_sql_functions(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def open_views(results_dir: Path | str, tables: Sequence[str] = TABLES) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with views ``runs``, ``ticks`` and ``transactions`` (or just
-    ``tables``) over a sweep's Parquet files, and the function ``t_quantile(p, dof)`` (NULL when dof < 1).
+    """An in-memory DuckDB connection with views ``runs``, ``ticks``, ``transactions`` and ``events``
+    (or just ``tables``) over a sweep's Parquet files, and the function ``t_quantile(p, dof)`` (NULL
+    when dof < 1).
 
-    A table with no complete batch gets no view. Close the connection when done (it is a context
-    manager): DuckDB warns at exit about connections with Python functions left open.
+    A table with no complete batch gets no view (``ticks`` or ``transactions`` switched off by
+    ``logs``, or ``events`` in a sweep written before the runner wrote it); the other views stand.
+    Close the connection when done (it is a context manager): DuckDB warns at exit about
+    connections with Python functions left open.
     """
     results_dir = Path(results_dir)
     check_results_dir(results_dir)

@@ -3,6 +3,7 @@ a real state file: ``submit --rtgs-class`` and ``events`` (docs/api-cli.md#the-c
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -79,3 +80,26 @@ def test_events_as_json_and_as_a_table(
     for word in ("outage_start", "injection", "outage_end", "BANK_B"):
         assert word in shown.stdout, word
     assert_one_line_error(paysim("events", "--state", "missing"), "missing", "no such state file")
+
+
+def test_sql_counts_a_sweeps_events(paysim: Run, outage_sweep_dir: Path) -> None:
+    """Every run logs its outage's start (at the tick its cell set) and end; a loan-free, event-free
+    sweep has an events view too, with no rows."""
+    (total,) = ok_json(paysim("sql", outage_sweep_dir, "select count(*) as n from events", "--json"))
+    assert total["n"] == 4 * 2  # 2 cells x 2 seeds, each with outage_start and outage_end
+    starts = ok_json(paysim("sql", outage_sweep_dir,
+                            "select r.events_0_start_tick as axis, e.tick, e.bank from events e join runs r"
+                            " using (run_id) where e.event_type = 'outage_start' order by r.run_id", "--json"))
+    assert [(s["axis"], s["tick"], s["bank"]) for s in starts] == [(5, 5, "BANK_A")] * 2 + [(20, 20, "BANK_A")] * 2
+    ends = ok_json(paysim("sql", outage_sweep_dir,
+                          "select distinct tick from events where event_type = 'outage_end'", "--json"))
+    assert ends == [{"tick": 31}]
+
+
+def test_sql_over_a_sweep_without_events(paysim: Run, sweep_dir: Path, tmp_path: Path) -> None:
+    assert ok_json(paysim("sql", sweep_dir, "select count(*) as n from events", "--json")) == [{"n": 0}]
+    old = tmp_path / "old_sweep"  # as a sweep written before the runner wrote events/
+    shutil.copytree(sweep_dir, old)
+    shutil.rmtree(old / "events")
+    assert ok_json(paysim("sql", old, "select count(*) as n from runs", "--json")) == [{"n": 6}]
+    assert_one_line_error(paysim("sql", old, "select count(*) from events"), "query failed", "events")
