@@ -85,6 +85,8 @@ def _header(report: Report, manifest: Mapping[str, Any]) -> list[str]:
                        + (" with uncommitted changes" if manifest.get("git_dirty") else "")),
         ("engine", f"{versions.get('engine', '–')} (schema {versions.get('schema', '–')})"),
     ]
+    if report.events:  # scenario events and central-bank loans (docs/semantics.md#scenario-events)
+        meta.append(("event log", ", ".join(f"`{kind}` × {n}" for kind, n in report.events.items())))
     return [f"# Report: sweep `{report.sweep}`", "", md_table(["", ""], meta), "",
             "## How to read this", "", HOW_TO_READ, ""]
 

@@ -128,3 +128,7 @@ WHERE seed IS DISTINCT FROM baseline_seed ORDER BY run_id LIMIT 1"""
 
 RUN_COUNTS_SQL = """SELECT cell_id, count(*) AS n_runs, count(DISTINCT run_id) AS n_distinct
 FROM runs GROUP BY cell_id ORDER BY cell_id"""
+
+
+#: Rows of the event log by type, for the report's one-line summary of what happened in the sweep.
+EVENT_COUNTS_SQL = """SELECT event_type, count(*) AS n FROM events GROUP BY event_type ORDER BY event_type"""

@@ -103,3 +103,14 @@ def test_sql_over_a_sweep_without_events(paysim: Run, sweep_dir: Path, tmp_path:
     shutil.rmtree(old / "events")
     assert ok_json(paysim("sql", old, "select count(*) as n from runs", "--json")) == [{"n": 6}]
     assert_one_line_error(paysim("sql", old, "select count(*) from events"), "query failed", "events")
+
+
+def test_the_report_sums_up_the_event_log(paysim: Run, outage_sweep_dir: Path, sweep_dir: Path) -> None:
+    built = ok_json(paysim("report", outage_sweep_dir, "--json"))
+    assert built["events"] == {"outage_end": 4, "outage_start": 4}
+    md = (outage_sweep_dir / "report.md").read_text()
+    assert "| event log | `outage_end` × 4, `outage_start` × 4 |" in md
+    assert "SELECT event_type, count(*) AS n FROM events" in md  # the query behind it, to re-run
+    quiet = ok_json(paysim("report", sweep_dir, "--json"))
+    assert quiet["events"] == {}
+    assert "event log" not in (sweep_dir / "report.md").read_text()
