@@ -236,6 +236,15 @@ class SimulationManager:
             "items": _decode_rows(page, sim.bank_ids),
         }
 
+    def events(self, sim_id: str) -> dict[str, Any]:
+        """The event log so far (docs/semantics.md#event-log-event_log-the-events-table), decoded as
+        the Parquet ``events`` table is: bank ids, event-type names, null for none."""
+        sim = self._get(sim_id)
+        with sim.lock:
+            log = sim.engine.event_log()
+        rows: list[dict[str, Any]] = pa.table(storage.event_columns(log, sim.bank_ids)).to_pylist()
+        return {"total": len(rows), "items": rows}
+
     # -- internals -----------------------------------------------------------------------------
 
     def _get(self, sim_id: str) -> _Simulation:

@@ -13,9 +13,9 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from paysim_runner import _core
-from paysim_runner.scenario import SimulationConfig
+from paysim_runner.scenario import RtgsClass, SimulationConfig
 from paysim_runner.schema import PYTHON_TYPES
-from paysim_runner.storage import BANK_COLUMNS
+from paysim_runner.storage import BANK_COLUMNS, EVENT_BANK_COLUMNS
 
 #: The engine's amounts and offsets are i64: a larger number is refused here, by field.
 I64_MAX = 2**63 - 1
@@ -72,6 +72,11 @@ class PaymentRequest(BaseModel):
     amount: int = Field(gt=0, le=I64_MAX, description="Minor units (cents)")
     deadline_offset: int = Field(50, ge=0, le=2**31 - 1, description="Ticks from now to the deadline tick")
     priority: int = Field(5, ge=0, le=10, description="0-10; 8 and above is urgent")
+    rtgs_class: RtgsClass | None = Field(
+        None,
+        description="T2 class (docs/semantics.md#t2-settlement-rules); absent, from priority:"
+        " 10 highly_urgent, 8-9 urgent, below 8 normal",
+    )
     divisible: bool = Field(False, description="Whether a Splitting policy may split it")
 
 
@@ -122,12 +127,33 @@ def _transaction_field(name: str, kind: str) -> Any:
     return PYTHON_TYPES[kind]
 
 
+#: Notes on event-log fields whose meaning the name alone does not give.
+_EVENT_NOTES = {
+    "event": "Index in the scenario's events list; null for a central-bank loan at a close",
+    "bank": "The bank affected: the out or surged bank, the one whose line changed, a transfer's"
+            " receiver, the borrower; null for a surge on every bank",
+    "counterparty": "A transfer's payer; null otherwise (an injection has none)",
+    "amount": "Money moved or lent, or the new credit line; null otherwise",
+}
+
+
+def _event_field(name: str, kind: str) -> Any:
+    """An event-log column as the API reports it: bank ids (null for none), event-type names and
+    null for -1, as in the Parquet ``events`` table."""
+    if name in EVENT_BANK_COLUMNS:
+        return str | None
+    if name in _core.CODES:
+        return Literal[tuple(_core.CODES[name])]
+    return PYTHON_TYPES[kind]
+
+
 if TYPE_CHECKING:
     # Built from the engine's schema when the module loads; to a type checker, plain models.
     TickResponse: TypeAlias = BaseModel
     AgentStateModel: TypeAlias = BaseModel
     MetricsResponse: TypeAlias = BaseModel
     TransactionRecord: TypeAlias = BaseModel
+    EventRecord: TypeAlias = BaseModel
 else:
     TickResponse = _record_model(
         "TickResponse",
@@ -154,6 +180,16 @@ else:
         **{
             name: (_transaction_field(name, kind), Field(description=_TX_NOTES.get(name)))
             for name, kind in _core.SCHEMAS["transaction_log"]
+        },
+    )
+
+    EventRecord = create_model(
+        "EventRecord",
+        __doc__="One row of the event log: a scenario event taking effect or ending, or a central-bank"
+        " loan at a close (docs/semantics.md#scenario-events).",
+        **{
+            name: (_event_field(name, kind), Field(description=_EVENT_NOTES.get(name)))
+            for name, kind in _core.SCHEMAS["event_log"]
         },
     )
 
@@ -185,6 +221,11 @@ class TransactionPage(BaseModel):
     offset: int
     limit: int
     items: list[TransactionRecord]
+
+
+class EventLog(BaseModel):
+    total: int = Field(description="Rows in the event log")
+    items: list[EventRecord] = Field(description="In the order they happened")
 
 
 class Health(BaseModel):

@@ -12,6 +12,7 @@ from paysim_runner._core import ENGINE_VERSION
 from paysim_runner.api.models import (
     I64_MAX,
     ErrorMessage,
+    EventLog,
     Health,
     MetricsResponse,
     PaymentAccepted,
@@ -102,6 +103,12 @@ def list_transactions(
 ) -> TransactionPage:
     """A page of the transaction log in tx_id order."""
     return TransactionPage(**manager.transactions(simulation_id, offset, limit))
+
+
+@router.get("/simulations/{simulation_id}/events", response_model=EventLog, responses=_NOT_FOUND)
+def list_events(simulation_id: SimulationId, manager: Manager) -> EventLog:
+    """The event log so far: scenario events taking effect or ending, and central-bank loans at a close."""
+    return EventLog(**manager.events(simulation_id))
 
 
 @router.get("/simulations/{simulation_id}/metrics", response_model=MetricsResponse, responses=_NOT_FOUND)

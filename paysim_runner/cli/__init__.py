@@ -7,7 +7,7 @@ a one-line ``error:`` on stderr and a non-zero exit, never a traceback.
 
 Modules by job: ``app`` (the typer app, consoles, options, ``CliError``), ``state_file`` (atomic,
 locked state files), ``output`` (JSON and tables), ``simulation`` (create, tick, submit, state,
-stats), ``results`` (report, sql) and ``serve``; this module puts them on the app in help order.
+stats, events), ``results`` (report, sql) and ``serve``; this module puts them on the app in help order.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ app.command()(simulation.tick)
 app.command()(simulation.submit)
 app.command("state")(simulation.show_state)
 app.command()(simulation.stats)
+app.command()(simulation.events)
 app.command()(serve.serve)
 app.command()(results.report)
 app.command()(results.sql)

@@ -35,10 +35,10 @@ def report(
 
 def sql(
     results_dir: Annotated[Path, typer.Argument(help="A sweep's output folder.")],
-    query: Annotated[str, typer.Argument(help="DuckDB SQL over the views runs, ticks, transactions.")],
+    query: Annotated[str, typer.Argument(help="DuckDB SQL over the views runs, ticks, transactions, events.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Run DuckDB SQL with the views runs, ticks and transactions defined over a sweep's Parquet."""
+    """Run DuckDB SQL with the views runs, ticks, transactions and events defined over a sweep's Parquet."""
     import duckdb
 
     from paysim_runner.report import ReportError, open_views

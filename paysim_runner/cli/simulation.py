@@ -1,5 +1,5 @@
 """The commands that step a simulation by hand on a state file: ``create``, ``tick``, ``submit``,
-``state`` and ``stats`` (docs/api-cli.md#the-cli)."""
+``state``, ``stats`` and ``events`` (docs/api-cli.md#the-cli)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
+from rich.table import Table
 
 from paysim_runner.cli.app import CliError, JsonOpt, StateOpt, err, one_line, out
-from paysim_runner.cli.output import OPENING, columns, emit_json, key_value_table, print_banks
+from paysim_runner.cli.output import OPENING, columns, emit_json, fmt, key_value_table, print_banks, print_whole
 from paysim_runner.cli.state_file import read_state, replacing_state, updating_state, write_state
 from paysim_runner.config import ConfigError, load_config
+from paysim_runner.scenario import RtgsClass
 
 #: Ticks from which `paysim tick` shows a progress bar (on a terminal, without --json).
 _PROGRESS_FROM = 10_000
@@ -85,6 +88,10 @@ def submit(
     amount: Annotated[int, typer.Option("--amount", min=1, help="Minor units (cents).")],
     deadline: Annotated[int, typer.Option("--deadline", min=0, help="Ticks from now to the deadline.")] = 50,
     priority: Annotated[int, typer.Option("--priority", min=0, max=10, help="0-10; 8+ is urgent.")] = 5,
+    rtgs_class: Annotated[
+        RtgsClass | None,
+        typer.Option("--rtgs-class", help="T2 class; default from priority (10 highly urgent, 8-9 urgent)."),
+    ] = None,
     divisible: Annotated[bool, typer.Option("--divisible", help="A Splitting policy may split it.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -95,7 +102,7 @@ def submit(
         if engine.is_finished():
             raise CliError(f"{state}: the run has ended (tick {engine.total_ticks()}); no payment can enter it")
         payment = {"sender": sender, "receiver": receiver, "amount": amount, "deadline_offset": deadline,
-                   "priority": priority, "divisible": divisible}
+                   "priority": priority, "rtgs_class": rtgs_class, "divisible": divisible}
         try:
             tx_id = engine.submit_transaction(payment)
         except UnknownBankError as exc:
@@ -110,12 +117,13 @@ def submit(
     if as_json:
         emit_json(accepted)
         return
+    chosen = f", class {rtgs_class}" if rtgs_class is not None else ""
     out.print(f"Payment {tx_id} entered {sender}'s Queue 1 at tick {arrival}: {amount:,} to {receiver},"
-              f" deadline tick {arrival + deadline}, priority {priority}")
+              f" deadline tick {arrival + deadline}, priority {priority}{chosen}")
 
 
 #: Payment fields whose option is not ``--<field>``.
-_FLAGS = {"deadline_offset": "--deadline"}
+_FLAGS = {"deadline_offset": "--deadline", "rtgs_class": "--rtgs-class"}
 
 
 def _flag(loc: tuple[str | int, ...]) -> str:
@@ -152,3 +160,29 @@ def stats(state: StateOpt, as_json: JsonOpt = False) -> None:
         emit_json(figures)
         return
     out.print(key_value_table(f"{state}: run figures after {engine.current_tick()} ticks", figures))
+
+
+def events(state: StateOpt, as_json: JsonOpt = False) -> None:
+    """Show the event log so far: scenario events taking effect or ending, central-bank loans at a close."""
+    import pyarrow as pa
+
+    from paysim_runner._core import CODES, SCHEMAS
+    from paysim_runner.storage import EVENT_BANK_COLUMNS, event_columns
+
+    engine = read_state(state)
+    rows = pa.table(event_columns(engine.event_log(), engine.get_agent_ids())).to_pylist()
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        out.print(f"{state}: no events in the first {engine.current_tick()} ticks")
+        return
+    names = [name for name, _ in SCHEMAS["event_log"]]
+    table = Table(title=f"{state}: event log after {engine.current_tick()} ticks", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    for name in names:
+        named = name in EVENT_BANK_COLUMNS or name in CODES  # bank ids and event types; the rest are numbers
+        table.add_column(name.replace("_", " "), justify="left" if named else "right")
+    for row in rows:
+        table.add_row(*(fmt(row[name]) for name in names))
+    print_whole(table, rows, "event")

@@ -17,6 +17,7 @@ from paysim_runner.report.model import CellSummary, Estimate, PairedSummary, Rep
 from paysim_runner.report.pairing import Comparison, comparisons
 from paysim_runner.report.sql import (
     CELL_STATS_SQL,
+    EVENT_COUNTS_SQL,
     RUN_COUNTS_SQL,
     open_views,
     paired_stats_sql,
@@ -56,6 +57,14 @@ def _query(results_dir: Path, pairing: Sequence[tuple[int, int]]) -> tuple[Rows,
                 f" (seed {m['baseline_seed']}) pair by replication but ran on different seeds"
             )
         return counts, cell_rows, _fetch_dicts(con, paired_stats_sql(pairing))
+
+
+def _event_counts(results_dir: Path) -> dict[str, int]:
+    """Event-log rows by type over the sweep; empty when nothing happened or no events table exists."""
+    with open_views(results_dir, tables=("events",)) as con:
+        if not con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'events'").fetchall():
+            return {}
+        return {str(r["event_type"]): int(r["n"]) for r in _fetch_dicts(con, EVENT_COUNTS_SQL)}
 
 
 def _estimates(rows: Iterable[dict[str, Any]], key_of: Callable[[dict[str, Any]], Hashable],
@@ -123,6 +132,9 @@ def compute_report(results_dir: Path, manifest: dict[str, Any]) -> Report:
     sql = {"cells": CELL_STATS_SQL}
     if pairing:
         sql["paired"] = paired_stats_sql(pairing)
+    events = _event_counts(results_dir)
+    if events:
+        sql["events"] = EVENT_COUNTS_SQL
     plots = manifest.get("plots")
     return Report(
         results_dir=results_dir,
@@ -133,4 +145,5 @@ def compute_report(results_dir: Path, manifest: dict[str, Any]) -> Report:
         paired=_paired(compared, cells, paired_rows),
         sql=sql,
         plots=plots if isinstance(plots, dict) else None,
+        events=events,
     )

@@ -66,8 +66,8 @@ HOW_TO_READ = """\
   means because the common random arrivals cancel. An interval that excludes 0 is a difference the runs
   can distinguish from none at the 5% level.
 - Every figure here comes from the SQL at the end of this file, run with DuckDB over the Parquet files;
-  run it yourself with `paysim sql <results dir> "<query>"` (views `runs`, `ticks`, `transactions` and the
-  function `t_quantile(p, dof)` are predefined)."""
+  run it yourself with `paysim sql <results dir> "<query>"` (views `runs`, `ticks`, `transactions`,
+  `events` and the function `t_quantile(p, dof)` are predefined)."""
 
 
 def _header(report: Report, manifest: Mapping[str, Any]) -> list[str]:
@@ -85,6 +85,8 @@ def _header(report: Report, manifest: Mapping[str, Any]) -> list[str]:
                        + (" with uncommitted changes" if manifest.get("git_dirty") else "")),
         ("engine", f"{versions.get('engine', '–')} (schema {versions.get('schema', '–')})"),
     ]
+    if report.events:  # scenario events and central-bank loans (docs/semantics.md#scenario-events)
+        meta.append(("event log", ", ".join(f"`{kind}` × {n}" for kind, n in report.events.items())))
     return [f"# Report: sweep `{report.sweep}`", "", md_table(["", ""], meta), "",
             "## How to read this", "", HOW_TO_READ, ""]
 

@@ -99,6 +99,7 @@ class Report:
     paired: list[PairedSummary]
     sql: dict[str, str]
     plots: dict[str, Any] | None = None  # manifest "plots"; None for manifests written before it existed
+    events: dict[str, int] = field(default_factory=dict)  # event-log rows by type, over every run
     files: list[Path] = field(default_factory=list)
     seconds: float = 0.0
 

@@ -1,7 +1,7 @@
 """Reading a sweep's results directory: its manifest and which Parquet batches are complete.
 
 The layout is the runner's (docs/runner.md): ``<dir>/manifest.json`` and
-``<dir>/<table>/batch=NNNNN/*.parquet`` for the tables runs, ticks and transactions.
+``<dir>/<table>/batch=NNNNN/*.parquet`` for the tables runs, ticks, transactions and events.
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ from paysim_runner.report.model import RATE_METRICS, REPORT_METRICS
 from paysim_runner.report.source import batch_files, check_results_dir, table_source
 from paysim_runner.report.stats import CONFIDENCE, t_quantile_or_null
 
-TABLES: tuple[str, ...] = ("runs", "ticks", "transactions")
+#: The views over a sweep's tables (docs/runner.md#output-layout). ``events`` is written for every
+#: batch, with no rows when nothing happened, so it is queryable (count 0) even then.
+TABLES: tuple[str, ...] = ("runs", "ticks", "transactions", "events")
 
 
 def register_sql_functions(con: duckdb.DuckDBPyConnection) -> None:
@@ -32,11 +34,14 @@ def register_sql_functions(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def open_views(results_dir: Path | str, tables: Sequence[str] = TABLES) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with views ``runs``, ``ticks`` and ``transactions`` (or just
-    ``tables``) over a sweep's Parquet files, and the function ``t_quantile(p, dof)`` (NULL when dof < 1).
+    """An in-memory DuckDB connection with views ``runs``, ``ticks``, ``transactions`` and ``events``
+    (or just ``tables``) over a sweep's Parquet files, and the function ``t_quantile(p, dof)`` (NULL
+    when dof < 1).
 
-    A table with no complete batch gets no view. Close the connection when done (it is a context
-    manager): DuckDB warns at exit about connections with Python functions left open.
+    A table with no complete batch gets no view (``ticks`` or ``transactions`` switched off by
+    ``logs``, or ``events`` in a sweep written before the runner wrote it); the other views stand.
+    Close the connection when done (it is a context manager): DuckDB warns at exit about
+    connections with Python functions left open.
     """
     results_dir = Path(results_dir)
     check_results_dir(results_dir)
@@ -123,3 +128,7 @@ WHERE seed IS DISTINCT FROM baseline_seed ORDER BY run_id LIMIT 1"""
 
 RUN_COUNTS_SQL = """SELECT cell_id, count(*) AS n_runs, count(DISTINCT run_id) AS n_distinct
 FROM runs GROUP BY cell_id ORDER BY cell_id"""
+
+
+#: Rows of the event log by type, for the report's one-line summary of what happened in the sweep.
+EVENT_COUNTS_SQL = """SELECT event_type, count(*) AS n FROM events GROUP BY event_type ORDER BY event_type"""

@@ -1,5 +1,11 @@
 """hypothesis: random valid scenarios keep every invariant; random (mostly invalid) configs and
-submissions end in a clean ValueError/KeyError/TypeError or a valid run, never a crash."""
+submissions end in a clean ValueError/KeyError/TypeError or a valid run, never a crash.
+
+Valid scenarios switch the T2 rules, deferred crediting, the close with borrowing and scenario events
+on at random (docs/semantics.md#t2-settlement-rules, #scenario-events), so the oracle's accounting of
+injections, transfers, credit lines set by events and central-bank loans is exercised on every kind.
+The engine's own proptests (native/engine/tests/events_properties.rs, t2_properties.rs) check its
+internal state; these check what it reports through the extension."""
 
 from __future__ import annotations
 
@@ -44,6 +50,50 @@ policies = st.one_of(
 )
 
 
+RTGS_CLASSES = ["highly_urgent", "urgent", "normal"]
+
+
+@st.composite
+def scenario_events(draw: st.DrawFn, ids: list[str], total: int) -> list[dict[str, Any]]:
+    """Up to five events of every type, on the scenario's banks and within its ticks."""
+    events: list[dict[str, Any]] = []
+    for _ in range(draw(st.integers(1, 5))):
+        bank, other = draw(st.lists(st.sampled_from(ids), min_size=2, max_size=2, unique=True))
+        start = draw(st.integers(0, total - 1))
+        end = draw(st.integers(start, total - 1))
+        kind = draw(st.sampled_from(["outage", "credit_limit", "transfer", "injection", "arrival_surge"]))
+        if kind in ("transfer", "injection"):
+            event: dict[str, Any] = {"type": "transfer", "to": bank, "amount": draw(st.sampled_from([1, 700, 30_000])),
+                                     "tick": start}
+            if kind == "transfer":
+                event["from"] = other
+        elif kind == "credit_limit":
+            event = {"type": kind, "bank": bank, "tick": start, "credit_limit": draw(st.sampled_from([0, 500, 50_000]))}
+        else:
+            event = {"type": kind, "bank": bank, "start_tick": start, "end_tick": end}
+            if kind == "arrival_surge":
+                event["factor"] = draw(st.floats(0, 3))
+                if draw(st.booleans()):
+                    del event["bank"]  # every bank
+        events.append(event)
+    return events
+
+
+@st.composite
+def t2_rules(draw: st.DrawFn, bank_id: str, ids: list[str]) -> dict[str, Any]:
+    """A bank's sender limits and reservations, each present or not."""
+    rules: dict[str, Any] = {}
+    amounts = st.sampled_from([0, 2_000, 40_000])
+    if draw(st.booleans()):
+        chosen = draw(st.lists(st.sampled_from([o for o in ids if o != bank_id]), max_size=2, unique=True))
+        rules["limits"] = {"bilateral": {o: draw(amounts) for o in chosen}}
+        if draw(st.booleans()):
+            rules["limits"]["multilateral"] = draw(amounts)
+    if draw(st.booleans()):
+        rules["reservations"] = {"highly_urgent": draw(amounts), "urgent": draw(amounts)}
+    return rules
+
+
 @st.composite
 def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
     ids = draw(st.lists(bank_ids, min_size=2, max_size=5, unique=True))
@@ -57,6 +107,7 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
             "opening_balance": draw(st.sampled_from([0, 100, 5_000, 40_000, 1_000_000])),
             "credit_limit": draw(st.sampled_from([0, 0, 1_000, 20_000])),
             "policy": draw(policies),
+            **draw(t2_rules(bank_id, ids)),
         }
         if draw(st.booleans()):
             others = [o for o in ids if o != bank_id]
@@ -67,6 +118,8 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
                 "priority": draw(st.integers(0, 10)),
                 "divisible": draw(st.booleans()),
             }
+            if draw(st.booleans()):
+                arrivals["rtgs_class"] = draw(st.sampled_from(RTGS_CLASSES))
             if draw(st.booleans()):
                 chosen = draw(st.lists(st.sampled_from(others), min_size=1, unique=True))
                 arrivals["counterparty_weights"] = {o: draw(st.floats(0.1, 5)) for o in chosen}
@@ -84,6 +137,8 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
             payment["priority"] = draw(st.integers(0, 10))
         if draw(st.booleans()):
             payment["divisible"] = draw(st.booleans())
+        if draw(st.booleans()):
+            payment["rtgs_class"] = draw(st.sampled_from(RTGS_CLASSES))
         scheduled.append(payment)
     cfg: dict[str, Any] = {
         "ticks_per_day": ticks_per_day,
@@ -92,13 +147,16 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
         "agent_configs": agents,
         "cost_rates": {k: draw(st.sampled_from([0.0, 0.001, 1.0, 50.0])) for k in COST_KEYS},
         "lsm": {"mode": draw(st.sampled_from(["none", "bilateral", "cycles", "multilateral", "t2"])),
-                "max_cycle_length": draw(st.integers(2, 6))},
-        "rtgs": {"queue": draw(st.sampled_from(["fifo_bypass", "strict_fifo"]))},
+                "max_cycle_length": draw(st.integers(2, 6)), "include_urgent": draw(st.booleans())},
+        "rtgs": {"queue": draw(st.sampled_from(["fifo_bypass", "strict_fifo", "t2"])),
+                 "crediting": draw(st.sampled_from(["immediate", "deferred"]))},
         "drop_expired": draw(st.booleans()),
-        "end_of_day": {"unsettled": draw(st.sampled_from(["drop", "carry"]))},
+        "end_of_day": {"unsettled": draw(st.sampled_from(["drop", "carry", "borrow"]))},
     }
     if scheduled:
         cfg["scheduled_payments"] = scheduled
+    if draw(st.booleans()):
+        cfg["events"] = draw(scenario_events(ids, total))
     return cfg
 
 
@@ -123,6 +181,7 @@ def test_random_scenarios_are_deterministic_and_resumable(cfg: dict[str, Any], s
     resumed.run()
     assert logs_equal(straight.transaction_log(), resumed.transaction_log())
     assert logs_equal(straight.tick_log(), resumed.tick_log())
+    assert logs_equal(straight.event_log(), resumed.event_log())
     assert comparable_metrics(straight) == comparable_metrics(resumed)
 
 

@@ -1,10 +1,13 @@
 """The one oracle every engine property and fuzz test uses: the invariants of docs/semantics.md#invariants
 plus the accounting identities tying the logs to the metrics, written from the rules (not from the engine's code).
 
-``assert_invariants`` checks, in order: agent states against the config; the tick log (one row per tick and
-bank, constant sum of balances, no balance below -credit_limit); the transaction log (statuses, ticks, codes,
-split parts adding up to their parent); final balances = opening + settled flows (so each payment settles
-once); every metric recomputed from the logs.
+``assert_invariants`` checks, in order: the event log against the config's ``events`` (what each did, and
+central-bank loans only at a close under ``end_of_day.unsettled: borrow``); agent states against the config
+and the credit lines events set; the tick log (one row per tick and bank, sum of balances = opening +
+injections so far, no payment taking a balance below -(the credit line then in force) beyond what the
+central bank lent); the transaction log (statuses, ticks, codes, split parts adding up to their parent,
+nothing leaving an out bank's Queue 1 but at a close with borrowing); final balances = opening + settled
+flows + transfers (so each payment settles once); every metric recomputed from the logs.
 """
 
 from __future__ import annotations
@@ -68,23 +71,67 @@ class Outcomes:
         return ~self.split
 
 
+_EVENT_TYPES = list(_core.CODES["event_type"])
+
+
+@dataclass(frozen=True)
+class EventEffects:
+    """What scenario events and central-bank loans did, from the event log, per tick run (rows) and bank."""
+
+    moved: np.ndarray  # money transfers and injections moved into (+) or out of (-) each bank at step 0
+    injected: np.ndarray  # (ticks,) central-bank injections: new money
+    credit: np.ndarray  # the credit line in force during the tick (config, then credit_limit events)
+    lent: np.ndarray  # central-bank loans at the tick's close
+    credit_now: np.ndarray  # (banks,) the line in force for the next tick
+
+    @classmethod
+    def of(cls, log: dict[str, np.ndarray], config_credit: np.ndarray, ticks: int) -> EventEffects:
+        banks = len(config_credit)
+        moved, lent = np.zeros((ticks, banks), np.int64), np.zeros((ticks, banks), np.int64)
+        injected = np.zeros(ticks, np.int64)
+        changes = np.full((ticks, banks), -1, np.int64)  # a new line from this tick on; -1: none
+        for tick, kind, bank, payer, amount in zip(log["tick"].tolist(), log["event_type"].tolist(),
+                                                   log["bank"].tolist(), log["counterparty"].tolist(),
+                                                   log["amount"].tolist(), strict=True):
+            name = _EVENT_TYPES[kind]
+            if name in ("transfer", "injection"):
+                moved[tick, bank] += amount
+                if name == "transfer":
+                    moved[tick, payer] -= amount
+                else:
+                    injected[tick] += amount
+            elif name == "credit_limit":
+                changes[tick, bank] = amount
+            elif name == "eod_borrowing":
+                lent[tick, bank] += amount
+        credit, line = np.zeros((ticks, banks), np.int64), config_credit.astype(np.int64)
+        for tick in range(ticks):
+            line = np.where(changes[tick] >= 0, changes[tick], line)
+            credit[tick] = line
+        return cls(moved=moved, injected=injected, credit=credit, lent=lent, credit_now=line)
+
+
 def assert_invariants(orch: _core.Orchestrator, cfg: dict[str, Any], *, costs_nonnegative: bool = True) -> None:
     """Every invariant and accounting identity listed in the module docstring, after any number of ticks.
 
     ``costs_nonnegative`` is dropped only when a fuzzed config carries negative cost rates.
     """
-    states = _assert_agents_match_config(orch, cfg)
+    config_credit = np.array([a.get("credit_limit") or 0 for a in cfg["agent_configs"]], dtype=np.int64)
+    log = orch.event_log()
+    _assert_event_log(orch, cfg, log)
+    effects = EventEffects.of(log, config_credit, orch.current_tick())
+    states = _assert_agents_match_config(orch, cfg, effects)
     opening = np.array([a["opening_balance"] for a in states], dtype=np.int64)
-    credit = np.array([a["credit_limit"] for a in states], dtype=np.int64)
     tl = orch.tick_log()
-    _assert_tick_log(orch, tl, opening, credit)
-    final = _assert_final_balances(orch, states, opening, credit)
+    last = _assert_tick_log(orch, tl, opening, effects)
+    final = _assert_final_balances(orch, states, opening if last is None else last, effects)
 
     tx = orch.transaction_log()
     outcomes = Outcomes.of(tx)
     _assert_transaction_log(orch, tx, outcomes, states)
+    _assert_outages_hold_queue1(orch, cfg, tx)
     _assert_split_parts_add_up(tx, outcomes)
-    _assert_settled_once(tx, outcomes, opening, final)
+    _assert_settled_once(tx, outcomes, opening + effects.moved.sum(axis=0), final)
     if orch.current_tick():
         sent = tl["value_sent"].astype(np.int64).sum()
         assert sent == outcomes.amount[outcomes.settled].sum(), "value_sent disagrees with settled payments"
@@ -96,16 +143,57 @@ def assert_invariants(orch: _core.Orchestrator, cfg: dict[str, Any], *, costs_no
     _assert_costs(m, tl, costs_nonnegative=costs_nonnegative)
 
 
-def _assert_agents_match_config(orch: _core.Orchestrator, cfg: dict[str, Any]) -> list[dict[str, Any]]:
+def _expected_event_rows(orch: _core.Orchestrator, cfg: dict[str, Any]) -> list[tuple[int, ...]]:
+    """(tick, event, type code, bank, counterparty, amount) of every config event's rows in the ticks
+    run, in the order they happen: by tick, then config order (docs/semantics.md#scenario-events)."""
+    ids, code = orch.get_agent_ids(), _EVENT_TYPES.index
+    index = {bank_id: i for i, bank_id in enumerate(ids)}
+    rows = []
+    for i, event in enumerate(cfg.get("events") or []):
+        kind = event["type"]
+        if kind in ("outage", "arrival_surge"):
+            bank = index[event["bank"]] if event.get("bank") is not None else -1
+            prefix = "outage" if kind == "outage" else "surge"
+            rows += [(event["start_tick"], i, code(f"{prefix}_start"), bank, -1, -1),
+                     (event["end_tick"] + 1, i, code(f"{prefix}_end"), bank, -1, -1)]
+        elif kind == "credit_limit":
+            rows.append((event["tick"], i, code("credit_limit"), index[event["bank"]], -1, event["credit_limit"]))
+        elif event.get("from") is None:
+            rows.append((event["tick"], i, code("injection"), index[event["to"]], -1, event["amount"]))
+        else:
+            rows.append((event["tick"], i, code("transfer"), index[event["to"]], index[event["from"]], event["amount"]))
+    return sorted((r for r in rows if r[0] < orch.current_tick()), key=lambda r: (r[0], r[1]))
+
+
+def _assert_event_log(orch: _core.Orchestrator, cfg: dict[str, Any], log: dict[str, np.ndarray]) -> None:
+    """The log holds exactly the config events' rows, and loans (``event`` null) only at a close with
+    ``end_of_day.unsettled: borrow``, each for a positive amount."""
+    assert_matches_schema("event_log", log)
+    rows = list(zip(*(log[name].tolist() for name, _ in _core.SCHEMAS["event_log"]), strict=True))
+    assert [r[0] for r in rows] == sorted(r[0] for r in rows), "event log out of tick order"
+    assert [r for r in rows if r[1] != -1] == _expected_event_rows(orch, cfg)
+    loans = [r for r in rows if r[1] == -1]
+    borrow = (cfg.get("end_of_day") or {}).get("unsettled") == "borrow"
+    assert not loans or borrow, "a central-bank loan without end_of_day.unsettled: borrow"
+    per_day = orch.ticks_per_day()
+    for tick, _, kind, bank, payer, amount in loans:
+        assert (_EVENT_TYPES[kind], payer) == ("eod_borrowing", -1), (tick, bank)
+        assert tick % per_day == per_day - 1, f"a loan at tick {tick}, not at a close"
+        assert amount > 0, (tick, bank)
+
+
+def _assert_agents_match_config(
+    orch: _core.Orchestrator, cfg: dict[str, Any], effects: EventEffects
+) -> list[dict[str, Any]]:
     states = orch.agent_states()
     for state in states:
         assert_matches_schema("agent_state", state)
     ids = orch.get_agent_ids()
     assert [a["id"] for a in states] == ids
     assert ids == [a["id"] for a in cfg["agent_configs"]]
-    for state, agent in zip(states, cfg["agent_configs"], strict=True):
+    for state, agent, line in zip(states, cfg["agent_configs"], effects.credit_now.tolist(), strict=True):
         assert state["opening_balance"] == agent["opening_balance"]
-        assert state["credit_limit"] == (agent.get("credit_limit") or 0)  # absent or null: 0
+        assert state["credit_limit"] == line  # the config's (absent or null: 0), or the last credit_limit event
     assert sum(a["queue2_size"] for a in states) == orch.get_queue2_size()
     for state in states:
         assert state["queue1_size"] == orch.get_queue1_size(state["id"]), state["id"]
@@ -113,35 +201,46 @@ def _assert_agents_match_config(orch: _core.Orchestrator, cfg: dict[str, Any]) -
 
 
 def _assert_tick_log(
-    orch: _core.Orchestrator, tl: dict[str, np.ndarray], opening: np.ndarray, credit: np.ndarray
-) -> None:
+    orch: _core.Orchestrator, tl: dict[str, np.ndarray], opening: np.ndarray, effects: EventEffects
+) -> np.ndarray | None:
+    """The checks of the tick log; returns the balances it logged last (None before the first tick)."""
     assert_matches_schema("tick_log", tl)
     n_banks = len(opening)
     ticks_run = orch.current_tick()
     assert len(tl["tick"]) == ticks_run * n_banks
     if not ticks_run:
-        return
+        return None
     order = np.lexsort((tl["bank"], tl["tick"]))
     tick_col = tl["tick"][order].reshape(ticks_run, n_banks)
     bank_col = tl["bank"][order].reshape(ticks_run, n_banks)
     assert (tick_col == np.arange(ticks_run)[:, None]).all(), "one row per tick and bank"
     assert (bank_col == np.arange(n_banks)[None, :]).all(), "one row per tick and bank"
     bal = tl["balance"][order].astype(np.int64).reshape(ticks_run, n_banks)
-    assert (bal.sum(axis=1) == opening.sum()).all(), "sum of balances must be constant"
-    assert (bal >= -credit[None, :]).all(), "a balance went below -credit_limit"
+    money = opening.sum() + np.cumsum(effects.injected)
+    assert (bal.sum(axis=1) == money).all(), "sum of balances must be opening + injections so far"
+    # After step 0 (events) a balance may already lie below the line (a squeeze, a transfer out); a
+    # payment out never takes it lower than the line or than that, but at a close by what is lent.
+    after_events = np.vstack([opening[None, :], bal[:-1]]) + effects.moved
+    floor = np.minimum(-effects.credit, after_events) - effects.lent
+    below = np.argwhere(bal < floor)
+    assert not len(below), f"(tick, bank) {below[0].tolist()} paid below -(its credit line then in force)"
     assert (tl["credit_used"][order].reshape(ticks_run, n_banks) == np.maximum(0, -bal)).all()
     sent = tl["value_sent"].astype(np.int64).sum()
     received = tl["value_received"].astype(np.int64).sum()
     assert sent == received
+    last: np.ndarray = bal[-1]
+    return last
 
 
 def _assert_final_balances(
-    orch: _core.Orchestrator, states: list[dict[str, Any]], opening: np.ndarray, credit: np.ndarray
+    orch: _core.Orchestrator, states: list[dict[str, Any]], last_logged: np.ndarray, effects: EventEffects
 ) -> np.ndarray:
+    """Balances now are those the tick log logged last (the opening ones before the first tick), whose
+    floor and sum it checked."""
     final = np.array([orch.get_agent_balance(i) for i in orch.get_agent_ids()], dtype=np.int64)
     assert final.tolist() == [a["balance"] for a in states]
-    assert final.sum() == opening.sum()
-    assert (final >= -credit).all()
+    assert final.tolist() == last_logged.tolist()
+    assert final.sum() == sum(a["opening_balance"] for a in states) + effects.injected.sum()
     return final
 
 
@@ -168,6 +267,19 @@ def _assert_transaction_log(
     assert (tx["priority"] <= 10).all()
 
 
+def _assert_outages_hold_queue1(orch: _core.Orchestrator, cfg: dict[str, Any], tx: dict[str, np.ndarray]) -> None:
+    """In [start_tick, end_tick] nothing leaves an out bank's Queue 1 but what the central bank
+    settles at a close with borrowing (docs/semantics.md#scenario-events)."""
+    index = {bank_id: i for i, bank_id in enumerate(orch.get_agent_ids())}
+    at_close = tx["settled_via"] == _core.SETTLED_VIA_NAMES.index("eod_borrowing")
+    for i, event in enumerate(cfg.get("events") or []):
+        if event["type"] != "outage":
+            continue
+        sender = tx["sender"] == index[event["bank"]]
+        released = (tx["release_tick"] >= event["start_tick"]) & (tx["release_tick"] <= event["end_tick"])
+        assert not (sender & released & ~at_close).any(), f"events[{i}]: the out bank released a payment"
+
+
 def _assert_split_parts_add_up(tx: dict[str, np.ndarray], o: Outcomes) -> None:
     """Split parents are replaced by at least two parts whose amounts add up to the parent."""
     for parent, parent_amount in zip(tx["tx_id"][o.split].tolist(), o.amount[o.split].tolist(), strict=True):
@@ -177,7 +289,8 @@ def _assert_split_parts_add_up(tx: dict[str, np.ndarray], o: Outcomes) -> None:
 
 
 def _assert_settled_once(tx: dict[str, np.ndarray], o: Outcomes, opening: np.ndarray, final: np.ndarray) -> None:
-    """Each payment settled at most once: final balances are opening plus settled flows."""
+    """Each payment settled at most once: final balances are ``opening`` (with what events moved)
+    plus settled flows."""
     flows = np.zeros(len(opening), dtype=np.int64)
     np.add.at(flows, tx["receiver"][o.settled], o.amount[o.settled])
     np.subtract.at(flows, tx["sender"][o.settled], o.amount[o.settled])

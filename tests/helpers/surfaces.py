@@ -1,7 +1,9 @@
-"""Helpers for the interactive surfaces: a two-bank scenario, a real uvicorn server over HTTP, the real CLI."""
+"""Helpers for the interactive surfaces: a two-bank scenario, a real uvicorn server over HTTP, the real CLI
+and the checks of its answers."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -39,6 +41,23 @@ def two_banks(
         "simulation": {"ticks_per_day": ticks_per_day, "num_days": num_days, "seed": seed},
         "agents": [bank("BANK_A", "BANK_B"), bank("BANK_B", "BANK_A")],
     }
+
+
+def ok_json(result: subprocess.CompletedProcess[str]) -> Any:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    """Non-zero exit, nothing on stdout, exactly one line on stderr starting with 'error:'."""
+    assert result.returncode != 0
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
 
 
 class LiveServer:

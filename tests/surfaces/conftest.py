@@ -104,3 +104,26 @@ def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                   "compare": {"axis": "lsm.mode", "baseline": "none"}},
     }
     return run_sweep(config, executor="inline", console=Console(quiet=True)).sweep_dir
+
+
+@pytest.fixture(scope="module")
+def outage_sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real sweep whose BANK_A is out from tick 5 or 20 to 30 (the axis ``events.0.start_tick``),
+    2 seeds, run inline like ``sweep_dir``."""
+    from rich.console import Console
+
+    from paysim_runner.driver import run_sweep
+
+    scenario = two_banks(ticks_per_day=40, balance=30_000, arrivals=True)
+    scenario["events"] = [{"type": "outage", "bank": "BANK_A", "start_tick": 5, "end_tick": 30}]
+    config = {
+        "scenario": scenario,
+        "output_dir": str(tmp_path_factory.mktemp("results")),
+        "seeds": 2,
+        "root_seed": 11,
+        "batch_size": 2,
+        "progress": False,
+        "report": False,
+        "sweep": {"name": "outage_demo", "axes": {"events.0.start_tick": [5, 20]}, "fixed": {}},
+    }
+    return run_sweep(config, executor="inline", console=Console(quiet=True)).sweep_dir

@@ -42,7 +42,7 @@ def test_create_list_and_delete(client: httpx.Client, two_banks: Scenario) -> No
     assert deleted.status_code == 200
     assert deleted.json() == {"simulation_id": sim_id, "deleted": True}
     for method, path in [
-        ("GET", "state"), ("POST", "tick"), ("GET", "metrics"), ("GET", "transactions"),
+        ("GET", "state"), ("POST", "tick"), ("GET", "metrics"), ("GET", "transactions"), ("GET", "events"),
     ]:
         gone = client.request(method, f"/simulations/{sim_id}/{path}")
         assert gone.status_code == 404, (method, path)
@@ -235,7 +235,7 @@ def test_openapi_describes_every_endpoint(client: httpx.Client) -> None:
     assert set(paths) == {
         "/health", "/simulations", "/simulations/{simulation_id}/tick", "/simulations/{simulation_id}/state",
         "/simulations/{simulation_id}/transactions", "/simulations/{simulation_id}/metrics",
-        "/simulations/{simulation_id}",
+        "/simulations/{simulation_id}/events", "/simulations/{simulation_id}",
     }
     tick = paths["/simulations/{simulation_id}/tick"]["post"]
     assert {"200", "404", "409", "422"} <= set(tick["responses"])

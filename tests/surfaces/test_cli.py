@@ -16,27 +16,11 @@ import pytest
 
 from paysim_runner._core import METRIC_NAMES, Orchestrator
 from paysim_runner.config import load_config
+from tests.helpers.surfaces import assert_one_line_error, ok_json
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 ScenarioFile = Callable[..., Path]
 Scenario = Callable[..., dict[str, Any]]
-
-
-def ok_json(result: subprocess.CompletedProcess[str]) -> Any:
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    """Non-zero exit, nothing on stdout, exactly one line on stderr starting with 'error:'."""
-    assert result.returncode != 0
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 @pytest.mark.slow
