@@ -90,14 +90,23 @@ pub fn settlement_digest(o: &paysim_engine::Orchestrator) -> u64 {
     h.finish()
 }
 
+/// Settlement digests of `settlement_config` per (mode, variant). `bilateral`, `multilateral` and
+/// `t2_classic` are the digests main's engine gave before issue 10 (`t2_classic` those of the
+/// old `t2`): the new `t2` must leave them byte-identical. `t2` is the new sequence's.
+pub const SETTLEMENT_GOLDEN: &[(&str, [u64; 3])] = &[
+    ("bilateral", [2428973569496551606, 1476583610892533238, 931467014772200232]),
+    ("multilateral", [16924957586113054572, 15673806971220974638, 4783511577291265630]),
+    ("t2_classic", [2428973569496551606, 15673806971220974638, 14908729774947039904]),
+    ("t2", [5393059426526859939, 15673806971220974638, 6020317794158715506]),
+];
+
 #[test]
-fn print_settlement_digests() {
-    for mode in ["bilateral", "multilateral", "t2"] {
-        for v in 0..3 {
-            let mut o = engine(settlement_config(mode, v));
+fn golden_settlement_per_lsm_mode() {
+    for (mode, digests) in SETTLEMENT_GOLDEN {
+        for (variant, expected) in digests.iter().enumerate() {
+            let mut o = engine(settlement_config(mode, variant));
             o.run(|| true).unwrap();
-            let n = o.payments().iter().filter(|p| settled(p)).count();
-            println!("{mode} {v} {} settled {n}/{}", settlement_digest(&o), o.payments().len());
+            assert_eq!(settlement_digest(&o), *expected, "{mode}, variant {variant}");
         }
     }
 }
