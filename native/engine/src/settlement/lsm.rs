@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 pub use super::cycles::cycles;
-pub use super::t2::t2;
 use super::rules::LimitDeltas;
+pub use super::t2::t2;
 use super::{Ledger, Queued};
 use crate::config::{LsmConfig, LsmMode, QueueDiscipline};
 use crate::model::{BankIdx, RtgsClass, SettledVia, TxIdx, N_CLASSES};
@@ -165,7 +165,8 @@ pub fn two_way_pairs(ledger: &Ledger, scope: Scope) -> Vec<Pair> {
     while start < order.len() {
         let key = order[start].0;
         let end = start + order[start..].iter().take_while(|x| x.0 == key).count();
-        let mut pair = Pair { banks: [(key >> 32) as BankIdx, (key & 0xffff_ffff) as BankIdx], dirs: Default::default() };
+        let mut pair =
+            Pair { banks: [(key >> 32) as BankIdx, (key & 0xffff_ffff) as BankIdx], dirs: Default::default() };
         for x in &order[start..end] {
             pair.dirs[usize::from(x.1)].push((x.2, x.3, x.4));
         }

@@ -100,8 +100,7 @@ fn best_opening(ledger: &Ledger, scope: Scope, bank_rank: &[u32], now: u32) -> (
     for opening in Opening::ALL {
         let mut trial = copy.clone();
         let settled = opening.play(&mut trial, scope, bank_rank, now);
-        let value: i128 =
-            trial.payments.iter().filter(|p| p.status == Status::Settled).map(|p| p.amount as i128).sum();
+        let value: i128 = trial.payments.iter().filter(|p| p.status == Status::Settled).map(|p| p.amount as i128).sum();
         if best.map_or(true, |b| value > b.2) {
             best = Some((opening, settled, value));
         }
