@@ -1,5 +1,7 @@
 //! Golden stream: a fixed config and seed must draw exactly these payments on every platform and
-//! in every build (the Python extension checks the same digest in tests/engine/test_engine_golden.py).
+//! in every build; and golden settlements: per LSM mode, a gridlock-prone config must settle exactly
+//! these payments at these ticks (the Python extension checks the same digests in
+//! tests/engine/test_engine_golden.py).
 
 mod common;
 use common::*;
