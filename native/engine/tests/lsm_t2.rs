@@ -106,6 +106,38 @@ fn algorithm_3_breaks_equal_differences_by_the_banks_id_ranks() {
     }
 }
 
+/// B1 holds 100 and reserves 50 for highly urgent payments; B0 and B2 hold nothing. Queue 2: B1's
+/// highly urgent 100 to B0 and urgent 150 to B2, and the normal 150s B2→B0 and B0→B1. All at once,
+/// B1 pays 100 net with an urgent payment among them and breaks its reservation, so it gives up
+/// its 150; then B2 and B0 are short in turn and give up theirs; the highly urgent 100 settles.
+/// Left: the ring of 150s, a net of zero for every bank, which needs no liquidity and leaves no
+/// reservation to keep: algorithms 1 and 2 run again settle it (algorithm 3 has no pair to offset).
+fn reservation_broken_by_urgent_then_net_zero() -> Ledger {
+    let case = Case {
+        n: 3,
+        banks: vec![(0, 0, None, None, None), (100, 0, None, None, Some((50, 0))), (0, 0, None, None, None)],
+        payments: vec![(1, 0, 100, 1), (1, 2, 150, 2), (2, 0, 150, 0), (0, 1, 150, 0)],
+        discipline: QueueDiscipline::FifoBypass,
+        include_urgent: true,
+        deferred_crediting: false,
+    };
+    case.build(false)
+}
+
+#[test]
+fn with_reservations_multilateral_right_after_multilateral_can_settle_more() {
+    let mut l = reservation_broken_by_urgent_then_net_zero();
+    assert_eq!(lsm::multilateral(&mut l, BYPASS, &[0, 1, 2], 0), 1);
+    l.compact_queue2();
+    assert_eq!(lsm::multilateral(&mut l, BYPASS, &[0, 1, 2], 0), 3);
+}
+
+#[test]
+fn with_reservations_t2_sequence_repeats_algorithms_1_and_2() {
+    let mut l = reservation_broken_by_urgent_then_net_zero();
+    assert_eq!(t2::sequence(&mut l, BYPASS, &[0, 1, 2], 0), 4);
+}
+
 /// Per bank: (balance, credit, limit towards the next bank, multilateral limit, HU and U
 /// reservations), each rule present or not at random.
 type BankRules = (i64, i64, Option<i64>, Option<i64>, Option<(i64, i64)>);
@@ -123,7 +155,8 @@ fn bank_rules() -> impl Strategy<Value = BankRules> {
 const CLASSES: [Option<RtgsClass>; 4] = [None, Some(RtgsClass::HighlyUrgent), Some(RtgsClass::Urgent), None];
 
 /// A Queue 2 built by releasing the payments (sender, receiver, amount, class) through gross
-/// settlement, so the limits carry the positions of what settled gross: the ledger and its Queue 2.
+/// settlement, so the limits carry the positions of what settled gross (and, under deferred
+/// crediting, the receipts are unusable this tick).
 #[derive(Clone, Debug)]
 struct Case {
     n: usize,
@@ -131,6 +164,7 @@ struct Case {
     payments: Vec<(usize, usize, i64, usize)>,
     discipline: QueueDiscipline,
     include_urgent: bool,
+    deferred_crediting: bool,
 }
 
 prop_compose! {
@@ -141,9 +175,10 @@ prop_compose! {
         discipline in prop::sample::select(vec![QueueDiscipline::FifoBypass, QueueDiscipline::StrictFifo,
                                                 QueueDiscipline::T2]),
         include_urgent in any::<bool>(),
+        deferred_crediting in prop::bool::weighted(0.25),
     ) -> Case {
         let payments = payments.into_iter().map(|(s, k, a, c)| (s, (s + k) % n, a, c)).collect();
-        Case { n, banks, payments, discipline, include_urgent }
+        Case { n, banks, payments, discipline, include_urgent, deferred_crediting }
     }
 }
 
@@ -174,6 +209,12 @@ impl Case {
     }
 
     fn ledger(&self) -> Ledger {
+        self.build(true)
+    }
+
+    /// The ledger, with the payments released through gross settlement (`gross`) or put straight
+    /// into Queue 2.
+    fn build(&self, gross: bool) -> Ledger {
         let cfg = EngineConfig::from_value(
             &json!({"ticks_per_day": 1, "rng_seed": 0, "agent_configs": self.agents()}),
             &NoFiles,
@@ -183,11 +224,16 @@ impl Case {
             cfg.agents.iter().map(|a| Bank::new(a.id.clone(), a.opening_balance, a.credit_limit)).collect(),
         );
         l.rules = SenderRules::new(&cfg.agents, |id| cfg.agents.iter().position(|a| a.id == id));
+        l.deferred_crediting = self.deferred_crediting;
         for &(s, r, amount, class) in &self.payments {
             let mut p = Payment::new(s as u32, r as u32, amount, 0, 9);
             p.rtgs_class = CLASSES[class];
             let tx = l.create(p);
-            rtgs::release(&mut l, tx, self.discipline, 0);
+            if gross {
+                rtgs::release(&mut l, tx, self.discipline, 0);
+            } else {
+                l.enqueue2(tx);
+            }
         }
         l
     }
@@ -232,6 +278,19 @@ proptest! {
         prop_assert_eq!(outcome(&first), outcome(&second));
         prop_assert_eq!(first.banks.iter().map(|b| b.balance).collect::<Vec<_>>(),
                         second.banks.iter().map(|b| b.balance).collect::<Vec<_>>());
+    }
+
+    /// Why T2's sequence goes straight to algorithm 3 after algorithms 1 and 2 when no bank
+    /// reserves liquidity (src/settlement/t2.rs): repeating them at once settles nothing.
+    #[test]
+    fn without_reservations_multilateral_right_after_multilateral_settles_nothing(mut case in case()) {
+        case.banks.iter_mut().for_each(|b| b.4 = None);
+        let mut l = case.ledger();
+        let scope = Scope { discipline: case.discipline, urgent: case.include_urgent };
+        let rank: Vec<u32> = (0..case.n as u32).collect();
+        lsm::multilateral(&mut l, scope, &rank, 0);
+        l.compact_queue2();
+        prop_assert_eq!(lsm::multilateral(&mut l, scope, &rank, 0), 0);
     }
 
     #[test]

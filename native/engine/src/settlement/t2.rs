@@ -5,42 +5,56 @@
 //! run that settled something, algorithm 1 again, otherwise algorithm 3 ("multiple": bilateral
 //! pairs, starting from the pair with the smallest difference between the payment orders addressed
 //! to each other). paysim's [`multilateral`] is algorithms 1 and 2 in one loop and
-//! [`bilateral_by_difference`] is algorithm 3; [`sequence`] repeats them until a round settles
-//! nothing. The cycle search ([`cycles`]) is paysim's, not T2's, and runs last.
+//! [`bilateral_by_difference`] is algorithm 3, so [`sequence`] is: algorithms 1 and 2 while they
+//! settle something, then algorithm 3, again while algorithm 3 settles something. Without
+//! reservations, algorithms 1 and 2 right after themselves settle nothing (they settle the greatest
+//! covered set of per-sender queue prefixes, and what they could settle next would have made a
+//! greater one with it), so that repeat is skipped. With reservations it is not idle: a bank left
+//! below its urgent reservation by a highly urgent payment may still offset at a net of zero. The
+//! cycle search ([`cycles`]) is paysim's, not T2's, and runs last.
 //!
 //! **Why three openings are compared.** Greedy sequences are not monotone: the partial algorithm
 //! may take out one payment of a pair that bilateral offsetting would settle and spend the net
 //! payer's liquidity elsewhere, so T2's sequence alone can settle less than `bilateral` alone (and,
-//! with pairs taken in a different order, less than `t2_classic`). A pass therefore plays three
-//! openings, each followed by T2's sequence, on a copy of Queue 2: T2's sequence itself, then
-//! `t2_classic` (multilateral, bilateral), then `bilateral` alone. It settles the opening of the
-//! largest value, the earliest of them on a tie, on the real queue. The second and third contain
+//! with pairs taken in another order, less than `t2_classic`). A pass therefore plays three
+//! openings, each followed by T2's sequence, on copies of Queue 2: T2's sequence itself,
+//! `t2_classic` (multilateral, bilateral) and `bilateral` alone. The ledger adopts the copy that
+//! settled the largest value, the earliest of the three on a tie. The second and third contain
 //! `t2_classic` and `bilateral` as prefixes, and what they settle stays settled, so every pass
-//! settles at least the value of either on the same queue.
+//! settles at least the value either would on the same queue.
 
-use super::lsm::{bilateral, cycles, multilateral, settle_pairs, t2_classic, two_way_pairs, Scope};
+use super::lsm::{bilateral, cycles, multilateral, settle_pairs, two_way_pairs, Scope};
 use super::Ledger;
-use crate::model::{Bank, Status};
+use crate::model::{Bank, SettledVia, Status, TxIdx};
 
 /// `lsm.mode: t2`; returns the number of payments settled. See the module documentation.
 pub fn t2(ledger: &mut Ledger, max_cycle_length: usize, scope: Scope, bank_rank: &[u32], now: u32) -> usize {
-    let (opening, trial) = best_opening(ledger, scope, bank_rank, now);
-    let settled = opening.play(ledger, scope, bank_rank, now);
-    // The copy holds everything the algorithms read, so the real queue settles the same.
-    debug_assert_eq!(settled, trial, "{opening:?} settled differently on the copy of Queue 2");
+    let (copy, txs) = queue_copy(ledger);
+    let best = best_opening(copy, scope, bank_rank, now);
+    let settled = adopt(ledger, &best, &txs, now);
+    ledger.compact_queue2();
     settled + cycles(ledger, max_cycle_length, scope, bank_rank, now)
 }
 
-/// T2's sequence: algorithms 1 and 2 ([`multilateral`]) again while they settle something,
-/// otherwise algorithm 3 ([`bilateral_by_difference`]); until a round settles nothing. Returns the
-/// number of payments settled and leaves Queue 2 compact.
+/// T2's sequence: algorithms 1 and 2 ([`multilateral`]) while they settle something, then
+/// algorithm 3 ([`bilateral_by_difference`]), again while algorithm 3 settles something. Returns
+/// the number of payments settled and leaves Queue 2 compact.
 pub fn sequence(ledger: &mut Ledger, scope: Scope, bank_rank: &[u32], now: u32) -> usize {
+    sequence_from(ledger, None, scope, bank_rank, now)
+}
+
+/// [`sequence`], when algorithms 1 and 2 have just run and settled `partial` payments (`None`:
+/// they have not).
+fn sequence_from(ledger: &mut Ledger, mut partial: Option<usize>, scope: Scope, bank_rank: &[u32], now: u32) -> usize {
+    // Without reservations, repeating algorithms 1 and 2 at once settles nothing (module docs).
+    let repeat = ledger.rules.has_reservations();
     let mut settled = 0;
     loop {
-        let partial = multilateral(ledger, scope, bank_rank, now);
-        ledger.compact_queue2();
-        settled += partial;
-        if partial > 0 {
+        if partial.map_or(true, |k| k > 0 && repeat) {
+            let k = multilateral(ledger, scope, bank_rank, now);
+            ledger.compact_queue2();
+            settled += k;
+            partial = Some(k);
             continue;
         }
         let multiple = bilateral_by_difference(ledger, scope, bank_rank, now);
@@ -49,6 +63,7 @@ pub fn sequence(ledger: &mut Ledger, scope: Scope, bank_rank: &[u32], now: u32) 
             return settled;
         }
         settled += multiple;
+        partial = None;
     }
 }
 
@@ -67,56 +82,43 @@ pub fn bilateral_by_difference(ledger: &mut Ledger, scope: Scope, bank_rank: &[u
     settle_pairs(ledger, pairs, now)
 }
 
-/// What a pass plays before T2's sequence (see the module documentation), in tie-break order.
-#[derive(Clone, Copy, Debug)]
-enum Opening {
-    Sequence,
-    Classic,
-    Bilateral,
-}
-
-impl Opening {
-    const ALL: [Opening; 3] = [Opening::Sequence, Opening::Classic, Opening::Bilateral];
-
-    /// Play the opening, then T2's sequence; returns the number of payments settled and leaves
-    /// Queue 2 compact.
-    fn play(self, ledger: &mut Ledger, scope: Scope, bank_rank: &[u32], now: u32) -> usize {
-        let opened = match self {
-            Opening::Sequence => 0,
-            Opening::Classic => t2_classic(ledger, scope, bank_rank, now),
-            Opening::Bilateral => bilateral(ledger, scope, now),
-        };
-        ledger.compact_queue2();
-        opened + sequence(ledger, scope, bank_rank, now)
-    }
-}
-
-/// The opening that settles the largest value on a copy of Queue 2 (the earliest on a tie), and
-/// how many payments it settled there.
-fn best_opening(ledger: &Ledger, scope: Scope, bank_rank: &[u32], now: u32) -> (Opening, usize) {
-    let copy = queue_copy(ledger);
-    let queued: i128 = copy.payments.iter().map(|p| p.amount as i128).sum();
-    let mut best: Option<(Opening, usize, i128)> = None;
-    for opening in Opening::ALL {
-        let mut trial = copy.clone();
-        let settled = opening.play(&mut trial, scope, bank_rank, now);
-        let value: i128 = trial.payments.iter().filter(|p| p.status == Status::Settled).map(|p| p.amount as i128).sum();
-        if best.map_or(true, |b| value > b.2) {
-            best = Some((opening, settled, value));
+/// Play the three openings, each followed by T2's sequence, on copies of Queue 2 (see the module
+/// documentation), and return the copy that settled the largest value (the earliest on a tie).
+/// T2's sequence and `t2_classic` share their first step, and an opening whose bilateral step
+/// settles nothing would replay T2's sequence exactly, so it is not played again.
+fn best_opening(base: Ledger, scope: Scope, bank_rank: &[u32], now: u32) -> Ledger {
+    let mut after_partial = base.clone();
+    let partial = multilateral(&mut after_partial, scope, bank_rank, now);
+    after_partial.compact_queue2();
+    let bilateral_then_sequence = |mut copy: Ledger| {
+        if bilateral(&mut copy, scope, now) == 0 {
+            return None;
         }
-        // Nothing settles more than the whole queue.
-        if value == queued {
-            break;
+        copy.compact_queue2();
+        sequence_from(&mut copy, None, scope, bank_rank, now);
+        Some(copy)
+    };
+    let classic = bilateral_then_sequence(after_partial.clone());
+    let pairs_first = bilateral_then_sequence(base);
+    let mut best = after_partial;
+    sequence_from(&mut best, Some(partial), scope, bank_rank, now);
+    for copy in [classic, pairs_first].into_iter().flatten() {
+        if settled_value(&copy) > settled_value(&best) {
+            best = copy;
         }
     }
-    let (opening, settled, _) = best.expect("three openings were played");
-    (opening, settled)
+    best
+}
+
+fn settled_value(l: &Ledger) -> i128 {
+    l.payments.iter().filter(|p| p.status == Status::Settled).map(|p| p.amount as i128).sum()
 }
 
 /// A ledger holding only Queue 2 (in queue order) and what settling from it reads: balances,
-/// credit lines, this tick's unusable receipts, the day's limit positions and the reservations.
-/// It costs O(queue + banks) however many payments the day has seen.
-fn queue_copy(ledger: &Ledger) -> Ledger {
+/// credit lines, this tick's unusable receipts, the day's limit positions and the reservations;
+/// with the real tx of each of its payments. It costs O(queue + banks) however many payments the
+/// day has seen.
+fn queue_copy(ledger: &Ledger) -> (Ledger, Vec<TxIdx>) {
     let banks = ledger.banks.iter().map(|b| {
         // Every field named, so that a new one is a decision here. The queues stay out: Queue 1
         // is not read, and Queue 2's counts are rebuilt by enqueueing below.
@@ -143,9 +145,32 @@ fn queue_copy(ledger: &Ledger) -> Ledger {
     let mut copy = Ledger::new(banks.collect());
     copy.rules = ledger.rules.clone();
     copy.deferred_crediting = ledger.deferred_crediting;
+    let mut txs = Vec::with_capacity(ledger.queue2.len);
     for e in ledger.queue2.entries() {
         let tx = copy.create(ledger.payments[e.tx as usize].clone());
         copy.enqueue2(tx);
+        txs.push(e.tx);
     }
-    copy
+    (copy, txs)
+}
+
+/// Settle on `ledger` what `copy` settled (its payment `i` is `txs[i]`), by the same means. The
+/// copy settled them in batches from the same balances, so the balances, lows, unusable receipts
+/// and limit positions it reached are the ledger's own; they are taken over as they stand.
+/// Returns the number of payments settled.
+fn adopt(ledger: &mut Ledger, copy: &Ledger, txs: &[TxIdx], now: u32) -> usize {
+    let mut released = [0u32; 2];
+    for (p, &tx) in copy.payments.iter().zip(txs) {
+        if p.status == Status::Settled {
+            ledger.mark_settled(tx, p.settled_via, now);
+            released[usize::from(p.settled_via == SettledVia::Multilateral)] += 1;
+        }
+    }
+    for (bank, reached) in ledger.banks.iter_mut().zip(&copy.banks) {
+        (bank.balance, bank.min_balance, bank.min_headroom, bank.unusable) =
+            (reached.balance, reached.min_balance, reached.min_headroom, reached.unusable);
+    }
+    ledger.acc.lsm_released(SettledVia::Bilateral, released[0]);
+    ledger.acc.lsm_released(SettledVia::Multilateral, released[1]);
+    (released[0] + released[1]) as usize
 }
