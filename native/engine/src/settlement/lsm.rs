@@ -149,7 +149,7 @@ impl Pair {
 pub fn two_way_pairs(ledger: &Ledger, scope: Scope) -> Vec<Pair> {
     let entries = offsettable(ledger, scope);
     // Which directions each pair has queued: bit 1 = low→high, bit 2 = high→low.
-    let mut directions: PairMap<u8> = PairMap::default();
+    let mut directions: PairMap<u8> = PairMap::with_capacity_and_hasher(entries.len(), Default::default());
     for e in &entries {
         *directions.entry(pair_key(e)).or_default() |= if e.sender < e.receiver { 1 } else { 2 };
     }

@@ -13,18 +13,18 @@
 //! below its urgent reservation by a highly urgent payment may still offset at a net of zero. The
 //! cycle search ([`cycles`]) is paysim's, not T2's, and runs last.
 //!
-//! **Why three openings are compared.** Greedy sequences are not monotone: the partial algorithm
-//! may take out one payment of a pair that bilateral offsetting would settle and spend the net
-//! payer's liquidity elsewhere, so T2's sequence alone can settle less than `bilateral` alone (and,
-//! with pairs taken in another order, less than `t2_classic`). A pass therefore plays three
-//! openings, each followed by T2's sequence, on copies of Queue 2: T2's sequence itself,
-//! `t2_classic` (multilateral, bilateral) and `bilateral` alone. The ledger adopts the copy that
-//! settled the largest value, the earliest of the three on a tie. The second and third contain
-//! `t2_classic` and `bilateral` as prefixes, and what they settle stays settled, so every pass
-//! settles at least the value either would on the same queue.
+//! **Why `t2_classic` and `bilateral` are played too.** Greedy sequences are not monotone: the
+//! partial algorithm may take out one payment of a pair that bilateral offsetting would settle and
+//! spend the net payer's liquidity elsewhere, so T2's sequence alone can settle less than
+//! `bilateral` alone (and, with pairs taken in another order, less than `t2_classic`). A pass
+//! therefore plays T2's sequence, `t2_classic` and `bilateral` on copies of Queue 2. If one of the
+//! latter settled a larger value than the best copy so far (T2's sequence first), it is continued
+//! with T2's sequence and becomes the best; the ledger adopts the best copy. So every pass settles
+//! at least the value either would on the same queue, and plays T2's own sequence whenever that
+//! does as well.
 
 use super::lsm::{bilateral, cycles, multilateral, settle_pairs, two_way_pairs, Scope};
-use super::Ledger;
+use super::{Ledger, Queued};
 use crate::model::{Bank, SettledVia, Status, TxIdx};
 
 /// `lsm.mode: t2`; returns the number of payments settled. See the module documentation.
@@ -82,48 +82,54 @@ pub fn bilateral_by_difference(ledger: &mut Ledger, scope: Scope, bank_rank: &[u
     settle_pairs(ledger, pairs, now)
 }
 
-/// Play the three openings, each followed by T2's sequence, on copies of Queue 2 (see the module
-/// documentation), and return the copy that settled the largest value (the earliest on a tie).
-/// T2's sequence and `t2_classic` share their first step, and an opening whose bilateral step
-/// settles nothing would replay T2's sequence exactly, so it is not played again.
+/// Play T2's sequence on a copy of Queue 2, and `t2_classic` and `bilateral` alone on two more;
+/// return the copy to adopt (see the module documentation). T2's sequence and `t2_classic` share
+/// their first step. An opening that settled more than the best copy so far is continued with
+/// T2's sequence and becomes the best; on a tie the earlier copy stays.
 fn best_opening(base: Ledger, scope: Scope, bank_rank: &[u32], now: u32) -> Ledger {
     let mut after_partial = base.clone();
     let partial = multilateral(&mut after_partial, scope, bank_rank, now);
     after_partial.compact_queue2();
-    let bilateral_then_sequence = |mut copy: Ledger| {
-        if bilateral(&mut copy, scope, now) == 0 {
-            return None;
-        }
-        copy.compact_queue2();
-        sequence_from(&mut copy, None, scope, bank_rank, now);
-        Some(copy)
-    };
-    let classic = bilateral_then_sequence(after_partial.clone());
-    let pairs_first = bilateral_then_sequence(base);
+    let mut classic = after_partial.clone();
+    let mut pairs_first = base;
+    for opening in [&mut classic, &mut pairs_first] {
+        bilateral(opening, scope, now);
+        opening.compact_queue2();
+    }
     let mut best = after_partial;
     sequence_from(&mut best, Some(partial), scope, bank_rank, now);
-    for copy in [classic, pairs_first].into_iter().flatten() {
-        if settled_value(&copy) > settled_value(&best) {
+    let mut best_value = settled_value(&best);
+    for mut copy in [classic, pairs_first] {
+        let value = settled_value(&copy);
+        if value > best_value {
+            best_value = value + sequence_value(&mut copy, scope, bank_rank, now);
             best = copy;
         }
     }
     best
 }
 
+/// Run T2's sequence on `copy` and return the value it settled.
+fn sequence_value(copy: &mut Ledger, scope: Scope, bank_rank: &[u32], now: u32) -> i128 {
+    let before = settled_value(copy);
+    sequence_from(copy, None, scope, bank_rank, now);
+    settled_value(copy) - before
+}
+
 fn settled_value(l: &Ledger) -> i128 {
     l.payments.iter().filter(|p| p.status == Status::Settled).map(|p| p.amount as i128).sum()
 }
 
-/// A ledger holding only Queue 2 (in queue order) and what settling from it reads: balances,
-/// credit lines, this tick's unusable receipts, the day's limit positions and the reservations;
-/// with the real tx of each of its payments. It costs O(queue + banks) however many payments the
-/// day has seen.
+/// A ledger holding only Queue 2 (its payment `i` is the queue's entry `i` in queue order) and
+/// what settling from it reads: balances, credit lines, this tick's unusable receipts, the day's
+/// limit positions and the reservations; with the real tx of each of its payments. It costs
+/// O(queue + banks) however many payments the day has seen.
 fn queue_copy(ledger: &Ledger) -> (Ledger, Vec<TxIdx>) {
     let banks = ledger.banks.iter().map(|b| {
-        // Every field named, so that a new one is a decision here. The queues stay out: Queue 1
-        // is not read, and Queue 2's counts are rebuilt by enqueueing below.
+        // Every field named, so that a new one is a decision here. Settlement never reads a
+        // bank's id (ties go by `bank_rank`) or Queue 1, so neither is copied.
         let Bank {
-            id,
+            id: _,
             opening_balance,
             credit_limit,
             balance,
@@ -132,25 +138,43 @@ fn queue_copy(ledger: &Ledger) -> (Ledger, Vec<TxIdx>) {
             unusable,
             min_tick_balance,
             queue1: _,
-            queue1_value: _,
-            queue2_count: _,
-            queue2_value: _,
-            queue2_class_count: _,
+            queue1_value,
+            queue2_count,
+            queue2_value,
+            queue2_class_count,
         } = b;
-        let mut copy = Bank::new(id.clone(), *opening_balance, *credit_limit);
-        (copy.balance, copy.min_balance, copy.min_headroom, copy.unusable, copy.min_tick_balance) =
-            (*balance, *min_balance, *min_headroom, *unusable, *min_tick_balance);
-        copy
+        Bank {
+            id: String::new(),
+            opening_balance: *opening_balance,
+            credit_limit: *credit_limit,
+            balance: *balance,
+            min_balance: *min_balance,
+            min_headroom: *min_headroom,
+            unusable: *unusable,
+            min_tick_balance: *min_tick_balance,
+            queue1: Vec::new(),
+            queue1_value: *queue1_value,
+            queue2_count: *queue2_count,
+            queue2_value: *queue2_value,
+            queue2_class_count: *queue2_class_count,
+        }
     });
     let mut copy = Ledger::new(banks.collect());
     copy.rules = ledger.rules.clone();
     copy.deferred_crediting = ledger.deferred_crediting;
     let mut txs = Vec::with_capacity(ledger.queue2.len);
-    for e in ledger.queue2.entries() {
-        let tx = copy.create(ledger.payments[e.tx as usize].clone());
-        copy.enqueue2(tx);
-        txs.push(e.tx);
+    copy.payments.reserve(ledger.queue2.len);
+    for (class, entries) in ledger.queue2.classes.iter().enumerate() {
+        copy.queue2.classes[class] = entries
+            .iter()
+            .map(|e| {
+                txs.push(e.tx);
+                copy.payments.push(ledger.payments[e.tx as usize].clone());
+                Queued { tx: (txs.len() - 1) as TxIdx, ..*e }
+            })
+            .collect();
     }
+    copy.queue2.len = ledger.queue2.len;
     (copy, txs)
 }
 
