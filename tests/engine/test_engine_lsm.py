@@ -56,7 +56,7 @@ def test_equal_pair_settles_bilaterally_in_the_same_tick() -> None:
         assert (row["status"], row["settled_via"], row["settle_tick"]) == ("settled", "bilateral", 0)
 
 
-@pytest.mark.parametrize("mode", ["multilateral", "t2"])
+@pytest.mark.parametrize("mode", ["multilateral", "t2", "t2_classic"])
 def test_equal_pair_settles_all_or_nothing_under_multilateral(mode: str) -> None:
     orch, result = first_tick(equal_pair(mode))
     assert result["num_settlements"] == 2
@@ -124,7 +124,7 @@ THREE_CYCLE = [pay("A", "B", 100), pay("B", "C", 80), pay("C", "A", 90)]
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations("ABC")), ids="".join)
-@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2"])
+@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2", "t2_classic"])
 def test_three_bank_cycle_of_unequal_values_settles_on_net_cover(mode: str, order: tuple[str, ...]) -> None:
     """Nets: A -10, B +20, C -10. A and C hold exactly 10, far short of their gross 100 and 90.
     Every config order of the banks (so every orientation the search may start from) must find it."""
@@ -156,7 +156,7 @@ def test_three_bank_cycle_needs_a_multilateral_mechanism(mode: str) -> None:
     assert result["num_settlements"] == 0
 
 
-@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2"])
+@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2", "t2_classic"])
 def test_three_bank_cycle_fails_whole_when_one_bank_is_one_short(mode: str) -> None:
     cfg = scenario([bank("A", 9), bank("B", 0), bank("C", 10)], THREE_CYCLE, ticks=5, lsm=mode)
     orch, result = first_tick(cfg)
@@ -170,7 +170,7 @@ FOUR_CYCLE = [pay("A", "B", 100), pay("B", "C", 90), pay("C", "D", 120), pay("D"
 FOUR_OPENING = {"A": 0, "B": 0, "C": 30, "D": 0}
 
 
-@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2"])
+@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2", "t2_classic"])
 def test_four_bank_cycle(mode: str) -> None:
     """Nets A +10, B +10, C -30, D +10; only C holds anything, exactly its net."""
     cfg = scenario([bank(b, v) for b, v in FOUR_OPENING.items()], FOUR_CYCLE, ticks=5, lsm=mode)
@@ -189,7 +189,7 @@ def test_cycle_longer_than_max_cycle_length_is_not_settled() -> None:
     assert result["queue2_size"] == 4
 
 
-@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2"])
+@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2", "t2_classic"])
 def test_larger_cycle_gets_the_scarce_liquidity_first(mode: str) -> None:
     """Two cycles each need 9 of A's 10: 200/201/191 (value 592) beats 50/51/41 (value 142)."""
     payments = [
