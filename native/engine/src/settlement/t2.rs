@@ -50,7 +50,7 @@ fn sequence_from(ledger: &mut Ledger, mut partial: Option<usize>, scope: Scope, 
     let repeat = ledger.rules.has_reservations();
     let mut settled = 0;
     loop {
-        if partial.map_or(true, |k| k > 0 && repeat) {
+        if partial.is_none_or(|k| k > 0 && repeat) {
             let k = multilateral(ledger, scope, bank_rank, now);
             ledger.compact_queue2();
             settled += k;
