@@ -85,21 +85,23 @@ pub fn bilateral_by_difference(ledger: &mut Ledger, scope: Scope, bank_rank: &[u
 /// Play T2's sequence on a copy of Queue 2, and `t2_classic` and `bilateral` alone on two more;
 /// return the copy to adopt (see the module documentation). T2's sequence and `t2_classic` share
 /// their first step. An opening that settled more than the best copy so far is continued with
-/// T2's sequence and becomes the best; on a tie the earlier copy stays.
+/// T2's sequence and becomes the best; on a tie the earlier copy stays. Once a copy has settled
+/// the whole queue, nothing can settle more and the rest is not played.
 fn best_opening(base: Ledger, scope: Scope, bank_rank: &[u32], now: u32) -> Ledger {
-    let mut after_partial = base.clone();
-    let partial = multilateral(&mut after_partial, scope, bank_rank, now);
-    after_partial.compact_queue2();
-    let mut classic = after_partial.clone();
-    let mut pairs_first = base;
-    for opening in [&mut classic, &mut pairs_first] {
-        bilateral(opening, scope, now);
-        opening.compact_queue2();
-    }
-    let mut best = after_partial;
+    let queued = queue_value(&base);
+    let mut best = base.clone();
+    let partial = multilateral(&mut best, scope, bank_rank, now);
+    best.compact_queue2();
+    let classic = (best.queue2.len > 0).then(|| best.clone());
     sequence_from(&mut best, Some(partial), scope, bank_rank, now);
     let mut best_value = settled_value(&best);
-    for mut copy in [classic, pairs_first] {
+    for opening in [classic, Some(base)] {
+        let Some(mut copy) = opening.filter(|_| best_value < queued) else { continue };
+        // An opening whose bilateral step settles nothing settles no more than the best so far.
+        if bilateral(&mut copy, scope, now) == 0 {
+            continue;
+        }
+        copy.compact_queue2();
         let value = settled_value(&copy);
         if value > best_value {
             best_value = value + sequence_value(&mut copy, scope, bank_rank, now);
@@ -118,6 +120,11 @@ fn sequence_value(copy: &mut Ledger, scope: Scope, bank_rank: &[u32], now: u32) 
 
 fn settled_value(l: &Ledger) -> i128 {
     l.payments.iter().filter(|p| p.status == Status::Settled).map(|p| p.amount as i128).sum()
+}
+
+/// The value of every payment of a copy of Queue 2: the most any opening can settle.
+fn queue_value(l: &Ledger) -> i128 {
+    l.payments.iter().map(|p| p.amount as i128).sum()
 }
 
 /// A ledger holding only Queue 2 (its payment `i` is the queue's entry `i` in queue order) and
