@@ -191,7 +191,7 @@ class CostConfig(_Strict):
 
 
 class LsmConfig(_Strict):
-    mode: Literal["none", "bilateral", "cycles", "multilateral", "t2"] | None = None
+    mode: Literal["none", "bilateral", "cycles", "multilateral", "t2", "t2_classic"] | None = None
     max_cycle_length: int | None = None
     include_urgent: bool | None = None
 

@@ -79,7 +79,7 @@ def test_every_policy_and_distribution_is_accepted() -> None:
         bank(f"B{i}", 10_000, 1_000, policies[i], {"rate_per_tick": 0.4, "distribution": distributions[i]})
         for i in range(4)
     ]
-    for mode in ("none", "bilateral", "cycles", "multilateral", "t2"):
+    for mode in ("none", "bilateral", "cycles", "multilateral", "t2", "t2_classic"):
         cfg = scenario(agents, ticks=20, lsm=mode)
         orch = build(cfg)
         orch.run()

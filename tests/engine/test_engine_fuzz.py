@@ -146,7 +146,7 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
         "rng_seed": draw(st.integers(0, 2**64 - 1)),
         "agent_configs": agents,
         "cost_rates": {k: draw(st.sampled_from([0.0, 0.001, 1.0, 50.0])) for k in COST_KEYS},
-        "lsm": {"mode": draw(st.sampled_from(["none", "bilateral", "cycles", "multilateral", "t2"])),
+        "lsm": {"mode": draw(st.sampled_from(["none", "bilateral", "cycles", "multilateral", "t2", "t2_classic"])),
                 "max_cycle_length": draw(st.integers(2, 6)), "include_urgent": draw(st.booleans())},
         "rtgs": {"queue": draw(st.sampled_from(["fifo_bypass", "strict_fifo", "t2"])),
                  "crediting": draw(st.sampled_from(["immediate", "deferred"]))},

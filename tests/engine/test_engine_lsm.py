@@ -17,7 +17,7 @@ from tests.helpers.engine import Orchestrator, balances, bank, build, by_amount,
 from tests.helpers.invariants import assert_invariants
 from tests.helpers.lsm_reference import Payment, reference_readings, reference_tick0
 
-LSM_MODES = ("none", "bilateral", "cycles", "multilateral", "t2")
+LSM_MODES = ("none", "bilateral", "cycles", "multilateral", "t2", "t2_classic")
 
 
 def first_tick(cfg: dict[str, Any]) -> tuple[Orchestrator, dict[str, Any]]:
@@ -56,7 +56,7 @@ def test_equal_pair_settles_bilaterally_in_the_same_tick() -> None:
         assert (row["status"], row["settled_via"], row["settle_tick"]) == ("settled", "bilateral", 0)
 
 
-@pytest.mark.parametrize("mode", ["multilateral", "t2"])
+@pytest.mark.parametrize("mode", ["multilateral", "t2", "t2_classic"])
 def test_equal_pair_settles_all_or_nothing_under_multilateral(mode: str) -> None:
     orch, result = first_tick(equal_pair(mode))
     assert result["num_settlements"] == 2
@@ -124,7 +124,7 @@ THREE_CYCLE = [pay("A", "B", 100), pay("B", "C", 80), pay("C", "A", 90)]
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations("ABC")), ids="".join)
-@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2"])
+@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2", "t2_classic"])
 def test_three_bank_cycle_of_unequal_values_settles_on_net_cover(mode: str, order: tuple[str, ...]) -> None:
     """Nets: A -10, B +20, C -10. A and C hold exactly 10, far short of their gross 100 and 90.
     Every config order of the banks (so every orientation the search may start from) must find it."""
@@ -156,7 +156,7 @@ def test_three_bank_cycle_needs_a_multilateral_mechanism(mode: str) -> None:
     assert result["num_settlements"] == 0
 
 
-@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2"])
+@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2", "t2_classic"])
 def test_three_bank_cycle_fails_whole_when_one_bank_is_one_short(mode: str) -> None:
     cfg = scenario([bank("A", 9), bank("B", 0), bank("C", 10)], THREE_CYCLE, ticks=5, lsm=mode)
     orch, result = first_tick(cfg)
@@ -170,7 +170,7 @@ FOUR_CYCLE = [pay("A", "B", 100), pay("B", "C", 90), pay("C", "D", 120), pay("D"
 FOUR_OPENING = {"A": 0, "B": 0, "C": 30, "D": 0}
 
 
-@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2"])
+@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2", "t2_classic"])
 def test_four_bank_cycle(mode: str) -> None:
     """Nets A +10, B +10, C -30, D +10; only C holds anything, exactly its net."""
     cfg = scenario([bank(b, v) for b, v in FOUR_OPENING.items()], FOUR_CYCLE, ticks=5, lsm=mode)
@@ -189,7 +189,7 @@ def test_cycle_longer_than_max_cycle_length_is_not_settled() -> None:
     assert result["queue2_size"] == 4
 
 
-@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2"])
+@pytest.mark.parametrize("mode", ["cycles", "multilateral", "t2", "t2_classic"])
 def test_larger_cycle_gets_the_scarce_liquidity_first(mode: str) -> None:
     """Two cycles each need 9 of A's 10: 200/201/191 (value 592) beats 50/51/41 (value 142)."""
     payments = [
@@ -298,7 +298,7 @@ def test_multilateral_settles_nothing_when_every_removal_cascades() -> None:
     assert result["num_settlements"] == 0
 
 
-# ---------------------------------------------------------------- t2 = multilateral, then bilateral
+# ---------------------------------------------------------------- t2_classic = multilateral, then bilateral
 
 T2_BANKS = {"A": 10, "B": 0, "C": 0, "X": 2, "Y": 1, "Z": 0}
 T2_PAYMENTS = [
@@ -311,11 +311,13 @@ def t2_case(mode: str | None) -> tuple[Orchestrator, dict[str, Any]]:
     return first_tick(scenario([bank(b, v) for b, v in T2_BANKS.items()], T2_PAYMENTS, ticks=5, lsm=mode))
 
 
-def test_t2_runs_multilateral_then_bilateral() -> None:
+@pytest.mark.parametrize("mode", ["t2_classic", "t2"])
+def test_t2_runs_multilateral_then_bilateral(mode: str) -> None:
     """Algorithm 2 strips A's payments (A short 20 -> B short 30 -> A short 10 -> C short 80) and settles
     the X/Y/Z cycle (X and Y hold exactly their nets); bilateral then settles A<->B (A pays net 10 from
-    its 10), not A<->C (net 20)."""
-    orch, result = t2_case("t2")
+    its 10), not A<->C (net 20). The new t2 agrees: its algorithm 3 takes A<->B first as the pair with
+    the smaller difference (10 against 20), and no cycle is left that A could cover."""
+    orch, result = t2_case(mode)
     assert balances(orch) == {"A": 0, "B": 10, "C": 0, "X": 0, "Y": 0, "Z": 3}
     assert result["lsm_cycle_releases"] == 3
     assert result["lsm_bilateral_releases"] == 2
@@ -383,7 +385,7 @@ def test_tick0_matches_reference_model(case: tuple, mode: str) -> None:
 
 
 @settings(max_examples=120, deadline=None)
-@given(case=tick0_cases((2, 2)), mode=st.sampled_from(["bilateral", "t2"]))
+@given(case=tick0_cases((2, 2)), mode=st.sampled_from(["bilateral", "t2_classic"]))
 def test_two_bank_tick0_matches_reference_model(case: tuple, mode: str) -> None:
-    """Bilateral and t2 against the model on one pair of banks, accepting any reading the rules allow."""
+    """Bilateral and t2_classic against the model on one pair of banks, accepting any reading the rules allow."""
     assert engine_tick0(*case, mode) in reference_readings(*case, mode)

@@ -1,7 +1,8 @@
 """An independent Python model of steps 2-5 of docs/semantics.md#the-tick-loop for tick 0, which the
 LSM property tests compare the engine with (tests/engine/test_engine_lsm.py).
 
-Fifo everywhere, fifo_bypass, the given LSM mode except ``cycles``. Payments are
+Fifo everywhere, fifo_bypass, the given LSM mode except ``cycles`` and ``t2`` (``t2_classic`` is
+modelled: multilateral, then bilateral). Payments are
 ``(sender, receiver, amount, priority)`` in tx_id order, all arriving at tick 0. Bilateral is modelled
 for one pair of banks only (the order of pairs does not matter for one pair).
 """
@@ -17,7 +18,7 @@ URGENT = 8
 class ReferenceTick0:
     """One tick of the model. Two readings the rules leave open (docs/testing.md#readings-the-tests-accept)
     are switches: whether bilateral keeps removing the *original* net payer's payments after the net
-    flips (``follow_original_payer``), and whether t2 reruns step 4 between its two algorithms
+    flips (``follow_original_payer``), and whether t2_classic reruns step 4 between its two algorithms
     (``queue_between_algorithms``)."""
 
     def __init__(
@@ -47,7 +48,7 @@ class ReferenceTick0:
             settled = self.multilateral()
         elif mode == "bilateral":
             settled = self.bilateral()
-        elif mode == "t2":
+        elif mode == "t2_classic":
             settled = self.multilateral()
             if settled and self.queue_between_algorithms:
                 self.process_queue()

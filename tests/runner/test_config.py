@@ -231,7 +231,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         "simulation": {"ticks_per_day": draw(st.integers(1, 30)), "num_days": draw(st.integers(1, 2)),
                        "seed": draw(st.integers(0, 2**63 - 1))},
         "agents": agents,
-        "lsm": {"mode": draw(st.sampled_from(["none", "bilateral", "cycles", "multilateral", "t2"]))},
+        "lsm": {"mode": draw(st.sampled_from(["none", "bilateral", "cycles", "multilateral", "t2", "t2_classic"]))},
     }
 
 

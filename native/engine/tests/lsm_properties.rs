@@ -32,7 +32,13 @@ prop_compose! {
 }
 
 fn modes() -> impl Strategy<Value = LsmMode> {
-    prop::sample::select(vec![LsmMode::Bilateral, LsmMode::Cycles, LsmMode::Multilateral, LsmMode::T2])
+    prop::sample::select(vec![
+        LsmMode::Bilateral,
+        LsmMode::Cycles,
+        LsmMode::Multilateral,
+        LsmMode::T2,
+        LsmMode::T2Classic,
+    ])
 }
 
 fn discipline(strict: bool) -> QueueDiscipline {

@@ -119,14 +119,14 @@ fn blocked_pair(mode: &str, queue: &str) -> Vec<Status> {
 
 #[test]
 fn under_strict_fifo_no_offset_overtakes_a_stuck_payment_of_the_same_sender() {
-    for mode in ["bilateral", "cycles", "multilateral", "t2"] {
+    for mode in ["bilateral", "cycles", "multilateral", "t2", "t2_classic"] {
         assert_eq!(blocked_pair(mode, "strict_fifo"), vec![Status::Queue2; 3], "mode {mode}");
     }
 }
 
 #[test]
 fn under_fifo_bypass_the_pair_behind_a_stuck_payment_offsets() {
-    for mode in ["bilateral", "cycles", "t2"] {
+    for mode in ["bilateral", "cycles", "t2", "t2_classic"] {
         let expected = vec![Status::Queue2, Status::Settled, Status::Settled];
         assert_eq!(blocked_pair(mode, "fifo_bypass"), expected, "mode {mode}");
     }
@@ -160,7 +160,7 @@ fn run(l: &mut Ledger, mode: LsmMode) -> usize {
 #[test]
 fn multilateral_does_not_settle_queues_summing_past_i64() {
     // A has nothing and queues 9,224 × 1e15 (> i64::MAX in total) to B and C.
-    for mode in [LsmMode::Multilateral, LsmMode::T2] {
+    for mode in [LsmMode::Multilateral, LsmMode::T2, LsmMode::T2Classic] {
         let mut l = ledger(&[(0, 0), (0, 0), (0, 0)]);
         for i in 0..9_224 {
             queue(&mut l, 0, 1 + i % 2, E15);
@@ -204,7 +204,7 @@ fn bilateral_keeps_the_net_payer_within_its_limit_when_a_direction_sums_past_i64
 fn an_offset_whose_gross_flows_exceed_i64_settles_on_its_net_without_overflow() {
     // A and B owe each other 9,224 × 1e15 (each direction > i64::MAX): the net is 0, so every
     // payment offsets, and no balance may pass through a value i64 cannot hold on the way.
-    for mode in [LsmMode::Bilateral, LsmMode::Multilateral, LsmMode::T2] {
+    for mode in [LsmMode::Bilateral, LsmMode::Multilateral, LsmMode::T2, LsmMode::T2Classic] {
         let mut l = ledger(&[(0, 0), (0, 0), (0, 0)]);
         for _ in 0..9_224 {
             queue(&mut l, 0, 1, E15);

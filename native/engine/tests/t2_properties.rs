@@ -11,7 +11,7 @@ use paysim_engine::settlement::{lsm, rtgs, Ledger};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-const MODES: [&str; 5] = ["none", "bilateral", "cycles", "multilateral", "t2"];
+const MODES: [&str; 6] = ["none", "bilateral", "cycles", "multilateral", "t2", "t2_classic"];
 const QUEUES: [&str; 3] = ["fifo_bypass", "strict_fifo", "t2"];
 const CLOSES: [&str; 3] = ["drop", "carry", "borrow"];
 const CLASSES: [Option<&str>; 4] = [None, Some("highly_urgent"), Some("urgent"), Some("normal")];
@@ -55,7 +55,7 @@ fn agents(n: usize, banks: &[BankRules]) -> Vec<Value> {
 }
 
 prop_compose! {
-    fn scenario()(n in 2usize..6, seed in 0u64..1000, mode in 0usize..5, queue in 0usize..3,
+    fn scenario()(n in 2usize..6, seed in 0u64..1000, mode in 0usize..6, queue in 0usize..3,
                   include_urgent in prop::option::of(any::<bool>()), close in 0usize..3, deferred in any::<bool>(),
                   days in 1u32..3,
                   banks in prop::collection::vec(bank_rules(), 6),
@@ -164,7 +164,7 @@ proptest! {
     fn every_settlement_leaves_the_reservations_and_limits(
         n in 2usize..5, banks in prop::collection::vec(bank_rules(), 5),
         pays in prop::collection::vec((0usize..5, 0usize..5, 1i64..2000, 0usize..4), 1..25),
-        mode in 1usize..5, queue in 0usize..3,
+        mode in 1usize..6, queue in 0usize..3,
     ) {
         let cfg = json!({"ticks_per_day": 1, "rng_seed": 0, "agent_configs": agents(n, &banks)});
         let parsed = EngineConfig::from_value(&cfg, &NoFiles).unwrap();
@@ -189,7 +189,7 @@ proptest! {
         // net payers are known) every net payer leaves the floor of its lowest class paying.
         let before: Vec<i64> = l.banks.iter().map(|b| b.balance).collect();
         let queued: Vec<u32> = (0..l.payments.len() as u32).filter(|t| l.payments[*t as usize].status == Status::Queue2).collect();
-        let modes = [LsmMode::None, LsmMode::Bilateral, LsmMode::Cycles, LsmMode::Multilateral, LsmMode::T2];
+        let modes = [LsmMode::None, LsmMode::Bilateral, LsmMode::Cycles, LsmMode::Multilateral, LsmMode::T2, LsmMode::T2Classic];
         let rank: Vec<u32> = (0..n as u32).collect();
         lsm::run(&mut l, &LsmConfig { mode: modes[mode], max_cycle_length: 4, include_urgent: Some(true) }, discipline, &rank, 0);
         prop_assert_eq!(l.rules.worst_breach(), None);

@@ -144,8 +144,11 @@ pub enum LsmMode {
     Bilateral,
     Cycles,
     Multilateral,
-    /// Multilateral, then bilateral on what is left (as T2 runs its algorithms).
+    /// T2's sequence of algorithms 1–3, then the cycle search on what is left
+    /// (docs/semantics.md#lsm-modes).
     T2,
+    /// Multilateral, then bilateral on what is left: `t2` before issue 10, kept for reproducibility.
+    T2Classic,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -219,6 +222,7 @@ pub const LSM_MODES: &[(&str, LsmMode)] = &[
     ("cycles", LsmMode::Cycles),
     ("multilateral", LsmMode::Multilateral),
     ("t2", LsmMode::T2),
+    ("t2_classic", LsmMode::T2Classic),
 ];
 
 /// The config's name for `value` in one of the tables above.

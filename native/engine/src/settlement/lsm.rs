@@ -12,6 +12,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 pub use super::cycles::cycles;
 use super::rules::LimitDeltas;
+pub use super::t2::t2;
 use super::{Ledger, Queued};
 use crate::config::{LsmConfig, LsmMode, QueueDiscipline};
 use crate::model::{BankIdx, RtgsClass, SettledVia, TxIdx, N_CLASSES};
@@ -27,14 +28,19 @@ pub fn run(ledger: &mut Ledger, lsm: &LsmConfig, discipline: QueueDiscipline, ba
         LsmMode::Bilateral => bilateral(ledger, scope, now),
         LsmMode::Cycles => cycles(ledger, lsm.max_cycle_length as usize, scope, bank_rank, now),
         LsmMode::Multilateral => multilateral(ledger, scope, bank_rank, now),
-        LsmMode::T2 => {
-            let m = multilateral(ledger, scope, bank_rank, now);
-            ledger.compact_queue2();
-            m + bilateral(ledger, scope, now)
-        }
+        LsmMode::T2 => t2(ledger, lsm.max_cycle_length as usize, scope, bank_rank, now),
+        LsmMode::T2Classic => t2_classic(ledger, scope, bank_rank, now),
     };
     ledger.compact_queue2();
     settled
+}
+
+/// `lsm.mode: t2_classic`, paysim's `t2` before issue 10: multilateral, then bilateral on what is
+/// left. Kept so that published comparisons stay reproducible; leaves the queue stale.
+pub fn t2_classic(ledger: &mut Ledger, scope: Scope, bank_rank: &[u32], now: u32) -> usize {
+    let m = multilateral(ledger, scope, bank_rank, now);
+    ledger.compact_queue2();
+    m + bilateral(ledger, scope, now)
 }
 
 /// What an LSM pass may offset: the queue discipline it must honour, and whether highly urgent
@@ -120,38 +126,59 @@ fn pair_key(e: &Queued) -> u64 {
 /// payer's payments out, last in queue order first, until covered or one direction is empty.
 /// Under strict FIFO only [`offsettable`] payments take part.
 pub fn bilateral(ledger: &mut Ledger, scope: Scope, now: u32) -> usize {
+    let pairs = two_way_pairs(ledger, scope);
+    settle_pairs(ledger, pairs, now)
+}
+
+/// The queued payments between two banks that both pay the other: `banks` lower index first,
+/// `dirs[0]` low→high and `dirs[1]` high→low, each as (tx, amount, class) in queue order, so
+/// within a direction the classes run highly urgent, urgent, normal.
+pub struct Pair {
+    pub banks: [BankIdx; 2],
+    pub dirs: [Vec<(TxIdx, i64, RtgsClass)>; 2],
+}
+
+impl Pair {
+    /// What each direction sums to, exactly.
+    pub fn sums(&self) -> [i128; 2] {
+        self.dirs.each_ref().map(|d| d.iter().map(|x| x.1 as i128).sum())
+    }
+}
+
+/// The [`offsettable`] payments of every two-way pair, pairs in bank-index order.
+pub fn two_way_pairs(ledger: &Ledger, scope: Scope) -> Vec<Pair> {
     let entries = offsettable(ledger, scope);
     // Which directions each pair has queued: bit 1 = low→high, bit 2 = high→low.
-    let mut directions: PairMap<u8> = PairMap::default();
+    let mut directions: PairMap<u8> = PairMap::with_capacity_and_hasher(entries.len(), Default::default());
     for e in &entries {
         *directions.entry(pair_key(e)).or_default() |= if e.sender < e.receiver { 1 } else { 2 };
     }
-    // Payments of two-way pairs, grouped by pair, in queue order within each pair (stable sort),
-    // so within a direction the classes run highly urgent, urgent, normal.
+    // Payments of two-way pairs, grouped by pair, in queue order within each pair (stable sort).
     let mut order: Vec<(u64, bool, TxIdx, i64, RtgsClass)> = entries
         .iter()
         .filter(|e| directions[&pair_key(e)] == 3)
         .map(|e| (pair_key(e), e.sender > e.receiver, e.tx, e.amount, e.class))
         .collect();
-    if order.is_empty() {
-        return 0;
-    }
     order.sort_by_key(|x| x.0);
-    let mut settled = 0;
+    let mut pairs = Vec::new();
     let mut start = 0;
     while start < order.len() {
         let key = order[start].0;
         let end = start + order[start..].iter().take_while(|x| x.0 == key).count();
-        let banks = [(key >> 32) as BankIdx, (key & 0xffff_ffff) as BankIdx];
-        // Direction 0 = low→high, 1 = high→low; each list in queue order.
-        let mut dirs: [Vec<(TxIdx, i64, RtgsClass)>; 2] = [Vec::new(), Vec::new()];
+        let mut pair =
+            Pair { banks: [(key >> 32) as BankIdx, (key & 0xffff_ffff) as BankIdx], dirs: Default::default() };
         for x in &order[start..end] {
-            dirs[usize::from(x.1)].push((x.2, x.3, x.4));
+            pair.dirs[usize::from(x.1)].push((x.2, x.3, x.4));
         }
+        pairs.push(pair);
         start = end;
-        settled += offset_pair(ledger, banks, dirs, now);
     }
-    settled
+    pairs
+}
+
+/// Offset each pair in turn, in the given order; returns the number of payments settled.
+pub fn settle_pairs(ledger: &mut Ledger, pairs: Vec<Pair>, now: u32) -> usize {
+    pairs.into_iter().map(|p| offset_pair(ledger, p.banks, p.dirs, now)).sum()
 }
 
 /// One pair of bilateral offsetting: take the net payer's last payment out while it cannot cover

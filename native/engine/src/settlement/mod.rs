@@ -1,11 +1,13 @@
 //! Settlement: the central bank's ledger, gross settlement with Queue 2 ([`rtgs`]) and the
-//! liquidity-saving mechanisms ([`lsm`], with the cycle search in [`cycles`]).
+//! liquidity-saving mechanisms ([`lsm`], with the cycle search in [`cycles`] and T2's sequence of
+//! algorithms in [`t2`]).
 
 mod close;
 pub mod cycles;
 pub mod lsm;
 pub mod rtgs;
 pub mod rules;
+pub mod t2;
 
 use serde::{Deserialize, Serialize};
 

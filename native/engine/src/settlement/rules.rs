@@ -101,6 +101,10 @@ impl SenderRules {
         !self.limits.is_empty()
     }
 
+    pub fn has_reservations(&self) -> bool {
+        !self.reservations.is_empty()
+    }
+
     pub fn bank_limits(&self, bank: BankIdx) -> Option<&BankLimits> {
         self.limits.get(bank as usize).and_then(Option::as_ref)
     }
