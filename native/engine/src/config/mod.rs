@@ -265,7 +265,7 @@ impl EngineConfig {
         };
         let lsm = match o.take("lsm") {
             Some(v) => parse_lsm(v, &root.key("lsm"))?,
-            None => LsmConfig { mode: LsmMode::T2, max_cycle_length: 6, include_urgent: None },
+            None => LsmConfig { mode: LsmMode::T2Classic, max_cycle_length: 6, include_urgent: None },
         };
         let (queue_discipline, crediting) = parse_rtgs(o.take("rtgs"), &root.key("rtgs"))?;
         let drop_expired = o.opt("drop_expired")?.unwrap_or(true);
@@ -313,7 +313,7 @@ mod tests {
     fn defaults_apply() {
         let c = EngineConfig::from_value(&base(), &NoFiles).unwrap();
         assert_eq!(c.num_days, 1);
-        assert_eq!(c.lsm.mode, LsmMode::T2);
+        assert_eq!(c.lsm.mode, LsmMode::T2Classic);
         assert_eq!(c.queue_discipline, QueueDiscipline::FifoBypass);
         assert!(c.drop_expired);
     }

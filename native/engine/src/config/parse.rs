@@ -207,7 +207,7 @@ pub(super) fn parse_rtgs(v: Option<&Value>, loc: &Loc) -> Result<(QueueDisciplin
 
 pub(super) fn parse_lsm(v: &Value, loc: &Loc) -> Result<LsmConfig> {
     let mut o = Obj::new(v, loc)?;
-    let mode = o.choice("mode", "LSM mode", super::LSM_MODES, LsmMode::T2)?;
+    let mode = o.choice("mode", "LSM mode", super::LSM_MODES, LsmMode::T2Classic)?;
     let max_cycle_length: u32 = o.opt("max_cycle_length")?.unwrap_or(6);
     if !(2..=12).contains(&max_cycle_length) {
         return Err(EngineError::config(o.field("max_cycle_length"), "must be between 2 and 12"));
