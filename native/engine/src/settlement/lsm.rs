@@ -32,6 +32,7 @@ pub fn run(ledger: &mut Ledger, lsm: &LsmConfig, discipline: QueueDiscipline, ba
             ledger.compact_queue2();
             m + bilateral(ledger, scope, now)
         }
+        LsmMode::Optimal => super::optimal::settle(ledger, lsm, scope, bank_rank, now),
     };
     ledger.compact_queue2();
     settled
