@@ -123,3 +123,34 @@ fn overtaking(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::QueueDiscipline;
+    use crate::model::{Bank, Payment};
+
+    fn queued(l: &mut Ledger, s: u32, r: u32, amount: i64, class: RtgsClass) -> Queued {
+        let mut p = Payment::new(s, r, amount, 0, 9);
+        p.rtgs_class = Some(class);
+        let tx = l.create(p);
+        l.enqueue2(tx);
+        *l.queue2.entries().find(|e| e.tx == tx).expect("queued")
+    }
+
+    const STRICT: Scope = Scope { discipline: QueueDiscipline::StrictFifo, urgent: true };
+
+    #[test]
+    fn a_set_is_checked_for_cover_and_order() {
+        let mut l = Ledger::new(vec![Bank::new("A".into(), 50, 0), Bank::new("B".into(), 0, 0)]);
+        let first = queued(&mut l, 0, 1, 40, RtgsClass::Normal);
+        let second = queued(&mut l, 0, 1, 30, RtgsClass::Normal);
+        let entries = [first, second];
+        assert_eq!(violation(&l, STRICT, &entries, &[true, false]), None);
+        assert_eq!(violation(&l, STRICT, &entries, &[true, true]).unwrap(), "bank 'A' would be 20 short of its cover");
+        let overtakes = violation(&l, STRICT, &entries, &[false, true]).unwrap();
+        assert!(overtakes.contains("would overtake"), "{overtakes}");
+        let bypass = Scope { discipline: QueueDiscipline::FifoBypass, urgent: true };
+        assert_eq!(violation(&l, bypass, &entries, &[false, true]), None);
+    }
+}

@@ -45,7 +45,9 @@ pub(super) struct Solution {
 /// `seconds`; `None` when the solver has no feasible answer in time (or fails).
 pub(super) fn solve(ledger: &Ledger, scope: Scope, entries: &[Queued], rank: &[u32], seconds: f64) -> Option<Solution> {
     let mut pb = RowProblem::default();
-    let x: Vec<highs::Col> = entries.iter().map(|e| pb.add_integer_column(e.amount as f64, 0..=1)).collect();
+    // The objective in units of the amounts' common divisor: still integral, and of moderate size.
+    let unit = entries.iter().fold(0, |g, e| gcd(g, e.amount as u128)).max(1) as i64;
+    let x: Vec<highs::Col> = entries.iter().map(|e| pb.add_integer_column((e.amount / unit) as f64, 0..=1)).collect();
     let banks = LocalBanks::of(entries.iter());
     // Each bank's entries out and in, as indexes into `entries`, in queue order.
     let mut out: Vec<Vec<usize>> = vec![Vec::new(); banks.len()];
@@ -78,7 +80,10 @@ pub(super) fn solve(ledger: &Ledger, scope: Scope, entries: &[Queued], rank: &[u
     let columns = solved.get_solution().columns().to_vec();
     let chosen: Vec<bool> = x.iter().map(|c| columns[c.index()] > 0.5).collect();
     let value: i128 = entries.iter().zip(&chosen).filter(|(_, c)| **c).map(|(e, _)| e.amount as i128).sum();
-    let bound = if proven { value as f64 } else { solved.double_info_value(c"mip_dual_bound").ok()?.max(value as f64) };
+    let bound = match proven {
+        true => value as f64,
+        false => (solved.double_info_value(c"mip_dual_bound").ok()? * unit as f64).max(value as f64),
+    };
     Some(Solution { chosen, bound, proven })
 }
 
@@ -99,19 +104,19 @@ fn cover_row(pb: &mut RowProblem, ledger: &Ledger, entries: &[Queued], x: &[high
         return; // even the strictest bound admits every subset
     }
     let pays = |class: RtgsClass| out.iter().any(|&j| entries[j].class == class);
-    let mut terms: Vec<(highs::Col, f64)> = into.iter().map(|&j| (x[j], entries[j].amount as f64)).collect();
-    terms.extend(out.iter().map(|&j| (x[j], -(entries[j].amount as f64))));
+    let mut terms: Vec<(highs::Col, i128)> = into.iter().map(|&j| (x[j], entries[j].amount as i128)).collect();
+    terms.extend(out.iter().map(|&j| (x[j], -(entries[j].amount as i128))));
     let (d_u, d_n) = (c_u - c_hu, c_n - c_u);
     let y_u =
         (d_u > 0 && (pays(RtgsClass::Urgent) || pays(RtgsClass::Normal))).then(|| pb.add_integer_column(0.0, 0..=1));
     let y_n = (d_n > 0 && pays(RtgsClass::Normal)).then(|| pb.add_integer_column(0.0, 0..=1));
     if let Some(y) = y_u {
-        terms.push((y, -(d_u as f64)));
+        terms.push((y, -d_u));
     }
     if let Some(y) = y_n {
-        terms.push((y, -(d_n as f64)));
+        terms.push((y, -d_n));
     }
-    pb.add_row(c_hu as f64 - 0.5.., &terms);
+    integer_row(pb, &terms, Bound::AtLeast(c_hu));
     for &j in out {
         let class = entries[j].class;
         // A normal payment is tied to y_N, and y_N to y_U; an urgent one to y_U directly.
@@ -152,8 +157,39 @@ fn limit_rows(pb: &mut RowProblem, ledger: &Ledger, entries: &[Queued], x: &[hig
         if most <= room {
             continue; // even paying all of it and receiving nothing stays within the limit
         }
-        pb.add_row(..=room as f64 + 0.5, run.iter().map(|t| (t.1, t.2 as f64)));
+        let terms: Vec<(highs::Col, i128)> = run.iter().map(|t| (t.1, t.2)).collect();
+        integer_row(pb, &terms, Bound::AtMost(room));
     }
+}
+
+/// Which side of a row its integer bound is on.
+enum Bound {
+    AtLeast(i128),
+    AtMost(i128),
+}
+
+/// An integer row (integer coefficients on binaries, integer bound), divided by the greatest
+/// common divisor of its coefficients and bound, then loosened by 0.5. The division is exact and
+/// keeps the row's integer solutions; it matters for round amounts (payments in whole millions),
+/// where without it the 0.5 would be a vanishing fraction of the coefficients and HiGHS's presolve
+/// has been seen to cut off an optimum lying exactly on the bound.
+fn integer_row(pb: &mut RowProblem, terms: &[(highs::Col, i128)], bound: Bound) {
+    let value = match bound {
+        Bound::AtLeast(v) | Bound::AtMost(v) => v,
+    };
+    let g = terms.iter().fold(value.unsigned_abs(), |g, t| gcd(g, t.1.unsigned_abs())).max(1) as i128;
+    let scaled = terms.iter().map(|t| (t.0, (t.1 / g) as f64));
+    match bound {
+        Bound::AtLeast(v) => pb.add_row((v / g) as f64 - 0.5.., scaled),
+        Bound::AtMost(v) => pb.add_row(..=(v / g) as f64 + 0.5, scaled),
+    }
+}
+
+fn gcd(mut a: u128, mut b: u128) -> u128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// `x_next ≤ x_previous` along the bank's queue of each strict class.

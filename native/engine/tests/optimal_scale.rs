@@ -1,0 +1,63 @@
+//! `lsm.mode: optimal` on large gridlocked queues: each pass is solved to proven optimality and
+//! settles a set the exact check accepts. The solve time is printed (run with `--nocapture`), not
+//! asserted: wall time belongs to benchmarks/lsm.py.
+
+use std::time::Instant;
+
+use paysim_engine::config::{LsmConfig, LsmMode, OptimalConfig, QueueDiscipline};
+use paysim_engine::model::{Bank, Payment, Status};
+use paysim_engine::settlement::{lsm, Ledger};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// `payments` random payments among `banks` banks, each bank holding a tenth of what it owes on
+/// average: a gridlocked Queue 2.
+fn gridlock(banks: usize, payments: usize, seed: u64) -> (Ledger, Vec<u32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let orders: Vec<(u32, u32, i64)> = (0..payments)
+        .map(|_| {
+            let s = rng.gen_range(0..banks as u32);
+            let r = (s + rng.gen_range(1..banks as u32)) % banks as u32;
+            (s, r, rng.gen_range(1_000..1_000_000))
+        })
+        .collect();
+    let mut owed = vec![0i64; banks];
+    orders.iter().for_each(|o| owed[o.0 as usize] += o.2);
+    let mut l = Ledger::new((0..banks).map(|i| Bank::new(format!("B{i:04}"), owed[i] / 10, 0)).collect());
+    for &(s, r, amount) in &orders {
+        let tx = l.create(Payment::new(s, r, amount, 0, 9));
+        l.enqueue2(tx);
+    }
+    (l, (0..banks as u32).collect())
+}
+
+fn solve(banks: usize, payments: usize) {
+    let (mut l, rank) = gridlock(banks, payments, 11);
+    let cfg = LsmConfig {
+        mode: LsmMode::Optimal,
+        optimal: OptimalConfig { time_limit_ms: 600_000, max_queue: 100_000 },
+        ..LsmConfig::default()
+    };
+    let started = Instant::now();
+    let settled = lsm::run(&mut l, &cfg, QueueDiscipline::FifoBypass, &rank, 0);
+    let seconds = started.elapsed().as_secs_f64();
+    println!("optimal: {payments} payments on {banks} banks: {settled} settled in {:.1} ms", seconds * 1e3);
+    assert_eq!(l.optimal.solved, 1, "proven optimal");
+    assert_eq!(settled, l.payments.iter().filter(|p| p.status == Status::Settled).count());
+    assert!(l.banks.iter().all(|b| b.balance >= 0), "no bank below its (zero) credit line");
+}
+
+#[test]
+fn a_500_payment_queue_on_1000_banks_is_solved_to_optimality() {
+    solve(1_000, 500);
+}
+
+#[test]
+fn a_500_payment_queue_on_50_banks_is_solved_to_optimality() {
+    solve(50, 500);
+}
+
+#[test]
+fn a_5000_payment_queue_on_1000_banks_is_solved_to_optimality() {
+    solve(1_000, 5_000);
+}
