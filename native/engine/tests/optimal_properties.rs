@@ -72,7 +72,7 @@ fn metric(o: &paysim_engine::Orchestrator, name: &str) -> MetricValue {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
     fn optimal_runs_keep_every_invariant(cfg in scenario()) {
