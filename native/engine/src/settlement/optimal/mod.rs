@@ -82,7 +82,9 @@ pub fn run_pass(
     let mut best = None;
     if measuring && lsm_cfg.mode != LsmMode::Optimal {
         let scope = Scope { discipline, urgent: lsm_cfg.offsets_urgent(discipline) };
-        best = solve_recorded(ledger, lsm_cfg, scope, rank).map_err(EngineError::Invariant)?.map(|c| c.value);
+        let choice = solve_pass(ledger, lsm_cfg, scope, rank).map_err(EngineError::Invariant)?;
+        ledger.optimal.record(choice.as_ref(), false);
+        best = choice.map(|c| c.value);
     }
     let settled = lsm::run(ledger, lsm_cfg, discipline, rank, now);
     if let Some(breach) = ledger.optimal.breach.take() {
@@ -102,51 +104,70 @@ pub fn run_pass(
 }
 
 /// `lsm.mode: optimal`, called by [`lsm::run`]: settle the solver's answer, or fall back.
+///
+/// A time-limited answer can be far from the optimum (on a gridlock of thousands of payments the
+/// solver may have little more than the empty set), so it settles only if `t2` then `cycles`,
+/// tried on a copy of the ledger, would not settle more; otherwise the pass falls back.
 pub fn settle(ledger: &mut Ledger, lsm_cfg: &LsmConfig, scope: Scope, rank: &[u32], now: u32) -> usize {
-    match solve_recorded(ledger, lsm_cfg, scope, rank) {
+    let choice = match solve_pass(ledger, lsm_cfg, scope, rank) {
+        Ok(choice) => choice,
         Err(breach) => {
             ledger.optimal.breach = Some(breach);
-            0
+            return 0;
         }
-        Ok(Some(choice)) => {
-            ledger.optimal.pass_best = Some(choice.value);
-            if !choice.txs.is_empty() {
-                ledger.settle_batch(&choice.txs, SettledVia::Multilateral, now);
+    };
+    let beaten = choice.as_ref().is_some_and(|c| {
+        !c.proven && {
+            let mut trial = ledger.clone();
+            let before = trial.acc.value_settled;
+            fallback(&mut trial, lsm_cfg, scope, rank, now);
+            trial.acc.value_settled - before > c.value
+        }
+    });
+    ledger.optimal.record(choice.as_ref(), beaten);
+    match choice {
+        Some(c) if !beaten => {
+            ledger.optimal.pass_best = Some(c.value);
+            if !c.txs.is_empty() {
+                ledger.settle_batch(&c.txs, SettledVia::Multilateral, now);
             }
-            choice.txs.len()
+            c.txs.len()
         }
-        Ok(None) => {
-            // `t2` exactly as `lsm.mode: t2` runs it, then the cycle search on what is left.
-            let t2 = LsmConfig { mode: LsmMode::T2, ..lsm_cfg.clone() };
-            let settled = lsm::run(ledger, &t2, scope.discipline, rank, now);
-            settled + lsm::cycles(ledger, lsm_cfg.max_cycle_length as usize, scope, rank, now)
+        other => {
+            ledger.optimal.pass_best = other.map(|c| c.value);
+            fallback(ledger, lsm_cfg, scope, rank, now)
         }
     }
+}
+
+/// `t2` exactly as `lsm.mode: t2` runs it, then the cycle search on what is left.
+fn fallback(ledger: &mut Ledger, lsm_cfg: &LsmConfig, scope: Scope, rank: &[u32], now: u32) -> usize {
+    let t2 = LsmConfig { mode: LsmMode::T2, ..lsm_cfg.clone() };
+    let settled = lsm::run(ledger, &t2, scope.discipline, rank, now);
+    settled + lsm::cycles(ledger, lsm_cfg.max_cycle_length as usize, scope, rank, now)
 }
 
 /// An answer of the solver that failed the exact check, described.
 type Breach = String;
 
-/// Solve the pass and count its outcome; `None` means fall back.
-fn solve_recorded(
-    ledger: &mut Ledger,
-    lsm_cfg: &LsmConfig,
-    scope: Scope,
-    rank: &[u32],
-) -> std::result::Result<Option<Choice>, Breach> {
-    let choice = solve_pass(ledger, lsm_cfg, scope, rank)?;
-    let stats = &mut ledger.optimal;
-    match &choice {
-        None => stats.fallbacks += 1,
-        Some(c) if c.proven => stats.solved += 1,
-        Some(c) => {
-            stats.time_limited += 1;
-            if c.bound > 0.0 {
-                stats.max_gap = stats.max_gap.max(((c.bound - c.value as f64) / c.bound).clamp(0.0, 1.0));
+impl OptimalStats {
+    /// Count a pass: proven optimal, time-limited with its answer used (and the gap it proved),
+    /// or fallen back (no answer, or one `beaten` by the fallback).
+    fn record(&mut self, choice: Option<&Choice>, beaten: bool) {
+        match choice {
+            Some(c) if c.proven => self.solved += 1,
+            Some(c) => {
+                if c.bound > 0.0 {
+                    self.max_gap = self.max_gap.max(((c.bound - c.value as f64) / c.bound).clamp(0.0, 1.0));
+                }
+                match beaten {
+                    true => self.fallbacks += 1,
+                    false => self.time_limited += 1,
+                }
             }
+            None => self.fallbacks += 1,
         }
     }
-    Ok(choice)
 }
 
 /// The maximum-value feasible subset of the in-scope queue, component by component, checked
