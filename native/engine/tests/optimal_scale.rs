@@ -66,3 +66,17 @@ fn a_dense_500_payment_queue_settles_a_feasible_answer_in_its_time_limit() {
     let l = solve(50, 500, 300);
     assert_eq!(l.optimal.solved + l.optimal.time_limited + l.optimal.fallbacks, 1, "one pass");
 }
+
+#[test]
+fn a_time_limited_pass_never_settles_less_than_t2_then_cycles() {
+    // Without reservations every set t2 and cycles settle in rounds could settle at once, so no
+    // answer of `optimal`, however short its time, may settle less than they do.
+    let (mut fallback, rank) = gridlock(50, 500, 11);
+    let value = |l: &Ledger| l.payments.iter().filter(|p| p.status == Status::Settled).map(|p| p.amount).sum::<i64>();
+    let t2 = LsmConfig { mode: LsmMode::T2, ..LsmConfig::default() };
+    lsm::run(&mut fallback, &t2, QueueDiscipline::FifoBypass, &rank, 0);
+    lsm::cycles(&mut fallback, 6, lsm::Scope { discipline: QueueDiscipline::FifoBypass, urgent: true }, &rank, 0);
+    fallback.compact_queue2();
+    let optimal = solve(50, 500, 20);
+    assert!(value(&optimal) >= value(&fallback), "{} < {}", value(&optimal), value(&fallback));
+}
