@@ -10,7 +10,8 @@
 //! halts the run as an invariant violation, and nothing of it settles.
 //!
 //! A queue longer than `lsm.optimal.max_queue`, or a solve left with no feasible answer at the
-//! time limit, falls back to `t2` and then `cycles`; a feasible answer at the time limit settles.
+//! time limit, falls back to `t2` and then `cycles`; a feasible answer at the time limit settles
+//! unless that fallback would settle more.
 
 mod check;
 mod model;
