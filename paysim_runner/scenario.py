@@ -190,10 +190,20 @@ class CostConfig(_Strict):
     eod_borrowing_rate: float | None = None
 
 
+class LsmOptimalConfig(_Strict):
+    """The solver's budget per LSM pass for ``mode: optimal`` and ``measure_optimum``
+    (docs/semantics.md#the-optimal-lsm)."""
+
+    time_limit_ms: int | None = None
+    max_queue: int | None = None
+
+
 class LsmConfig(_Strict):
-    mode: Literal["none", "bilateral", "cycles", "multilateral", "t2", "t2_classic"] | None = None
+    mode: Literal["none", "bilateral", "cycles", "multilateral", "t2", "t2_classic", "optimal"] | None = None
     max_cycle_length: int | None = None
     include_urgent: bool | None = None
+    optimal: LsmOptimalConfig | None = None
+    measure_optimum: bool | None = None
 
 
 class RtgsConfig(_Strict):

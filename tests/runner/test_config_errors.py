@@ -36,7 +36,7 @@ from tests.helpers.runner import minimal_scenario
          "unknown key"),
         (lambda d: d["agents"][0].update(colour="red"), "agents[0].colour", "unknown key"),
         (lambda d: d.update(lsm={"mode": "gross"}), "lsm.mode",
-         "'none', 'bilateral', 'cycles', 'multilateral', 't2' or 't2_classic'"),
+         "'none', 'bilateral', 'cycles', 'multilateral', 't2', 't2_classic' or 'optimal'"),
         (
             lambda d: d["agents"][0].update(
                 arrival_config={"rate_per_tick": 1, "distribution": {"type": "Normal", "mean": 5, "std_dev": 1},

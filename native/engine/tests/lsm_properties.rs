@@ -83,7 +83,7 @@ impl Case {
         let (mut l, rank, txs) = self.identity();
         lsm::run(
             &mut l,
-            &LsmConfig { mode, max_cycle_length: max_len, include_urgent: None },
+            &LsmConfig { mode, max_cycle_length: max_len, include_urgent: None, ..LsmConfig::default() },
             discipline(strict),
             &rank,
             0,
@@ -157,7 +157,7 @@ proptest! {
         let mut order: Vec<usize> = (0..case.payments.len()).collect();
         order.sort_by_key(|&j| case.position[case.payments[j].0]);
         let (mut l, rank, txs) = case.ledger(&case.position, &order);
-        lsm::run(&mut l, &LsmConfig { mode: LsmMode::Cycles, max_cycle_length: max_len, include_urgent: None }, discipline(strict), &rank, 0);
+        lsm::run(&mut l, &LsmConfig { mode: LsmMode::Cycles, max_cycle_length: max_len, include_urgent: None, ..LsmConfig::default() }, discipline(strict), &rank, 0);
         let relabelled: Vec<bool> = txs.iter().map(|&tx| l.payments[tx as usize].status == Status::Settled).collect();
         prop_assert_eq!(identity, relabelled);
     }

@@ -150,7 +150,7 @@ fn queue(l: &mut Ledger, sender: BankIdx, receiver: BankIdx, amount: i64) -> TxI
 fn run(l: &mut Ledger, mode: LsmMode) -> usize {
     lsm::run(
         l,
-        &LsmConfig { mode, max_cycle_length: 6, include_urgent: None },
+        &LsmConfig { mode, max_cycle_length: 6, include_urgent: None, ..LsmConfig::default() },
         QueueDiscipline::FifoBypass,
         &[0, 1, 2],
         0,

@@ -62,7 +62,7 @@ fn a_cycles_pass_over_a_thousand_banks_completes_and_finds_the_planted_cycle() {
         let started = Instant::now();
         let settled = lsm::run(
             &mut l,
-            &LsmConfig { mode: LsmMode::Cycles, max_cycle_length: 6, include_urgent: None },
+            &LsmConfig { mode: LsmMode::Cycles, max_cycle_length: 6, include_urgent: None, ..LsmConfig::default() },
             QueueDiscipline::FifoBypass,
             &rank,
             0,
@@ -86,7 +86,7 @@ fn max_cycle_length_twelve_over_a_thousand_banks_completes_too() {
     let started = Instant::now();
     let settled = lsm::run(
         &mut l,
-        &LsmConfig { mode: LsmMode::Cycles, max_cycle_length: 12, include_urgent: None },
+        &LsmConfig { mode: LsmMode::Cycles, max_cycle_length: 12, include_urgent: None, ..LsmConfig::default() },
         QueueDiscipline::FifoBypass,
         &rank,
         0,
@@ -120,7 +120,7 @@ fn a_pass_that_exhausts_its_budget_is_counted_and_still_settles() {
         let started = Instant::now();
         let settled = lsm::run(
             &mut l,
-            &LsmConfig { mode: LsmMode::Cycles, max_cycle_length: 6, include_urgent: None },
+            &LsmConfig { mode: LsmMode::Cycles, max_cycle_length: 6, include_urgent: None, ..LsmConfig::default() },
             QueueDiscipline::FifoBypass,
             &rank,
             0,

@@ -191,7 +191,7 @@ proptest! {
         let queued: Vec<u32> = (0..l.payments.len() as u32).filter(|t| l.payments[*t as usize].status == Status::Queue2).collect();
         let modes = [LsmMode::None, LsmMode::Bilateral, LsmMode::Cycles, LsmMode::Multilateral, LsmMode::T2, LsmMode::T2Classic];
         let rank: Vec<u32> = (0..n as u32).collect();
-        lsm::run(&mut l, &LsmConfig { mode: modes[mode], max_cycle_length: 4, include_urgent: Some(true) }, discipline, &rank, 0);
+        lsm::run(&mut l, &LsmConfig { mode: modes[mode], max_cycle_length: 4, include_urgent: Some(true), ..LsmConfig::default() }, discipline, &rank, 0);
         prop_assert_eq!(l.rules.worst_breach(), None);
         for (b, bank) in l.banks.iter().enumerate() {
             let lowest = queued.iter().map(|t| &l.payments[*t as usize])

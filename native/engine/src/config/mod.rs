@@ -149,6 +149,9 @@ pub enum LsmMode {
     T2,
     /// Multilateral, then bilateral on what is left: `t2` before issue 10, kept for reproducibility.
     T2Classic,
+    /// A maximum-value feasible subset of Queue 2, solved as a mixed-integer program
+    /// (docs/semantics.md#the-optimal-lsm).
+    Optimal,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -158,6 +161,40 @@ pub struct LsmConfig {
     /// Whether the LSM may offset highly urgent and urgent payments; `None` = the default of
     /// [`LsmConfig::offsets_urgent`].
     pub include_urgent: Option<bool>,
+    /// The solver's budget for `lsm.mode: optimal` and for `measure_optimum`.
+    pub optimal: OptimalConfig,
+    /// Solve for the optimum before every LSM pass and report the share of it the LSM settled
+    /// (metric `lsm_optimum_share`); off by default since it costs a solve per tick.
+    pub measure_optimum: bool,
+}
+
+/// `lsm.optimal`: how much one pass's solve may cost (docs/semantics.md#the-optimal-lsm).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OptimalConfig {
+    /// Wall time one pass may spend in the solver; a limit that binds makes the run depend on
+    /// the machine's speed (counted in `lsm_optimal_time_limited`).
+    pub time_limit_ms: u32,
+    /// The largest Queue 2 (payments the LSM may offset) solved at all; a longer one falls back.
+    pub max_queue: u32,
+}
+
+impl Default for OptimalConfig {
+    fn default() -> Self {
+        OptimalConfig { time_limit_ms: 1_000, max_queue: 10_000 }
+    }
+}
+
+impl Default for LsmConfig {
+    /// The defaults of an absent `lsm` section: `t2_classic` (today's results for configs naming no mode), cycles up to 6, no optimum measured.
+    fn default() -> Self {
+        LsmConfig {
+            mode: LsmMode::T2Classic,
+            max_cycle_length: 6,
+            include_urgent: None,
+            optimal: OptimalConfig::default(),
+            measure_optimum: false,
+        }
+    }
 }
 
 impl LsmConfig {
@@ -223,6 +260,7 @@ pub const LSM_MODES: &[(&str, LsmMode)] = &[
     ("multilateral", LsmMode::Multilateral),
     ("t2", LsmMode::T2),
     ("t2_classic", LsmMode::T2Classic),
+    ("optimal", LsmMode::Optimal),
 ];
 
 /// The config's name for `value` in one of the tables above.
@@ -265,7 +303,7 @@ impl EngineConfig {
         };
         let lsm = match o.take("lsm") {
             Some(v) => parse_lsm(v, &root.key("lsm"))?,
-            None => LsmConfig { mode: LsmMode::T2Classic, max_cycle_length: 6, include_urgent: None },
+            None => LsmConfig::default(),
         };
         let (queue_discipline, crediting) = parse_rtgs(o.take("rtgs"), &root.key("rtgs"))?;
         let drop_expired = o.opt("drop_expired")?.unwrap_or(true);

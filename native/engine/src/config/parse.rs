@@ -4,8 +4,8 @@ use serde_json::Value;
 
 use super::read::{check_priority, check_range, FromValue, Obj};
 use super::{
-    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, Crediting, LsmConfig, LsmMode, PolicyConfig,
-    QueueDiscipline, MAX_COST_RATE,
+    AgentConfig, AmountDistribution, ArrivalConfig, CostRates, Crediting, LsmConfig, LsmMode, OptimalConfig,
+    PolicyConfig, QueueDiscipline, MAX_COST_RATE,
 };
 use crate::error::{EngineError, Loc, Result};
 use crate::model::MAX_AMOUNT;
@@ -213,6 +213,23 @@ pub(super) fn parse_lsm(v: &Value, loc: &Loc) -> Result<LsmConfig> {
         return Err(EngineError::config(o.field("max_cycle_length"), "must be between 2 and 12"));
     }
     let include_urgent = o.opt("include_urgent")?;
+    let optimal = match o.take("optimal") {
+        Some(v) => parse_optimal(v, &o.field("optimal"))?,
+        None => OptimalConfig::default(),
+    };
+    let measure_optimum = o.opt("measure_optimum")?.unwrap_or(false);
     o.finish()?;
-    Ok(LsmConfig { mode, max_cycle_length, include_urgent })
+    Ok(LsmConfig { mode, max_cycle_length, include_urgent, optimal, measure_optimum })
+}
+
+/// `lsm.optimal`: the solver's time limit per pass (1 ms … 1 hour) and the longest queue it solves.
+fn parse_optimal(v: &Value, loc: &Loc) -> Result<OptimalConfig> {
+    let mut o = Obj::new(v, loc)?;
+    let d = OptimalConfig::default();
+    let time_limit_ms: u32 = o.opt("time_limit_ms")?.unwrap_or(d.time_limit_ms);
+    check_range(time_limit_ms as i64, 1, 3_600_000, &o.field("time_limit_ms"))?;
+    let max_queue: u32 = o.opt("max_queue")?.unwrap_or(d.max_queue);
+    check_range(max_queue as i64, 1, 10_000_000, &o.field("max_queue"))?;
+    o.finish()?;
+    Ok(OptimalConfig { time_limit_ms, max_queue })
 }

@@ -80,6 +80,11 @@ pub fn metrics() -> &'static [Metric] {
         t.extend([
             metric("gridlock_ticks", Int64, |f| Int(f.o.gridlock_ticks() as i64)),
             metric("lsm_cycle_search_truncated", Int64, |f| Int(f.o.lsm_cycle_search_truncated() as i64)),
+            metric("lsm_optimal_solved", Int64, |f| Int(f.o.lsm_optimal().solved as i64)),
+            metric("lsm_optimal_time_limited", Int64, |f| Int(f.o.lsm_optimal().time_limited as i64)),
+            metric("lsm_optimal_fallbacks", Int64, |f| Int(f.o.lsm_optimal().fallbacks as i64)),
+            metric("lsm_optimal_max_gap", Float64, |f| Float(f.o.lsm_optimal().max_gap)),
+            metric("lsm_optimum_share", NullableFloat64, |f| optimum_share(f.o)),
             metric("ticks_run", Int64, |f| Int(f.o.current_tick() as i64)),
             metric("engine_seconds", Float64, |f| Float(f.o.engine_seconds())),
             metric("engine_version", Str, |_| Text(ENGINE_VERSION.to_string())),
@@ -87,6 +92,16 @@ pub fn metrics() -> &'static [Metric] {
         ]);
         t
     })
+}
+
+/// Σ settled by the LSM ÷ Σ best known feasible value over the run's passes; only when
+/// `lsm.measure_optimum` asked for it (docs/semantics.md#the-optimal-lsm).
+fn optimum_share(o: &Orchestrator) -> MetricValue {
+    if !o.config().lsm.measure_optimum {
+        return MetricValue::Missing;
+    }
+    let s = o.lsm_optimal();
+    ratio(s.share_settled as f64, s.share_best as f64)
 }
 
 /// The metrics' names and types, in output order.

@@ -8,7 +8,8 @@ use serde_json::{json, Map, Value};
 
 use crate::config::{
     choice_name, AgentConfig, AmountDistribution, ArrivalConfig, CostRates, EngineConfig, Event, LimitsConfig,
-    LsmConfig, ReservationsConfig, ScheduledPayment, CREDITINGS, EOD_UNSETTLED, LSM_MODES, QUEUE_DISCIPLINES,
+    LsmConfig, OptimalConfig, ReservationsConfig, ScheduledPayment, CREDITINGS, EOD_UNSETTLED, LSM_MODES,
+    QUEUE_DISCIPLINES,
 };
 use crate::error::{EngineError, Loc, Result};
 
@@ -122,9 +123,11 @@ fn costs(c: &CostRates) -> Value {
 }
 
 fn lsm_section(l: &LsmConfig) -> Value {
-    let LsmConfig { mode, max_cycle_length, include_urgent } = l;
+    let LsmConfig { mode, max_cycle_length, include_urgent, optimal, measure_optimum } = l;
     let mode = choice_name(LSM_MODES, mode);
-    json!({"mode": mode, "max_cycle_length": max_cycle_length, "include_urgent": include_urgent})
+    let OptimalConfig { time_limit_ms, max_queue } = optimal;
+    json!({"mode": mode, "max_cycle_length": max_cycle_length, "include_urgent": include_urgent,
+        "optimal": {"time_limit_ms": time_limit_ms, "max_queue": max_queue}, "measure_optimum": measure_optimum})
 }
 
 /// A scenario event with its banks named by id again, as the config wrote them.

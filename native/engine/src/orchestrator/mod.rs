@@ -30,8 +30,9 @@ use crate::events::EventLog;
 use crate::log::{reported, AgentState, Costs, TickLog, TickResult, N_COSTS};
 use crate::model::{Bank, BankIdx, Payment, RtgsClass, TxIdx, MAX_AMOUNT, RTGS_CLASS_NAMES};
 use crate::policy::{rebuild, CashManagerPolicy};
+use crate::settlement::optimal::{self, OptimalStats};
 use crate::settlement::rules::SenderRules;
-use crate::settlement::{lsm, rtgs, Ledger};
+use crate::settlement::{rtgs, Ledger};
 
 /// A payment entered by hand (REST API, CLI) rather than drawn or scheduled.
 #[derive(Debug, Clone)]
@@ -219,6 +220,9 @@ impl Orchestrator {
     pub fn lsm_cycle_search_truncated(&self) -> u64 {
         self.state.ledger.lsm_cycle_search_truncated
     }
+    pub fn lsm_optimal(&self) -> &OptimalStats {
+        &self.state.ledger.optimal
+    }
     pub fn engine_seconds(&self) -> f64 {
         self.engine_nanos as f64 / 1e9
     }
@@ -251,7 +255,9 @@ impl Orchestrator {
         self.releases.clear();
         rtgs::process_queue(&mut self.state.ledger, discipline, now); // 4
         let (lsm, rank) = (&self.config.lsm, self.directory.rank());
-        if lsm::run(&mut self.state.ledger, lsm, discipline, rank, now) > 0 {
+        let settled = optimal::run_pass(&mut self.state.ledger, lsm, discipline, rank, now)
+            .inspect_err(|e| self.halted = Some(e.clone()))?;
+        if settled > 0 {
             rtgs::process_queue(&mut self.state.ledger, discipline, now); // 5, then 4 once more
         }
         costs::accrue(&self.state.ledger.banks, &self.config.cost_rates, &mut self.state.ledger.acc); // 6

@@ -82,6 +82,9 @@ fn check_shape(config: &EngineConfig, st: &SimState) -> Result<()> {
     if st.gridlock_ticks > st.now as u64 {
         return Err(corrupt(format!("gridlock_ticks {} exceeds the {} ticks run", st.gridlock_ticks, st.now)));
     }
+    if !st.ledger.optimal.plausible(st.now as u64) {
+        return Err(corrupt("the optimal LSM's counts cannot come from the ticks run"));
+    }
     if !st.ledger.is_compact() {
         return Err(corrupt("queues hold entries awaiting compaction (saved mid-tick)"));
     }

@@ -11,9 +11,10 @@ use crate::error::{EngineError, Result};
 /// Version 2: queue values and run totals are `i128`. Version 3: payments carry pair keys, banks
 /// count their random orders and submissions. Version 4: crediting, borrowing and scenario events
 /// in the config, banks' lowest headroom, the event log. Version 5: payments carry a named class,
-/// Queue 2 has three classes, and the ledger carries sender limits, positions and reservations. An
-/// older file is refused, not misread.
-const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x05";
+/// Queue 2 has three classes, and the ledger carries sender limits, positions and reservations.
+/// Version 6: the config's `lsm.optimal` and `lsm.measure_optimum`, and the ledger's counts of
+/// what the optimal LSM's solver did. An older file is refused, not misread.
+const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x06";
 
 /// FNV-1a over the state payload: detects damaged files (not tampering).
 fn checksum(bytes: &[u8]) -> u64 {

@@ -30,6 +30,7 @@ pub fn run(ledger: &mut Ledger, lsm: &LsmConfig, discipline: QueueDiscipline, ba
         LsmMode::Multilateral => multilateral(ledger, scope, bank_rank, now),
         LsmMode::T2 => t2(ledger, lsm.max_cycle_length as usize, scope, bank_rank, now),
         LsmMode::T2Classic => t2_classic(ledger, scope, bank_rank, now),
+        LsmMode::Optimal => super::optimal::settle(ledger, lsm, scope, bank_rank, now),
     };
     ledger.compact_queue2();
     settled

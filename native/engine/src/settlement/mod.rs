@@ -5,6 +5,7 @@
 mod close;
 pub mod cycles;
 pub mod lsm;
+pub mod optimal;
 pub mod rtgs;
 pub mod rules;
 pub mod t2;
@@ -66,6 +67,8 @@ pub struct Ledger {
     /// LSM passes whose cycle search reached its step budget (metric `lsm_cycle_search_truncated`),
     /// so a search that gave up early is reported rather than silent.
     pub lsm_cycle_search_truncated: u64,
+    /// What the optimal LSM's solver did (metrics `lsm_optimal_*`, `lsm_optimum_share`).
+    pub optimal: optimal::OptimalStats,
     /// Sender limits (with this day's positions) and reservations; none by default.
     pub rules: SenderRules,
     /// `rtgs.crediting: deferred`: receipts become usable only from the next tick (set from the
@@ -89,6 +92,7 @@ impl Ledger {
             acc: TickAccounts::new(n),
             q1_dirty: Vec::new(),
             lsm_cycle_search_truncated: 0,
+            optimal: optimal::OptimalStats::default(),
             rules: SenderRules::default(),
             deferred_crediting: false,
             batch_net: Vec::new(),

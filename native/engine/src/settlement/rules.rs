@@ -45,6 +45,11 @@ impl BankLimits {
         }
     }
 
+    /// How much position `slot` may still grow today: the optimal LSM's limit rows.
+    pub fn room(&self, slot: usize) -> i128 {
+        self.limit(slot) - self.position[slot]
+    }
+
     /// How far position `slot` would exceed its limit after changing by `delta` (0 if within).
     pub fn excess(&self, slot: usize, delta: i128) -> i128 {
         (self.position[slot] + delta - self.limit(slot)).max(0)
