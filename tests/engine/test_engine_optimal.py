@@ -36,10 +36,17 @@ def test_optimal_settles_the_ring_and_counts_its_solves() -> None:
     assert metrics["lsm_optimum_share"] == 1.0
 
 
-def test_t2_reaches_none_of_the_optimum_here() -> None:
-    orch = build(ring_behind_stuck({"mode": "t2", "measure_optimum": True}))
+def test_t2_classic_reaches_none_of_the_optimum_here() -> None:
+    orch = build(ring_behind_stuck({"mode": "t2_classic", "measure_optimum": True}))
     orch.run()
     assert orch.metrics()["lsm_optimum_share"] == 0.0
+
+
+def test_the_new_t2_reaches_all_of_the_optimum_here() -> None:
+    """Its cycle search finds the ring algorithm 2 took apart (docs/semantics.md#the-t2-mode)."""
+    orch = build(ring_behind_stuck({"mode": "t2", "measure_optimum": True}))
+    orch.run()
+    assert orch.metrics()["lsm_optimum_share"] == 1.0
 
 
 def test_the_share_is_none_unless_measured() -> None:

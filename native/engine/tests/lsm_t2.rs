@@ -242,7 +242,8 @@ impl Case {
     fn pass(&self, mode: LsmMode) -> (Ledger, i128) {
         let mut l = self.ledger();
         let before = settled_value(&l);
-        let lsm = LsmConfig { mode, max_cycle_length: 4, include_urgent: Some(self.include_urgent) };
+        let lsm =
+            LsmConfig { mode, max_cycle_length: 4, include_urgent: Some(self.include_urgent), ..LsmConfig::default() };
         let rank: Vec<u32> = (0..self.n as u32).collect();
         lsm::run(&mut l, &lsm, self.discipline, &rank, 0);
         let value = settled_value(&l) - before;

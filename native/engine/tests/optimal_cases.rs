@@ -46,8 +46,8 @@ fn a_queue_over_max_queue_falls_back_to_t2_then_cycles() {
 
 #[test]
 fn the_share_of_the_optimum_is_measured_only_when_asked() {
-    // t2 settles nothing here while the optimum is the ring's 303, on both ticks' passes.
-    let mut t2 = engine(ring_behind_stuck(json!({"mode": "t2", "measure_optimum": true})));
+    // t2_classic settles nothing here while the optimum is the ring's 303, on both ticks' passes.
+    let mut t2 = engine(ring_behind_stuck(json!({"mode": "t2_classic", "measure_optimum": true})));
     t2.run(|| true).unwrap();
     assert_eq!(statuses(&t2), [Status::Dropped; 4]);
     assert_eq!(metric(&t2, "lsm_optimum_share"), MetricValue::Float(0.0));
@@ -55,7 +55,7 @@ fn the_share_of_the_optimum_is_measured_only_when_asked() {
     let mut optimal = engine(ring_behind_stuck(json!({"mode": "optimal", "measure_optimum": true})));
     optimal.run(|| true).unwrap();
     assert_eq!(metric(&optimal, "lsm_optimum_share"), MetricValue::Float(1.0));
-    let mut unmeasured = engine(ring_behind_stuck(json!({"mode": "t2"})));
+    let mut unmeasured = engine(ring_behind_stuck(json!({"mode": "t2_classic"})));
     unmeasured.run(|| true).unwrap();
     assert_eq!(metric(&unmeasured, "lsm_optimum_share"), MetricValue::Missing);
     assert_eq!(metric(&unmeasured, "lsm_optimal_solved"), MetricValue::Int(0));
