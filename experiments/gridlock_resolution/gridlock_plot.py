@@ -18,12 +18,11 @@ _MARKERS = "osD^vP*X"
 
 def _errorbar(ax: Axes, points: Sequence[tuple[float, Estimate | None]], label: str, marker: str,
               dodge: float) -> None:
-    shown = [(x + dodge, e) for x, e in points if e is not None]
-    ys = [e.mean for _, e in shown]
-    below = [0.0 if e.ci_low is None else e.mean - e.ci_low for _, e in shown]
-    above = [0.0 if e.ci_high is None else e.ci_high - e.mean for _, e in shown]
-    ax.errorbar([x for x, _ in shown], ys, yerr=[below, above], label=label, marker=marker, capsize=3,
-                linewidth=1.4)
+    shown = [(x + dodge, e.mean, e.ci_low, e.ci_high) for x, e in points if e is not None and e.mean is not None]
+    below = [0.0 if low is None else mean - low for _, mean, low, _ in shown]
+    above = [0.0 if high is None else high - mean for _, mean, _, high in shown]
+    ax.errorbar([x for x, _, _, _ in shown], [mean for _, mean, _, _ in shown], yerr=[below, above], label=label,
+                marker=marker, capsize=3, linewidth=1.4)
 
 
 def gridlock_png(series: Mapping[str, Sequence[tuple[float, Estimate | None, Estimate | None]]],
