@@ -8,8 +8,9 @@ Figures: bench_10 through run() and through a Python tick() loop, bench_100 thro
 t2_day (1,000 banks, ~400,000 payments in one 600-tick day) engine seconds and peak RSS under t2, and its
 engine seconds under t2_classic (the t2 of before issue 10) (measured in a child process so this process's
 own memory does not count), the peak RSS of a 10,000-bank day with arrival configs and what
-Orchestrator.new adds to it (child process too), the build of a 20,000-bank payment ring, and a check that per-tick cost does not grow with the payments already settled (first
-vs last 100-tick windows of a long run).
+Orchestrator.new adds to it (child process too), the build of a 20,000-bank payment ring, and a
+check that per-tick cost does not grow with the payments already settled (first vs last 100-tick
+windows of a long run).
 """
 
 from __future__ import annotations
