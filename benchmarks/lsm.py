@@ -1,9 +1,9 @@
 """LSM performance figures (docs/performance.md#lsm), each printed beside its budget.
 
-    python benchmarks/lsm.py                        # full sizes (about 5 minutes on 2 cores)
+    python benchmarks/lsm.py                        # full sizes (under a minute on 2 cores)
     python benchmarks/lsm.py --quick                # small sizes: a smoke test, not a measurement
     python benchmarks/lsm.py --json out.json        # also write the figures as JSON
-    python benchmarks/lsm.py --t2-day-scale 1.0     # the whole t2_day under optimal (much longer)
+    python benchmarks/lsm.py --t2-day-scale 1.0     # the whole t2_day under optimal (about a minute more)
 
 Figures, for a gridlocked Queue 2 of 50, 500, 5,000 and 50,000 payments on 1,000 banks (one tick):
 the engine time of the LSM tick under `lsm.mode: optimal` with the solver's outcome counts
