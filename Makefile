@@ -57,6 +57,7 @@ lint: install
 bench: install
 	$(PY) benchmarks/engine.py
 	$(PY) benchmarks/runner.py
+	$(PY) benchmarks/lsm.py
 
 clean:
 	rm -rf $(VENV) target results paysim_runner/_core*.so

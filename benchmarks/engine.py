@@ -5,11 +5,12 @@
     python benchmarks/engine.py --json out.json
 
 Figures: bench_10 through run() and through a Python tick() loop, bench_100 through tick(), the
-t2_day (1,000 banks, ~400,000 payments in one 600-tick day) engine seconds and peak RSS (measured in a
-child process so this process's own memory does not count), the peak RSS of a 10,000-bank day with
-arrival configs and what Orchestrator.new adds to it (child process too), the build of a 20,000-bank
-payment ring, and a check that per-tick cost does not grow with the payments already settled (first
-vs last 100-tick windows of a long run).
+t2_day (1,000 banks, ~400,000 payments in one 600-tick day) engine seconds and peak RSS under t2, and its
+engine seconds under t2_classic (the t2 of before issue 10) (measured in a child process so this process's
+own memory does not count), the peak RSS of a 10,000-bank day with arrival configs and what
+Orchestrator.new adds to it (child process too), the build of a 20,000-bank payment ring, and a
+check that per-tick cost does not grow with the payments already settled (first vs last 100-tick
+windows of a long run).
 """
 
 from __future__ import annotations
@@ -86,8 +87,8 @@ def bench_config(n_banks: int, rate: float, days: int, seed: int = 12345) -> dic
     }
 
 
-def t2_day_config(scale: float = 1.0, liquidity: float = 0.02) -> dict[str, Any]:
-    """1,000 banks (scaled), ~400,000 payments in one 600-tick day, t2 LSM every tick.
+def t2_day_config(scale: float = 1.0, liquidity: float = 0.02, mode: str = "t2") -> dict[str, Any]:
+    """1,000 banks (scaled), ~400,000 payments in one 600-tick day, the `mode` LSM (t2) every tick.
 
     A core of 10 large banks receives most flows (weight 200 each against 1 for every other bank,
     so about two thirds of payments go to the core) and sends larger, more frequent payments.
@@ -119,7 +120,7 @@ def t2_day_config(scale: float = 1.0, liquidity: float = 0.02) -> dict[str, Any]
                 "deadline_offset": 120,
             },
         })
-    return {"ticks_per_day": ticks, "num_days": 1, "rng_seed": 1, "lsm": {"mode": "t2"}, "agent_configs": agents}
+    return {"ticks_per_day": ticks, "num_days": 1, "rng_seed": 1, "lsm": {"mode": mode}, "agent_configs": agents}
 
 
 # ---------------------------------------------------------------- measurements
@@ -181,10 +182,10 @@ def tick_cost_growth(cfg: dict[str, Any], windows: int = 20) -> tuple[float, flo
     return statistics.median(early), statistics.median(late), settled
 
 
-def t2_day_child(scale: float, liquidity: float) -> dict[str, Any]:
+def t2_day_child(scale: float, liquidity: float, mode: str) -> dict[str, Any]:
     """Body of the child process: build and run t2_day, report engine time and peak RSS."""
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    cfg = t2_day_config(scale, liquidity)
+    cfg = t2_day_config(scale, liquidity, mode)
     orch = _core.Orchestrator.new(cfg)
     started = time.perf_counter()
     orch.run()
@@ -203,9 +204,10 @@ def t2_day_child(scale: float, liquidity: float) -> dict[str, Any]:
     }
 
 
-def t2_day(scale: float, liquidity: float = 0.02) -> dict[str, Any]:
+def t2_day(scale: float, liquidity: float = 0.02, mode: str = "t2") -> dict[str, Any]:
     child = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--t2-day-child", str(scale), str(liquidity)],
+        [sys.executable, os.path.abspath(__file__), "--t2-day-child", str(scale), str(liquidity),
+         "--t2-day-mode", mode],
         capture_output=True, text=True,
     )
     if child.returncode != 0:
@@ -282,6 +284,10 @@ def measure(quick: bool) -> list[Figure]:
     figures.append(Figure(f"{tag} payments/s", day["n_payments"] / day["engine_seconds"], "payments/s", None, True,
                           f"{day['n_payments']:,} payments, {day['settlement_rate']:.1%} settled: "
                           f"{day['queue_share']:.1%} from Queue 2, {day['lsm_share']:.2%} by LSM"))
+    classic = t2_day(scale, mode="t2_classic")
+    figures.append(Figure(f"{tag} under t2_classic, engine seconds", classic["engine_seconds"], "s", None, False,
+                          f"context: the t2 of before issue 10; t2 takes "
+                          f"{day['engine_seconds'] / classic['engine_seconds']:.2f}× as long"))
     if full:
         tighter = t2_day(scale, liquidity=0.01)
         figures.append(Figure("t2_day at half the liquidity, engine seconds", tighter["engine_seconds"], "s", None,
@@ -327,10 +333,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test, not a measurement")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--t2-day-child", nargs=2, metavar=("SCALE", "LIQUIDITY"), type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--t2-day-mode", default="t2", help=argparse.SUPPRESS)
     parser.add_argument("--wide-day-child", metavar="BANKS", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.t2_day_child is not None:
-        print(json.dumps(t2_day_child(*args.t2_day_child)))
+        print(json.dumps(t2_day_child(*args.t2_day_child, args.t2_day_mode)))
         return
     if args.wide_day_child is not None:
         print(json.dumps(wide_day_child(args.wide_day_child)))
