@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
 from collections import defaultdict
 from pathlib import Path
 from types import ModuleType
@@ -13,26 +11,19 @@ from typing import Any
 import matplotlib.image
 import pytest
 
-RUN_PY = Path(__file__).resolve().parents[2] / "experiments" / "liquidity_delay" / "run.py"
+from tests.helpers.experiments import load_experiment
+
 FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
 DAYS = 3
 #: The loaded run.py, its per-day results, the files it wrote and its output folder.
 Experiment = tuple[ModuleType, list[Any], list[Path], Path]
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("liquidity_delay_run", RUN_PY)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory: pytest.TempPathFactory) -> Experiment:
-    module = _load()
+    module = load_experiment("liquidity_delay")
     out = tmp_path_factory.mktemp("liquidity_delay")
     results, files = module.run_experiment(DAYS, out, fractions=FRACTIONS)
     return module, results, files, out

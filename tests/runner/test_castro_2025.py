@@ -3,9 +3,7 @@ the paper's equilibrium from engine runs, and the checked-in results are what it
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -14,6 +12,7 @@ import matplotlib.image
 import pytest
 
 from paysim_runner import _core
+from tests.helpers.experiments import load_experiment
 
 EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "castro_2025"
 OUTPUTS = ("results.json", "costs.csv", "best_response.png")
@@ -21,19 +20,11 @@ OUTPUTS = ("results.json", "costs.csv", "best_response.png")
 Experiment = tuple[ModuleType, dict[Any, Any], Path]
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("castro_2025_run", EXPERIMENT / "run.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory: pytest.TempPathFactory) -> Experiment:
-    module = _load()
+    module = load_experiment("castro_2025")
     out = tmp_path_factory.mktemp("castro_2025")
     assert module.main(["--out", str(out)]) == 0
     return module, module.cost_grid(), out
@@ -100,7 +91,7 @@ def test_the_engine_charges_no_cost_component_beyond_collateral_and_borrowing(ex
 
 
 def test_ties_go_to_the_lowest_liquidity() -> None:
-    module = _load()
+    module = load_experiment("castro_2025")
     flat = module.best_response(lambda bank, own, theirs: 0.0, "A", 0)
     assert flat == 0
     two_minima = module.best_response(lambda bank, own, theirs: 0.0 if own in (5, 3) else 1.0, "B", 7)
@@ -118,7 +109,7 @@ HAND_CELL = (0, 2)  # grid steps
 
 @pytest.fixture(scope="module")
 def hand_costs() -> dict[str, Any]:
-    costs: dict[str, Any] = _load().run_day(HAND_CELL)
+    costs: dict[str, Any] = load_experiment("castro_2025").run_day(HAND_CELL)
     return costs
 
 
@@ -136,7 +127,7 @@ def test_hand_cell_totals(hand_costs: dict[str, Any], bank: str, total: int) -> 
 
 
 def test_hand_cell_loans_in_the_event_log() -> None:
-    module = _load()
+    module = load_experiment("castro_2025")
     engine = _core.Orchestrator.new(module.engine_config(HAND_CELL))
     engine.run()
     events = engine.event_log()
@@ -145,7 +136,7 @@ def test_hand_cell_loans_in_the_event_log() -> None:
 
 
 def test_hand_cell_period_one_settlements() -> None:
-    module = _load()
+    module = load_experiment("castro_2025")
     engine = _core.Orchestrator.new(module.engine_config(HAND_CELL))
     engine.run()
     txs = engine.transaction_log()

@@ -4,8 +4,6 @@ everything, every solve is exact and the files are byte-deterministic."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -13,28 +11,19 @@ from typing import Any
 import matplotlib.image
 import pytest
 
-FOLDER = Path(__file__).resolve().parents[2] / "experiments" / "gridlock_resolution"
+from tests.helpers.experiments import load_experiment
+
 DAYS = 2
 FRACTIONS = (0.0, 0.3, 1.0)
 #: The loaded run.py, its results, the files it wrote and its output folder.
 Experiment = tuple[ModuleType, list[Any], list[Path], Path]
 
 
-def _load() -> ModuleType:
-    if str(FOLDER) not in sys.path:
-        sys.path.insert(0, str(FOLDER))  # run.py imports its sibling gridlock_plot.py, as when run as a script
-    spec = importlib.util.spec_from_file_location("gridlock_resolution_run", FOLDER / "run.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory: pytest.TempPathFactory) -> Experiment:
-    module = _load()
+    module = load_experiment("gridlock_resolution")
     out = tmp_path_factory.mktemp("gridlock_resolution")
     results, files = module.run_experiment(DAYS, out, fractions=FRACTIONS)
     return module, results, files, out

@@ -4,7 +4,6 @@ figures and files are what the README reads."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -14,7 +13,8 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-FOLDER = Path(__file__).resolve().parents[2] / "experiments" / "participant_outage"
+from tests.helpers.experiments import load_experiment
+
 SEEDS = 3
 DESIGNS = (("none", "fifo_bypass"), ("t2", "t2"))
 STARTS = (10, 50)
@@ -22,16 +22,6 @@ STARTS = (10, 50)
 Experiment = tuple[ModuleType, list[Any], list[Path], Path]
 
 
-def _load() -> ModuleType:
-    if str(FOLDER) not in sys.path:
-        sys.path.insert(0, str(FOLDER))  # run.py imports its sibling outage_day.py, as when run as a script
-    spec = importlib.util.spec_from_file_location("participant_outage_run", FOLDER / "run.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
 
 
 def _grid(module: ModuleType) -> list[Any]:
@@ -41,7 +31,7 @@ def _grid(module: ModuleType) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory: pytest.TempPathFactory) -> Experiment:
-    module = _load()
+    module = load_experiment("participant_outage")
     out = tmp_path_factory.mktemp("participant_outage")
     results = _grid(module)
     return module, results, module.write_outputs(out, results, SEEDS), out
