@@ -136,3 +136,45 @@ fn the_solver_budget_is_checked_at_its_field() {
     let err = config_error(json!({"measure_optimum": "yes"}));
     assert!(err.starts_with("lsm.measure_optimum:"), "{err}");
 }
+
+/// A queue found on a gridlock_resolution day (day 28, liquidity 0.2): eight banks, fourteen
+/// payments none of which settles gross. HiGHS's MIP presolve declares its model infeasible,
+/// although the empty set (and much more) is feasible; the pass used to fall back to `t2`. The
+/// model solved again without presolve settles everything but P1's, P2's, P6's 55,341 and P7's.
+#[test]
+fn a_model_the_solver_presolve_calls_infeasible_is_solved_again_without_it() {
+    let agents = banks(&[
+        ("P1", 7660, 0),
+        ("P2", 14985, 0),
+        ("P3", 1896, 0),
+        ("P4", 8574, 0),
+        ("P5", 11193, 0),
+        ("P6", 18108, 0),
+        ("P7", 5288, 0),
+        ("P8", 0, 0),
+    ]);
+    let queue = [
+        ("P5", "P3", 45137),
+        ("P2", "P6", 36965),
+        ("P3", "P5", 69041),
+        ("P4", "P3", 34656),
+        ("P5", "P3", 32161),
+        ("P6", "P7", 55341),
+        ("P1", "P5", 10538),
+        ("P3", "P5", 20099),
+        ("P3", "P6", 45637),
+        ("P4", "P5", 14633),
+        ("P5", "P4", 15055),
+        ("P6", "P3", 33592),
+        ("P6", "P4", 28987),
+        ("P7", "P8", 51325),
+    ];
+    let payments: Vec<Value> = queue.iter().map(|&(s, r, a)| pay(s, r, a)).collect();
+    let mut o = engine(json!({"ticks_per_day": 2, "agent_configs": agents, "scheduled_payments": payments,
+                              "lsm": {"mode": "optimal"}}));
+    o.tick().unwrap();
+    assert_eq!(metric(&o, "lsm_optimal_fallbacks"), MetricValue::Int(0));
+    assert_eq!(metric(&o, "lsm_optimal_solved"), MetricValue::Int(1));
+    let unsettled: Vec<usize> = statuses(&o).iter().enumerate().filter(|s| *s.1 != Status::Settled).map(|s| s.0).collect();
+    assert_eq!(unsettled, [1, 5, 6, 13]);
+}

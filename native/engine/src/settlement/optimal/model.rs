@@ -26,7 +26,9 @@
 //! (columns in queue order, bank rows in bank id order), and HiGHS runs single-threaded with a
 //! fixed seed, so the same queue gives the same subset (docs/semantics.md#the-optimal-lsm).
 
-use highs::{HighsModelStatus, HighsSolutionStatus, RowProblem, Sense};
+use std::time::Instant;
+
+use highs::{HighsModelStatus, HighsSolutionStatus, RowProblem, Sense, SolvedModel};
 
 use super::check::LocalBanks;
 use crate::model::RtgsClass;
@@ -44,6 +46,7 @@ pub(super) struct Solution {
 /// Solve one component (`entries` in queue order; no bank outside it is touched) within
 /// `seconds`; `None` when the solver has no feasible answer in time (or fails).
 pub(super) fn solve(ledger: &Ledger, scope: Scope, entries: &[Queued], rank: &[u32], seconds: f64) -> Option<Solution> {
+    let started = Instant::now();
     let mut pb = RowProblem::default();
     // The objective in units of the amounts' common divisor: still integral, and of moderate size.
     let unit = entries.iter().fold(0, |g, e| gcd(g, e.amount as u128)).max(1) as i64;
@@ -63,16 +66,14 @@ pub(super) fn solve(ledger: &Ledger, scope: Scope, entries: &[Queued], rank: &[u
         limit_rows(&mut pb, ledger, entries, &x, (banks.bank(b), &out[b], &into[b]));
         order_rows(&mut pb, scope, entries, &x, &out[b]);
     }
-    let mut model = pb.optimise(Sense::Maximise);
-    model.make_quiet();
-    // One thread always: HiGHS keeps one scheduler per calling thread, sized by its first solve.
-    model.set_option("threads", 1);
-    model.set_option("random_seed", 0);
-    model.set_option("mip_rel_gap", 0.0);
-    // The objective is an integer, so a bound less than 1 above the value proves it optimal.
-    model.set_option("mip_abs_gap", 0.5);
-    model.set_option("time_limit", seconds);
-    let solved = model.try_solve().ok()?;
+    let solved = run(pb.clone(), seconds, true).filter(|s| s.status() != HighsModelStatus::Infeasible);
+    // The empty set is always feasible, so "infeasible" is a solver error: HiGHS 1.16's MIP
+    // presolve has been seen to declare such a model infeasible (a known class of HiGHS bugs);
+    // solved again without presolve, the same model solves (native/engine/tests/optimal_cases.rs).
+    let solved = match solved {
+        Some(s) => s,
+        None => run(pb, (seconds - started.elapsed().as_secs_f64()).max(0.0), false)?,
+    };
     if solved.primal_solution_status() != HighsSolutionStatus::Feasible {
         return None;
     }
@@ -85,6 +86,24 @@ pub(super) fn solve(ledger: &Ledger, scope: Scope, entries: &[Queued], rank: &[u
         false => (solved.double_info_value(c"mip_dual_bound").ok()? * unit as f64).max(value as f64),
     };
     Some(Solution { chosen, bound, proven })
+}
+
+/// One solve of the model, single-threaded with a fixed seed, with or without HiGHS's presolve;
+/// `None` when HiGHS fails.
+fn run(pb: RowProblem, seconds: f64, presolve: bool) -> Option<SolvedModel> {
+    let mut model = pb.optimise(Sense::Maximise);
+    model.make_quiet();
+    // One thread always: HiGHS keeps one scheduler per calling thread, sized by its first solve.
+    model.set_option("threads", 1);
+    model.set_option("random_seed", 0);
+    model.set_option("mip_rel_gap", 0.0);
+    // The objective is an integer, so a bound less than 1 above the value proves it optimal.
+    model.set_option("mip_abs_gap", 0.5);
+    model.set_option("time_limit", seconds);
+    if !presolve {
+        model.set_option("presolve", "off");
+    }
+    model.try_solve().ok()
 }
 
 /// A bank's entries out and in (indexes into the component's entries).
