@@ -175,6 +175,7 @@ fn a_model_the_solver_presolve_calls_infeasible_is_solved_again_without_it() {
     o.tick().unwrap();
     assert_eq!(metric(&o, "lsm_optimal_fallbacks"), MetricValue::Int(0));
     assert_eq!(metric(&o, "lsm_optimal_solved"), MetricValue::Int(1));
-    let unsettled: Vec<usize> = statuses(&o).iter().enumerate().filter(|s| *s.1 != Status::Settled).map(|s| s.0).collect();
+    let unsettled: Vec<usize> =
+        statuses(&o).iter().enumerate().filter(|s| *s.1 != Status::Settled).map(|s| s.0).collect();
     assert_eq!(unsettled, [1, 5, 6, 13]);
 }
