@@ -54,8 +54,9 @@ def test_gridlock_ring_cannot_settle_gross_but_lsm_clears_it() -> None:
 def test_core_periphery_and_t2_day_are_skewed() -> None:
     fifty = load_config(CONF_DIR / "scenario" / "fifty_bank_core_periphery.yaml")
     assert len(fifty.agents) == 50
-    weights = fifty.agents[-1].arrival_config.counterparty_weights
-    assert weights["CORE_0"] == 10 * weights["PERI_00"]
+    sizes = {a.id: a.size for a in fifty.agents}
+    assert fifty.agents[-1].arrival_config.receivers_by_size
+    assert sizes["CORE_0"] == 10 * sizes["PERI_00"]
     assert fifty.agents[0].arrival_config.distribution.type == "LogNormal"
     day = load_config(CONF_DIR / "scenario" / "t2_day.yaml")
     assert len(day.agents) == 1000
@@ -128,11 +129,10 @@ def test_agent_groups_expand_into_weighted_agents() -> None:
     )
     assert cfg.bank_ids == ["X"] + [f"G{i:02d}" for i in range(11)]
     assert cfg.agent_groups is None
-    weights = cfg.agents[1].arrival_config.counterparty_weights
-    assert "G00" not in weights
-    assert weights["X"] == 1.0
-    assert weights["G01"] == 3.0
-    assert len(weights) == 11
+    # members draw receivers by size (the engine weighs each other bank by its size, X at 1)
+    assert [a.size for a in cfg.agents] == [None] + [3.0] * 11
+    assert all(a.arrival_config.receivers_by_size for a in cfg.agents[1:])
+    assert all(a.arrival_config.counterparty_weights is None for a in cfg.agents[1:])
     # the dumped form is the explicit one and validates again to the same config
     assert SimulationConfig.model_validate(cfg.model_dump(exclude_none=True)) == cfg
 

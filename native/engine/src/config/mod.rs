@@ -52,6 +52,8 @@ pub struct AgentConfig {
     pub limits: Option<LimitsConfig>,
     /// T2 liquidity reservations; `None` = nothing reserved.
     pub reservations: Option<ReservationsConfig>,
+    /// Weight as a receiver of the arrivals that draw `receivers_by_size` (default 1).
+    pub size: f64,
 }
 
 /// A bank's cash-manager policy as configured: its mapping (`type` and parameters) kept as JSON
@@ -69,6 +71,9 @@ pub struct ArrivalConfig {
     pub distribution: AmountDistribution,
     /// Receiver weights by bank id; `None` = uniform over the other banks.
     pub counterparty_weights: Option<Vec<(String, f64)>>,
+    /// Every other bank weighted by its `size` instead (what agent groups expand to; one table
+    /// shared by all senders, see `receivers.rs`).
+    pub receivers_by_size: bool,
     pub deadline_offset: u32,
     pub priority: u8,
     /// Queue 2 class of these payments; `None` = from `priority`.

@@ -44,13 +44,16 @@ pub(super) fn engine_dict(config: &EngineConfig) -> Result<Value> {
 }
 
 fn agent(a: &AgentConfig, i: usize) -> Result<Value> {
-    let AgentConfig { id, opening_balance, credit_limit, policy, arrival_config, limits, reservations } = a;
+    let AgentConfig { id, opening_balance, credit_limit, policy, arrival_config, limits, reservations, size } = a;
     let policy: Value = serde_json::from_str(&policy.json).map_err(|e| {
         EngineError::config(Loc::from("agent_configs").index(i).key("policy"), format!("not a policy mapping: {e}"))
     })?;
     let mut out = json!({"id": id, "opening_balance": opening_balance, "credit_limit": credit_limit, "policy": policy});
     if let Some(arrivals) = arrival_config {
         out["arrival_config"] = arrival(arrivals);
+    }
+    if *size != 1.0 {
+        out["size"] = json!(size);
     }
     if let Some(LimitsConfig { bilateral, multilateral }) = limits {
         let map: Map<String, Value> = bilateral.iter().map(|(id, x)| (id.clone(), json!(x))).collect();
@@ -67,6 +70,7 @@ fn arrival(a: &ArrivalConfig) -> Value {
         rate_per_tick,
         distribution,
         counterparty_weights,
+        receivers_by_size,
         deadline_offset,
         priority,
         rtgs_class,
@@ -86,6 +90,9 @@ fn arrival(a: &ArrivalConfig) -> Value {
     if let Some(weights) = counterparty_weights {
         let map: Map<String, Value> = weights.iter().map(|(id, w)| (id.clone(), json!(w))).collect();
         out["counterparty_weights"] = Value::Object(map);
+    }
+    if *receivers_by_size {
+        out["receivers_by_size"] = json!(true);
     }
     out
 }

@@ -22,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::arrivals::{bank_stream, pair_key, ArrivalSampler, Draw, Origin};
+use crate::receivers::SizeTable;
 use crate::config::EngineConfig;
 use crate::costs;
 use crate::directory::BankDirectory;
@@ -131,11 +132,16 @@ impl Orchestrator {
             return Err(EngineError::State("corrupt state: sender rules and config disagree".into()));
         }
         let policies = config.agents.iter().map(|a| rebuild(&a.policy)).collect::<Result<Vec<_>>>()?;
+        let sizes: Vec<f64> = config.agents.iter().map(|a| a.size).collect();
+        let by_size = config.agents.iter().any(|a| a.arrival_config.as_ref().is_some_and(|c| c.receivers_by_size));
+        let table = by_size.then(|| SizeTable::build(&sizes, &directory)).flatten();
         let samplers = config
             .agents
             .iter()
             .enumerate()
-            .map(|(i, a)| a.arrival_config.as_ref().map(|c| ArrivalSampler::new(c, i, &directory)))
+            .map(|(i, a)| {
+                a.arrival_config.as_ref().map(|c| ArrivalSampler::new(c, i, &directory, &sizes, table.as_ref()))
+            })
             .collect();
         let mut schedule: Vec<usize> = (0..config.scheduled_payments.len()).collect();
         schedule.sort_by_key(|&i| config.scheduled_payments[i].arrival_tick);
