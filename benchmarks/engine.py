@@ -10,7 +10,10 @@ engine seconds under t2_classic (the t2 of before issue 10) (measured in a child
 own memory does not count), the peak RSS of a 10,000-bank day with arrival configs and what
 Orchestrator.new adds to it (child process too), the build of a 20,000-bank payment ring, and a
 check that per-tick cost does not grow with the payments already settled (first vs last 100-tick
-windows of a long run).
+windows of a long run). Then Fedwire scale: Orchestrator.new's time and memory for t2_day, four
+times t2_day (4,000 banks, 1.6M payments), fedwire_day (conf/scenario/fedwire_day.yaml: 5,000
+banks, 800,000 payments), and each day's engine time over its physical limit (the same arrivals
+drawn and settled gross with nothing else: native/engine/examples/arrival_floor.rs).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -112,11 +116,13 @@ def t2_day_config(scale: float = 1.0, liquidity: float = 0.02, mode: str = "t2")
             "opening_balance": int(liquidity * daily_outflow),
             "credit_limit": int(liquidity * daily_outflow),
             "policy": {"type": "Fifo"},
+            # Receivers weighted by size: one shared table (the same draws as listing 999
+            # weights per bank, which made the config itself O(banks²)).
+            "size": 200.0 if core else 1.0,
             "arrival_config": {
                 "rate_per_tick": rate,
                 "distribution": {"type": "LogNormal", "mean_log": mu, "std_dev_log": sigma},
-                "counterparty_weights": {other: (200.0 if j < n_core else 1.0)
-                                         for j, other in enumerate(ids) if j != i},
+                "receivers_by_size": True,
                 "deadline_offset": 120,
             },
         })
@@ -182,11 +188,15 @@ def tick_cost_growth(cfg: dict[str, Any], windows: int = 20) -> tuple[float, flo
     return statistics.median(early), statistics.median(late), settled
 
 
-def t2_day_child(scale: float, liquidity: float, mode: str) -> dict[str, Any]:
-    """Body of the child process: build and run t2_day, report engine time and peak RSS."""
+def day_child(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Body of a child process: build and run one day, report Orchestrator.new's time and memory,
+    the engine time and the peak RSS of the whole process."""
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    cfg = t2_day_config(scale, liquidity, mode)
+    resident_before = resident_bytes()
+    started = time.perf_counter()
     orch = _core.Orchestrator.new(cfg)
+    new_seconds = time.perf_counter() - started
+    new_bytes = resident_bytes() - resident_before
     started = time.perf_counter()
     orch.run()
     wall = time.perf_counter() - started
@@ -201,18 +211,53 @@ def t2_day_child(scale: float, liquidity: float, mode: str) -> dict[str, Any]:
         "lsm_share": (m["n_settled_bilateral"] + m["n_settled_multilateral"]) / max(1, m["n_settled"]),
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "baseline_rss_bytes": baseline_kib * 1024,
+        "new_seconds": new_seconds,
+        "new_rss_bytes": new_bytes,
     }
 
 
-def t2_day(scale: float, liquidity: float = 0.02, mode: str = "t2") -> dict[str, Any]:
-    child = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--t2-day-child", str(scale), str(liquidity),
-         "--t2-day-mode", mode],
-        capture_output=True, text=True,
-    )
+def resident_bytes() -> int:
+    """This process's resident memory now (Linux: /proc/self/statm), not its peak."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _child(*args: str) -> dict[str, Any]:
+    child = subprocess.run([sys.executable, os.path.abspath(__file__), *args], capture_output=True, text=True)
     if child.returncode != 0:
-        raise SystemExit(f"t2_day child failed:\n{child.stderr}")
-    return json.loads(child.stdout)
+        raise SystemExit(f"child {args} failed:\n{child.stderr}")
+    figures: dict[str, Any] = json.loads(child.stdout)
+    return figures
+
+
+def t2_day(scale: float, liquidity: float = 0.02, mode: str = "t2") -> dict[str, Any]:
+    return _child("--t2-day-child", str(scale), str(liquidity), "--t2-day-mode", mode)
+
+
+def fedwire_day() -> dict[str, Any]:
+    """conf/scenario/fedwire_day.yaml (5,000 banks, ~800,000 payments) through the scenario loader."""
+    return _child("--fedwire-day-child")
+
+
+def fedwire_day_config() -> dict[str, Any]:
+    from paysim_runner.config import CONF_DIR, load_config
+
+    return load_config(CONF_DIR / "scenario" / "fedwire_day.yaml").to_rust_dict()
+
+
+def floor_seconds(cfg: dict[str, Any]) -> float:
+    """The physical limit of `cfg`'s day: the same arrivals drawn and settled gross, nothing else
+    (native/engine/examples/arrival_floor.rs, built in release mode by cargo)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(cfg, f)
+    try:
+        out = subprocess.run(["cargo", "run", "--release", "-q", "-p", "paysim-engine", "--example", "arrival_floor",
+                              "--", f.name], cwd=root, capture_output=True, text=True, check=True)
+    finally:
+        os.unlink(f.name)
+    seconds: float = json.loads(out.stdout)["seconds"]
+    return seconds
 
 
 def wide_day_child(n_banks: int) -> dict[str, Any]:
@@ -277,9 +322,13 @@ def measure(quick: bool) -> list[Figure]:
     day = t2_day(scale)
     tag = "t2_day" if scale == 1.0 else f"t2_day x{scale:g} (quick: no budget)"
     full = scale == 1.0
-    figures.append(Figure(f"{tag} engine seconds", day["engine_seconds"], "s", 2.0 if full else None, False,
+    figures.append(Figure(f"{tag} Orchestrator.new", day["new_seconds"], "s", 0.1 if full else None, False,
+                          "the engine built from the config dict, before the first tick"))
+    figures.append(Figure(f"{tag} Orchestrator.new memory", day["new_rss_bytes"] / MB, "MB", 60.0 if full else None,
+                          False, "resident memory the new() call added to the child process"))
+    figures.append(Figure(f"{tag} engine seconds", day["engine_seconds"], "s", 0.3 if full else None, False,
                           f"{day['banks']:,} banks, run() wall {day['run_wall_seconds']:.2f} s"))
-    figures.append(Figure(f"{tag} peak RSS", day["peak_rss_bytes"] / GIB, "GiB", 1.0 if full else None, False,
+    figures.append(Figure(f"{tag} peak RSS", day["peak_rss_bytes"] / MB, "MB", 400.0 if full else None, False,
                           f"whole child process; {day['baseline_rss_bytes'] / 2**20:.0f} MiB before building"))
     figures.append(Figure(f"{tag} payments/s", day["n_payments"] / day["engine_seconds"], "payments/s", None, True,
                           f"{day['n_payments']:,} payments, {day['settlement_rate']:.1%} settled: "
@@ -293,6 +342,7 @@ def measure(quick: bool) -> list[Figure]:
         figures.append(Figure("t2_day at half the liquidity, engine seconds", tighter["engine_seconds"], "s", None,
                               False, f"context: {tighter['settlement_rate']:.1%} settled, "
                               f"{tighter['queue_share']:.1%} from Queue 2, {tighter['lsm_share']:.2%} by LSM"))
+    figures += scale_figures(day, scale, quick)
 
     wide = wide_day(1_000 if quick else 10_000)
     wide_tag = f"wide day ({wide['banks']:,} banks" + (", quick: no budget)" if quick else ")")
@@ -310,6 +360,35 @@ def measure(quick: bool) -> list[Figure]:
     figures.append(Figure("per-tick cost, last/first 100-tick windows", last / first, "ratio", 1.5, False,
                           f"100 banks x 1.0/tick: {first * 1e6:.0f} µs -> {last * 1e6:.0f} µs a tick "
                           f"after {settled:,} settled"))
+    return figures
+
+
+def scale_figures(day: dict[str, Any], scale: float, quick: bool) -> list[Figure]:
+    """Fedwire scale (issue 11): four times t2_day, fedwire_day, and each day against its physical
+    limit (the same arrivals settled gross with nothing else), all beside `day` of the same run."""
+    big_scale = 4 * scale
+    big = t2_day(big_scale)
+    tag = "4,000 banks / 1.6M payments" if not quick else f"t2_day x{big_scale:g} (quick: no budget)"
+    ratio = big["engine_seconds"] / day["engine_seconds"]
+    figures = [
+        Figure(f"{tag}: run() / t2_day's", ratio, "×", None if quick else 4.5, False,
+               f"{big['engine_seconds']:.2f} s against {day['engine_seconds']:.2f} s; {big['n_payments']:,} payments"),
+        Figure(f"{tag}: Orchestrator.new", big["new_seconds"], "s", None if quick else 0.5, False,
+               f"peak RSS {big['peak_rss_bytes'] / MB:,.0f} MB for the whole process"),
+    ]
+    if quick:
+        return figures
+    fed = fedwire_day()
+    figures += [
+        Figure("fedwire_day new + run", fed["new_seconds"] + fed["engine_seconds"], "s", 1.5, False,
+               f"{fed['banks']:,} banks, {fed['n_payments']:,} payments, {fed['settlement_rate']:.1%} settled, "
+               f"{fed['queue_share']:.1%} from Queue 2; new {fed['new_seconds']:.3f} s"),
+        Figure("fedwire_day peak RSS", fed["peak_rss_bytes"] / GIB, "GiB", 1.0, False, "whole child process"),
+    ]
+    for name, cfg, engine in (("t2_day", t2_day_config(scale), day), ("fedwire_day", fedwire_day_config(), fed)):
+        floor = floor_seconds(cfg)
+        figures.append(Figure(f"{name} engine / physical limit", engine["engine_seconds"] / floor, "×", None, False,
+                              f"limit {floor:.3f} s: the same arrivals drawn and settled gross, no queue, no log"))
     return figures
 
 
@@ -335,9 +414,14 @@ def main() -> None:
     parser.add_argument("--t2-day-child", nargs=2, metavar=("SCALE", "LIQUIDITY"), type=float, help=argparse.SUPPRESS)
     parser.add_argument("--t2-day-mode", default="t2", help=argparse.SUPPRESS)
     parser.add_argument("--wide-day-child", metavar="BANKS", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--fedwire-day-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.t2_day_child is not None:
-        print(json.dumps(t2_day_child(*args.t2_day_child, args.t2_day_mode)))
+        scale, liquidity = args.t2_day_child
+        print(json.dumps(day_child(t2_day_config(scale, liquidity, args.t2_day_mode))))
+        return
+    if args.fedwire_day_child:
+        print(json.dumps(day_child(fedwire_day_config())))
         return
     if args.wide_day_child is not None:
         print(json.dumps(wide_day_child(args.wide_day_child)))
