@@ -21,6 +21,7 @@ def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     for expected in ("bench_10 run()", "bench_10 tick() loop", "bench_100 tick() loop", "engine seconds",
                      "peak RSS", "payments/s", "per-tick cost", "wide day", "Orchestrator.new", "-bank ring"):
         assert any(expected in name for name in names), expected
+    assert any(name.startswith("bench_10 tick_n(") for name in names)
     for figure in report["figures"]:
         assert figure["measured"] > 0
         assert figure["verdict"] in ("PASS", "MISS", "-")
