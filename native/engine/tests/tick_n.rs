@@ -50,6 +50,7 @@ proptest! {
     fn any_split_into_tick_n_calls_is_a_tick_loop(sizes in prop::collection::vec(0u64..70, 1..12)) {
         let mut reference = engine(config(3));
         let results = tick_by_tick(&mut reference);
+        prop_assert!(results.iter().map(|r| r.lsm_bilateral_releases + r.lsm_cycle_releases).sum::<u32>() > 0);
         let mut o = engine(config(3));
         for &n in &sizes {
             if o.is_finished() {
