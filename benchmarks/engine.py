@@ -4,7 +4,7 @@
     python benchmarks/engine.py --quick    # small sizes: a smoke test, not a measurement
     python benchmarks/engine.py --json out.json
 
-Figures: bench_10 through run() and through a Python tick() loop, bench_100 through tick(), the
+Figures: bench_10 through run(), through a Python tick() loop and a tick_n(100) loop, bench_100 through tick(), the
 t2_day (1,000 banks, ~400,000 payments in one 600-tick day) engine seconds and peak RSS under t2, and its
 engine seconds under t2_classic (the t2 of before issue 10) (measured in a child process so this process's
 own memory does not count), the peak RSS of a 10,000-bank day with arrival configs and what
@@ -164,6 +164,20 @@ def tick_loop_throughput(cfg: dict[str, Any]) -> tuple[float, float]:
     return timed(loop, n)
 
 
+def tick_n_loop_throughput(cfg: dict[str, Any], chunk: int = 100) -> tuple[float, float]:
+    """Ticks per second of a Python loop calling tick_n(chunk): one crossing (and one dict) per
+    `chunk` ticks, the loop a caller sampling the figures once a day would write."""
+    orch = _core.Orchestrator.new(cfg)
+    tick_n = orch.tick_n
+    n = orch.total_ticks()
+
+    def loop() -> None:
+        for _ in range(-(-n // chunk)):
+            tick_n(chunk)
+
+    return timed(loop, n)
+
+
 def tick_cost_growth(cfg: dict[str, Any], windows: int = 20) -> tuple[float, float, int]:
     """Per-tick cost late in a long run against early in it, as medians over 100-tick windows.
 
@@ -309,9 +323,10 @@ def measure(quick: bool) -> list[Figure]:
     days10, days100, growth_days, repeats, scale = (10, 5, 25, 1, 0.1) if quick else (100, 20, 200, 3, 1.0)
     figures: list[Figure] = []
     throughput = [
-        ("bench_10 run() ticks/s", bench_config(10, 0.5, days10), run_throughput, 100_000),
-        ("bench_10 tick() loop ticks/s", bench_config(10, 0.5, days10), tick_loop_throughput, 50_000),
-        ("bench_100 tick() loop ticks/s", bench_config(100, 0.1, days100), tick_loop_throughput, 20_000),
+        ("bench_10 run() ticks/s", bench_config(10, 0.5, days10), run_throughput, 1_000_000),
+        ("bench_10 tick() loop ticks/s", bench_config(10, 0.5, days10), tick_loop_throughput, 200_000),
+        ("bench_10 tick_n(100) loop ticks/s", bench_config(10, 0.5, days10), tick_n_loop_throughput, None),
+        ("bench_100 tick() loop ticks/s", bench_config(100, 0.1, days100), tick_loop_throughput, 100_000),
     ]
     for name, cfg, how, budget in throughput:
         wall, cpu = median_rates(repeats, functools.partial(how, cfg))

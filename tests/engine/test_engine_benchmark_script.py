@@ -22,6 +22,7 @@ def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
                      "peak RSS", "payments/s", "per-tick cost", "wide day", "Orchestrator.new", "-bank ring",
                      "run() / t2_day's", "Orchestrator.new memory"):
         assert any(expected in name for name in names), expected
+    assert any(name.startswith("bench_10 tick_n(") for name in names)
     for figure in report["figures"]:
         assert figure["measured"] > 0
         assert figure["verdict"] in ("PASS", "MISS", "-")

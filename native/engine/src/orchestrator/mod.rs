@@ -298,19 +298,29 @@ impl Orchestrator {
 
     /// Run every remaining tick. `keep_going` is asked between ticks (every few hundred) and
     /// stops the run with [`EngineError::Interrupted`] when it returns false.
-    pub fn run(&mut self, mut keep_going: impl FnMut() -> bool) -> Result<()> {
-        let mut since_check = 0u32;
-        while !self.is_finished() {
-            self.tick()?;
-            since_check += 1;
-            if since_check == 256 {
-                since_check = 0;
-                if !keep_going() {
-                    return Err(EngineError::Interrupted);
-                }
+    pub fn run(&mut self, keep_going: impl FnMut() -> bool) -> Result<()> {
+        let remaining = self.total_ticks().saturating_sub(self.state.now as u64);
+        self.tick_n(remaining, keep_going).map(|_| ())
+    }
+
+    /// Run up to `n` ticks, exactly as `n` calls of [`Self::tick`] would, and return the last one's
+    /// result: one call from Python instead of `n`, so a caller that only needs the figures at
+    /// intervals pays the crossing once. It stops after the run's last tick (returning that tick's
+    /// result); asked for ticks when none are left it fails as `tick()` does, and it returns `None`
+    /// only for `n == 0`. An error stops it where `tick()` would, keeping the ticks already run.
+    /// `keep_going` is asked every 256 ticks, as in [`Self::run`].
+    pub fn tick_n(&mut self, n: u64, mut keep_going: impl FnMut() -> bool) -> Result<Option<TickResult>> {
+        let mut last = None;
+        for done in 1..=n {
+            last = Some(self.tick()?);
+            if self.is_finished() {
+                break;
+            }
+            if done % 256 == 0 && !keep_going() {
+                return Err(EngineError::Interrupted);
             }
         }
-        Ok(())
+        Ok(last)
     }
 
     /// Log the tick, fold its accounts into the run totals, and start fresh accounts. A money
