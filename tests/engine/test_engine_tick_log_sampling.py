@@ -72,7 +72,8 @@ def test_sampled_logs_keep_the_day_totals_and_change_no_metric(
             assert np.array_equal(sampled_totals[name], values), name
 
     a, b = full.metrics(), sampled.metrics()
-    assert {n: v for n, v in a.items() if n != "engine_seconds"} == {n: v for n, v in b.items() if n != "engine_seconds"}
+    del a["engine_seconds"], b["engine_seconds"]  # wall time, different in any two runs
+    assert a == b
     for log in ("transaction_log", "event_log"):
         x, y = getattr(full, log)(), getattr(sampled, log)()
         assert x.keys() == y.keys()

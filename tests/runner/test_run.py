@@ -104,9 +104,11 @@ def test_a_sampled_tick_log_writes_fewer_ticks_rows_and_the_same_transactions(
     assert sampled["runs"].drop_columns(["engine_seconds"]).equals(full["runs"].drop_columns(["engine_seconds"]))
     flows = ["value_sent", "value_received", "settled_rtgs", "settled_queue", "settled_bilateral",
              "settled_multilateral", "settled_eod_borrowing"]
+
     def per_run_bank(t: pa.Table) -> pa.Table:
-        return t.group_by(["run_id", "bank"]).aggregate([(c, "sum") for c in flows]).sort_by([("run_id", "ascending"),
-                                                                                                  ("bank", "ascending")])
+        sums = t.group_by(["run_id", "bank"]).aggregate([(c, "sum") for c in flows])
+        return sums.sort_by([("run_id", "ascending"), ("bank", "ascending")])
+
     assert per_run_bank(sampled["ticks"]).equals(per_run_bank(full["ticks"]))
     cost = pc.sum(sampled["ticks"]["cost_delay"]).as_py()
     assert cost == pytest.approx(pc.sum(full["ticks"]["cost_delay"]).as_py(), rel=1e-9)

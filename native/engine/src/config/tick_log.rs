@@ -71,7 +71,10 @@ pub(super) fn parse_tick_log(v: &Value, loc: &Loc) -> Result<TickLogging> {
             let found = TICK_LOG_POINTS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
             found.ok_or_else(|| {
                 let names: Vec<&str> = TICK_LOG_POINTS.iter().map(|(n, _)| *n).collect();
-                EngineError::config(o.field("at"), format!("unknown tick-log point '{name}' (expected {})", names.join(", ")))
+                EngineError::config(
+                    o.field("at"),
+                    format!("unknown tick-log point '{name}' (expected {})", names.join(", ")),
+                )
             })?
         }
     };
@@ -119,8 +122,14 @@ mod tests {
         assert_eq!(parse(json!({"every": -2})), Err("tick_log.every: must be between 1 and 2147483647, got -2".into()));
         assert_eq!(parse(json!({"every": 2.5})), Err("tick_log.every: expected an integer, got a float".into()));
         assert_eq!(parse(json!({"every": "2"})), Err("tick_log.every: expected an integer, got a string".into()));
-        assert_eq!(parse(json!({"at": "noon"})), Err("tick_log.at: unknown tick-log point 'noon' (expected day_end)".into()));
-        assert_eq!(parse(json!({"every": 2, "at": "day_end"})), Err("tick_log: give either every or at, not both".into()));
+        assert_eq!(
+            parse(json!({"at": "noon"})),
+            Err("tick_log.at: unknown tick-log point 'noon' (expected day_end)".into())
+        );
+        assert_eq!(
+            parse(json!({"every": 2, "at": "day_end"})),
+            Err("tick_log: give either every or at, not both".into())
+        );
         assert!(parse(json!({"each": 2})).unwrap_err().starts_with("tick_log.each: unknown key"));
         assert_eq!(parse(json!(3)), Err("tick_log: expected a mapping, got an integer".into()));
     }

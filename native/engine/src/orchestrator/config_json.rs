@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 
 use crate::config::{
     choice_name, AgentConfig, AmountDistribution, ArrivalConfig, CostRates, EngineConfig, Event, LimitsConfig,
-    LsmConfig, OptimalConfig, ReservationsConfig, ScheduledPayment, CREDITINGS, EOD_UNSETTLED, LSM_MODES,
-    QUEUE_DISCIPLINES, TICK_LOG_POINTS, TickLogging,
+    LsmConfig, OptimalConfig, ReservationsConfig, ScheduledPayment, TickLogging, CREDITINGS, EOD_UNSETTLED, LSM_MODES,
+    QUEUE_DISCIPLINES, TICK_LOG_POINTS,
 };
 use crate::error::{EngineError, Loc, Result};
 
