@@ -22,7 +22,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::arrivals::{bank_stream, pair_key, ArrivalSampler, Draw, Origin};
-use crate::receivers::SizeTable;
 use crate::config::EngineConfig;
 use crate::costs;
 use crate::directory::BankDirectory;
@@ -31,6 +30,7 @@ use crate::events::EventLog;
 use crate::log::{reported, AgentState, Costs, TickLog, TickResult, N_COSTS};
 use crate::model::{Bank, BankIdx, Payment, RtgsClass, TxIdx, MAX_AMOUNT, RTGS_CLASS_NAMES};
 use crate::policy::{rebuild, CashManagerPolicy};
+use crate::receivers::SizeTable;
 use crate::settlement::optimal::{self, OptimalStats};
 use crate::settlement::rules::SenderRules;
 use crate::settlement::{rtgs, Ledger};
