@@ -316,6 +316,105 @@ def ring_build_seconds(n_banks: int) -> float:
     return time.perf_counter() - started
 
 
+# ---------------------------------------------------------------- memory of the engine and its logs
+
+
+T2_DAY_YAML = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "conf", "scenario", "t2_day.yaml")
+#: The tick-log options compared (docs/semantics.md#tick-log-sampling): the default, and day ends only.
+TICK_LOGS: dict[str, dict[str, Any] | None] = {"every tick": None, "day_end": {"at": "day_end"}}
+
+
+def t2_day_scenario(quick: bool) -> dict[str, Any]:
+    """The engine dict of conf/scenario/t2_day.yaml (1,000 banks, ~400,000 payments, 600 ticks), read
+    as the runner reads it; --quick keeps a tenth of each group's banks."""
+    import yaml
+
+    from paysim_runner.config import config_from_mapping
+
+    with open(T2_DAY_YAML) as f:
+        scenario = yaml.safe_load(f)
+    if quick:
+        for group in scenario["agent_groups"]:
+            group["count"] = max(2, group["count"] // 10)
+    return config_from_mapping(scenario).to_rust_dict()
+
+
+def held_rss_bytes() -> int:
+    """Resident bytes now, after handing the heap's free pages back to the system (glibc's
+    malloc_trim), so memory freed by building the engine does not count as held."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def log_memory_child(config_path: str, tick_log: str) -> dict[str, Any]:
+    """Body of the child process: t2_day's engine dict read from `config_path` (JSON, so no
+    validation garbage is left in the heap), run with `tick_log` (a key of TICK_LOGS). Reports the
+    bytes the engine holds after run() (its state, payments and both logs: resident memory over that
+    with the dict alone), the child's peak RSS over the same baseline (Orchestrator.new's reading of
+    the dict included), and the peak once both logs are read into numpy, as the runner does before
+    it writes Parquet."""
+    with open(config_path) as f:
+        cfg = json.load(f)
+    if TICK_LOGS[tick_log] is not None:
+        cfg["tick_log"] = TICK_LOGS[tick_log]
+    baseline = held_rss_bytes()
+    orch = _core.Orchestrator.new(cfg)
+    orch.run()
+    held = held_rss_bytes() - baseline
+    peak_run = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    ticks, transactions = orch.tick_log(), orch.transaction_log()
+    return {
+        "banks": len(cfg["agent_configs"]),
+        "payments": int(orch.metrics()["n_payments"]),
+        "transaction_rows": len(transactions["tx_id"]),
+        "tick_rows": len(ticks["tick"]),
+        "held_bytes": held,
+        "peak_bytes": peak_run - baseline,
+        "peak_with_numpy_logs_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - baseline,
+    }
+
+
+def log_memory(quick: bool) -> list[Figure]:
+    """Bytes per payment and per bank of the engine with its logs, for t2_day under each tick-log
+    option, and the tick log's own bytes per row (the difference between the two runs)."""
+    import tempfile
+
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        config_path = os.path.join(tmp, "t2_day.json")
+        with open(config_path, "w") as f:
+            json.dump(t2_day_scenario(quick), f)
+        for name in TICK_LOGS:
+            child = subprocess.run(
+                [sys.executable, os.path.abspath(__file__), "--log-memory-child", config_path, name],
+                capture_output=True, text=True,
+            )
+            if child.returncode != 0:
+                raise SystemExit(f"log memory child failed:\n{child.stderr}")
+            runs[name] = json.loads(child.stdout)
+    tag = "t2_day.yaml" if not quick else "t2_day.yaml /10 (quick)"
+    figures = []
+    for name, r in runs.items():
+        context = (f"{r['held_bytes'] / MB:.0f} MB held after run() by {r['payments']:,} payments, "
+                   f"{r['banks']:,} banks, {r['tick_rows']:,} tick-log rows")
+        figures.append(Figure(f"{tag}, tick log {name}: engine + logs per payment",
+                              r["held_bytes"] / r["payments"], "bytes", None, False, context))
+        figures.append(Figure(f"{tag}, tick log {name}: engine + logs per bank",
+                              r["held_bytes"] / r["banks"], "bytes", None, False, "the same bytes per bank"))
+        figures.append(Figure(f"{tag}, tick log {name}: peak RSS over the config", r["peak_bytes"] / MB, "MB",
+                              None, False, f"Orchestrator.new reading the dict included; "
+                              f"{r['peak_with_numpy_logs_bytes'] / MB:.0f} MB once both logs are read into numpy"))
+    full, sampled = runs["every tick"], runs["day_end"]
+    saved_rows = full["tick_rows"] - sampled["tick_rows"]
+    figures.append(Figure(f"{tag}: tick log per row (every tick - day_end, held)",
+                          max(1.0, (full["held_bytes"] - sampled["held_bytes"]) / saved_rows), "bytes", None,
+                          False, f"{saved_rows:,} rows fewer under day_end; its columns are 140 bytes a row"))
+    return figures
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -375,6 +474,7 @@ def measure(quick: bool) -> list[Figure]:
     figures.append(Figure("per-tick cost, last/first 100-tick windows", last / first, "ratio", 1.5, False,
                           f"100 banks x 1.0/tick: {first * 1e6:.0f} µs -> {last * 1e6:.0f} µs a tick "
                           f"after {settled:,} settled"))
+    figures.extend(log_memory(quick))
     return figures
 
 
@@ -430,7 +530,11 @@ def main() -> None:
     parser.add_argument("--t2-day-mode", default="t2", help=argparse.SUPPRESS)
     parser.add_argument("--wide-day-child", metavar="BANKS", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--fedwire-day-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--log-memory-child", nargs=2, metavar=("CONFIG", "TICK_LOG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.log_memory_child is not None:
+        print(json.dumps(log_memory_child(*args.log_memory_child)))
+        return
     if args.t2_day_child is not None:
         scale, liquidity = args.t2_day_child
         print(json.dumps(day_child(t2_day_config(scale, liquidity, args.t2_day_mode))))

@@ -219,6 +219,15 @@ class EndOfDayConfig(_Strict):
     unsettled: Literal["drop", "carry", "borrow"] | None = None
 
 
+class TickLogConfig(_Strict):
+    """Which ticks the ``ticks`` table has rows for (docs/semantics.md#tick-log-sampling): every
+    ``every``-th tick of each day, or only ``at: day_end``; the day's last tick always. Unset: every
+    tick. Flows are summed over the ticks a row covers; nothing else of the run changes."""
+
+    every: int | None = None
+    at: Literal["day_end"] | None = None
+
+
 class ScheduledPayment(_Strict):
     """A payment order fixed in advance (replayed data, or a hand-built gridlock)."""
 
@@ -251,6 +260,7 @@ class SimulationConfig(_Strict):
     scheduled_payments: list[ScheduledPayment] | None = None
     scheduled_payments_file: str | None = None
     events: list[ScenarioEvent] | None = None
+    tick_log: TickLogConfig | None = None
 
     @model_validator(mode="after")
     def _expand_and_check(self) -> SimulationConfig:

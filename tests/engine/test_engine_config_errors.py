@@ -122,7 +122,8 @@ INVALID_VALUES: list[tuple[str, Any, str]] = [
     # receivers by size: never with listed weights (base_config lists them), sizes ≥ 0
     ("agent_configs[0].arrival_config.receivers_by_size", True,
      r"agent_configs\[0\]\.arrival_config\.receivers_by_size: cannot be combined with counterparty_weights"),
-    ("agent_configs[0].arrival_config.receivers_by_size", "yes", r"agent_configs\[0\]\.arrival_config\.receivers_by_size"),
+    ("agent_configs[0].arrival_config.receivers_by_size", "yes",
+     r"agent_configs\[0\]\.arrival_config\.receivers_by_size"),
     ("agent_configs[0].size", -1.0, r"agent_configs\[0\]\.size: must be ≥ 0"),
     ("agent_configs[0].size", "big", r"agent_configs\[0\]\.size"),
     ("agent_configs[0].arrival_config.deadline_offset", -1, r"agent_configs\[0\]\.arrival_config\.deadline_offset"),
@@ -199,7 +200,8 @@ def test_receivers_by_size_need_another_bank_of_positive_size() -> None:
     arrivals["receivers_by_size"] = True
     for other in cfg["agent_configs"][1:]:
         other["size"] = 0.0
-    with pytest.raises(_core.ConfigError, match=r"^agent_configs\[0\]\.arrival_config\.receivers_by_size: every other bank has size 0$"):
+    alone = r"^agent_configs\[0\]\.arrival_config\.receivers_by_size: every other bank has size 0$"
+    with pytest.raises(_core.ConfigError, match=alone):
         Orchestrator.new(cfg)
     cfg["agent_configs"][1]["size"] = 0.5
     orch = Orchestrator.new(cfg)

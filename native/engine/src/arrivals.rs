@@ -259,7 +259,12 @@ mod tests {
     use proptest::prelude::*;
 
     fn size() -> impl Strategy<Value = f64> {
-        prop_oneof![Just(0.0), (1u32..50).prop_map(f64::from), 0.0f64..100.0, (1u32..8).prop_map(|k| f64::from(k) * 0.25)]
+        prop_oneof![
+            Just(0.0),
+            (1u32..50).prop_map(f64::from),
+            0.0f64..100.0,
+            (1u32..8).prop_map(|k| f64::from(k) * 0.25)
+        ]
     }
 
     proptest! {

@@ -123,13 +123,18 @@ impl Receivers {
         if cfg.receivers_by_size {
             return match table {
                 Some(t) => Receivers::BySize { table: Arc::clone(t), rank, own: sizes[bank] },
-                None => Self::weighted(sizes.iter().enumerate().filter(|&(b, _)| b != bank).map(|(b, &s)| (b, s)), directory),
+                None => Self::weighted(
+                    sizes.iter().enumerate().filter(|&(b, _)| b != bank).map(|(b, &s)| (b, s)),
+                    directory,
+                ),
             };
         }
         match &cfg.counterparty_weights {
             None => Receivers::Uniform { rank },
             // Banks not listed get weight 0. The ids are a mapping's keys, so each is listed once.
-            Some(ws) => Self::weighted(ws.iter().map(|(id, w)| (directory.index_of(id).expect("validated"), *w)), directory),
+            Some(ws) => {
+                Self::weighted(ws.iter().map(|(id, w)| (directory.index_of(id).expect("validated"), *w)), directory)
+            }
         }
     }
 

@@ -83,7 +83,13 @@ pub(super) fn parse_schedule(
 }
 
 /// `banks`: how many banks there are, and how many others than this one have a size > 0.
-fn check_counterparties(a: &ArrivalConfig, bank: usize, index: &BankIndex, banks: (usize, usize), loc: &Loc) -> Result<()> {
+fn check_counterparties(
+    a: &ArrivalConfig,
+    bank: usize,
+    index: &BankIndex,
+    banks: (usize, usize),
+    loc: &Loc,
+) -> Result<()> {
     let (weights, (n, others_sized)) = (loc.key("counterparty_weights"), banks);
     if a.receivers_by_size {
         if a.rate_per_tick > 0.0 && others_sized == 0 {

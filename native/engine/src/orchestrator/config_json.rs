@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 
 use crate::config::{
     choice_name, AgentConfig, AmountDistribution, ArrivalConfig, CostRates, EngineConfig, Event, LimitsConfig,
-    LsmConfig, OptimalConfig, ReservationsConfig, ScheduledPayment, CREDITINGS, EOD_UNSETTLED, LSM_MODES,
-    QUEUE_DISCIPLINES,
+    LsmConfig, OptimalConfig, ReservationsConfig, ScheduledPayment, TickLogging, CREDITINGS, EOD_UNSETTLED, LSM_MODES,
+    QUEUE_DISCIPLINES, TICK_LOG_POINTS,
 };
 use crate::error::{EngineError, Loc, Result};
 
@@ -28,6 +28,7 @@ pub(super) fn engine_dict(config: &EngineConfig) -> Result<Value> {
         drop_expired,
         eod_unsettled,
         events,
+        tick_log,
     } = config;
     let agents = agents.iter().enumerate().map(|(i, a)| agent(a, i)).collect::<Result<Vec<_>>>()?;
     let queue = choice_name(QUEUE_DISCIPLINES, queue_discipline);
@@ -40,6 +41,7 @@ pub(super) fn engine_dict(config: &EngineConfig) -> Result<Value> {
         "cost_rates": costs(cost_rates), "lsm": lsm_section(lsm), "rtgs": {"queue": queue, "crediting": crediting},
         "drop_expired": drop_expired, "end_of_day": {"unsettled": unsettled},
         "events": events.iter().map(|e| event(e, &ids)).collect::<Vec<_>>(),
+        "tick_log": tick_log_section(*tick_log),
     }))
 }
 
@@ -135,6 +137,13 @@ fn lsm_section(l: &LsmConfig) -> Value {
     let OptimalConfig { time_limit_ms, max_queue } = optimal;
     json!({"mode": mode, "max_cycle_length": max_cycle_length, "include_urgent": include_urgent,
         "optimal": {"time_limit_ms": time_limit_ms, "max_queue": max_queue}, "measure_optimum": measure_optimum})
+}
+
+fn tick_log_section(t: TickLogging) -> Value {
+    match t {
+        TickLogging::Every(k) => json!({"every": k}),
+        point => json!({"at": choice_name(TICK_LOG_POINTS, &point)}),
+    }
 }
 
 /// A scenario event with its banks named by id again, as the config wrote them.

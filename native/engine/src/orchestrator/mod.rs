@@ -22,7 +22,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::arrivals::{bank_stream, pair_key, ArrivalSampler, Draw, Origin};
-use crate::receivers::SizeTable;
 use crate::config::EngineConfig;
 use crate::costs;
 use crate::directory::BankDirectory;
@@ -31,6 +30,7 @@ use crate::events::EventLog;
 use crate::log::{reported, AgentState, Costs, TickLog, TickResult, N_COSTS};
 use crate::model::{Bank, BankIdx, Payment, RtgsClass, TxIdx, MAX_AMOUNT, RTGS_CLASS_NAMES};
 use crate::policy::{rebuild, CashManagerPolicy};
+use crate::receivers::SizeTable;
 use crate::settlement::optimal::{self, OptimalStats};
 use crate::settlement::rules::SenderRules;
 use crate::settlement::{rtgs, Ledger};
@@ -112,7 +112,7 @@ impl Orchestrator {
             submitted: vec![0; n],
             next_scheduled: 0,
             deadlines: BTreeMap::new(),
-            tick_log: TickLog::default(),
+            tick_log: TickLog::new(n),
             event_log: EventLog::default(),
             bank_costs: vec![[0.0; N_COSTS]; n],
             gridlock_ticks: 0,
@@ -323,7 +323,8 @@ impl Orchestrator {
         Ok(last)
     }
 
-    /// Log the tick, fold its accounts into the run totals, and start fresh accounts. A money
+    /// Log the tick (or keep its flows for the next logged tick), fold its accounts into the run
+    /// totals, and start fresh accounts. A money
     /// figure too large to report is an error, and then nothing of the tick is logged.
     fn close_tick(&mut self, now: u32) -> Result<TickResult> {
         let st = &mut self.state;
@@ -340,7 +341,8 @@ impl Orchestrator {
         }
         st.value_settled_total += acc.value_settled;
         let rows = st.tick_log.len();
-        st.tick_log.append(now, &st.ledger.banks, &st.ledger.acc)?;
+        let logged = self.config.tick_log.logs(now, self.config.ticks_per_day);
+        st.tick_log.append(now, &st.ledger.banks, &st.ledger.acc, logged)?;
         let result = Self::tick_result(now, self.config.ticks_per_day, &st.ledger)
             .inspect_err(|_| st.tick_log.truncate(rows))?;
         st.ledger.acc.reset();
