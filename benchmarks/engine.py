@@ -1,6 +1,6 @@
 """Engine performance figures (docs/performance.md#engine), each printed beside its budget.
 
-    python benchmarks/engine.py            # full sizes (about a minute on 2 cores)
+    python benchmarks/engine.py            # full sizes (several minutes on 2 cores: the Fedwire-scale days)
     python benchmarks/engine.py --quick    # small sizes: a smoke test, not a measurement
     python benchmarks/engine.py --json out.json
 
@@ -13,7 +13,9 @@ check that per-tick cost does not grow with the payments already settled (first 
 windows of a long run). Then Fedwire scale: Orchestrator.new's time and memory for t2_day, four
 times t2_day (4,000 banks, 1.6M payments), fedwire_day (conf/scenario/fedwire_day.yaml: 5,000
 banks, 800,000 payments), and each day's engine time over its physical limit (the same arrivals
-drawn and settled gross with nothing else: native/engine/examples/arrival_floor.rs).
+drawn and settled gross with nothing else: native/engine/examples/arrival_floor.rs). Then memory:
+what the engine and its logs hold for t2_day per payment and per bank, with every tick logged and
+with `tick_log: {at: day_end}` (docs/performance.md#memory).
 """
 
 from __future__ import annotations
