@@ -19,7 +19,8 @@ def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     names = [f["name"] for f in report["figures"]]
     for expected in ("bench_10 run()", "bench_10 tick() loop", "bench_100 tick() loop", "engine seconds",
-                     "peak RSS", "payments/s", "per-tick cost", "wide day", "Orchestrator.new", "-bank ring"):
+                     "peak RSS", "payments/s", "per-tick cost", "wide day", "Orchestrator.new", "-bank ring",
+                     "no liquidity, expired kept", "extreme gridlock", "tight liquidity ÷ t2_day"):
         assert any(expected in name for name in names), expected
     for figure in report["figures"]:
         assert figure["measured"] > 0
