@@ -30,7 +30,8 @@ pub struct IdlePass {
     pub skipped: u64,
 }
 
-#[derive(Debug, PartialEq)]
+/// What a pass reads that can change during a run.
+#[derive(Debug)]
 struct Inputs {
     /// [`Ledger::queue2_changes`]: entries joined or left since the engine was built.
     queue2_changes: u64,
