@@ -4,13 +4,16 @@
     python benchmarks/engine.py --quick    # small sizes: a smoke test, not a measurement
     python benchmarks/engine.py --json out.json
 
-Figures: bench_10 through run() and through a Python tick() loop, bench_100 through tick(), the
+Figures: bench_10 through run(), through a Python tick() loop and a tick_n(100) loop, bench_100 through tick(), the
 t2_day (1,000 banks, ~400,000 payments in one 600-tick day) engine seconds and peak RSS under t2, and its
 engine seconds under t2_classic (the t2 of before issue 10) (measured in a child process so this process's
 own memory does not count), the peak RSS of a 10,000-bank day with arrival configs and what
 Orchestrator.new adds to it (child process too), the build of a 20,000-bank payment ring, and a
 check that per-tick cost does not grow with the payments already settled (first vs last 100-tick
-windows of a long run).
+windows of a long run). Then Fedwire scale: Orchestrator.new's time and memory for t2_day, four
+times t2_day (4,000 banks, 1.6M payments), fedwire_day (conf/scenario/fedwire_day.yaml: 5,000
+banks, 800,000 payments), and each day's engine time over its physical limit (the same arrivals
+drawn and settled gross with nothing else: native/engine/examples/arrival_floor.rs).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -112,11 +116,13 @@ def t2_day_config(scale: float = 1.0, liquidity: float = 0.02, mode: str = "t2")
             "opening_balance": int(liquidity * daily_outflow),
             "credit_limit": int(liquidity * daily_outflow),
             "policy": {"type": "Fifo"},
+            # Receivers weighted by size: one shared table (the same draws as listing 999
+            # weights per bank, which made the config itself O(banks²)).
+            "size": 200.0 if core else 1.0,
             "arrival_config": {
                 "rate_per_tick": rate,
                 "distribution": {"type": "LogNormal", "mean_log": mu, "std_dev_log": sigma},
-                "counterparty_weights": {other: (200.0 if j < n_core else 1.0)
-                                         for j, other in enumerate(ids) if j != i},
+                "receivers_by_size": True,
                 "deadline_offset": 120,
             },
         })
@@ -158,6 +164,20 @@ def tick_loop_throughput(cfg: dict[str, Any]) -> tuple[float, float]:
     return timed(loop, n)
 
 
+def tick_n_loop_throughput(cfg: dict[str, Any], chunk: int = 100) -> tuple[float, float]:
+    """Ticks per second of a Python loop calling tick_n(chunk): one crossing (and one dict) per
+    `chunk` ticks, the loop a caller sampling the figures once a day would write."""
+    orch = _core.Orchestrator.new(cfg)
+    tick_n = orch.tick_n
+    n = orch.total_ticks()
+
+    def loop() -> None:
+        for _ in range(-(-n // chunk)):
+            tick_n(chunk)
+
+    return timed(loop, n)
+
+
 def tick_cost_growth(cfg: dict[str, Any], windows: int = 20) -> tuple[float, float, int]:
     """Per-tick cost late in a long run against early in it, as medians over 100-tick windows.
 
@@ -182,11 +202,15 @@ def tick_cost_growth(cfg: dict[str, Any], windows: int = 20) -> tuple[float, flo
     return statistics.median(early), statistics.median(late), settled
 
 
-def t2_day_child(scale: float, liquidity: float, mode: str) -> dict[str, Any]:
-    """Body of the child process: build and run t2_day, report engine time and peak RSS."""
+def day_child(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Body of a child process: build and run one day, report Orchestrator.new's time and memory,
+    the engine time and the peak RSS of the whole process."""
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    cfg = t2_day_config(scale, liquidity, mode)
+    resident_before = resident_bytes()
+    started = time.perf_counter()
     orch = _core.Orchestrator.new(cfg)
+    new_seconds = time.perf_counter() - started
+    new_bytes = resident_bytes() - resident_before
     started = time.perf_counter()
     orch.run()
     wall = time.perf_counter() - started
@@ -201,18 +225,53 @@ def t2_day_child(scale: float, liquidity: float, mode: str) -> dict[str, Any]:
         "lsm_share": (m["n_settled_bilateral"] + m["n_settled_multilateral"]) / max(1, m["n_settled"]),
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "baseline_rss_bytes": baseline_kib * 1024,
+        "new_seconds": new_seconds,
+        "new_rss_bytes": new_bytes,
     }
 
 
-def t2_day(scale: float, liquidity: float = 0.02, mode: str = "t2") -> dict[str, Any]:
-    child = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--t2-day-child", str(scale), str(liquidity),
-         "--t2-day-mode", mode],
-        capture_output=True, text=True,
-    )
+def resident_bytes() -> int:
+    """This process's resident memory now (Linux: /proc/self/statm), not its peak."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _child(*args: str) -> dict[str, Any]:
+    child = subprocess.run([sys.executable, os.path.abspath(__file__), *args], capture_output=True, text=True)
     if child.returncode != 0:
-        raise SystemExit(f"t2_day child failed:\n{child.stderr}")
-    return json.loads(child.stdout)
+        raise SystemExit(f"child {args} failed:\n{child.stderr}")
+    figures: dict[str, Any] = json.loads(child.stdout)
+    return figures
+
+
+def t2_day(scale: float, liquidity: float = 0.02, mode: str = "t2") -> dict[str, Any]:
+    return _child("--t2-day-child", str(scale), str(liquidity), "--t2-day-mode", mode)
+
+
+def fedwire_day() -> dict[str, Any]:
+    """conf/scenario/fedwire_day.yaml (5,000 banks, ~800,000 payments) through the scenario loader."""
+    return _child("--fedwire-day-child")
+
+
+def fedwire_day_config() -> dict[str, Any]:
+    from paysim_runner.config import CONF_DIR, load_config
+
+    return load_config(CONF_DIR / "scenario" / "fedwire_day.yaml").to_rust_dict()
+
+
+def floor_seconds(cfg: dict[str, Any]) -> float:
+    """The physical limit of `cfg`'s day: the same arrivals drawn and settled gross, nothing else
+    (native/engine/examples/arrival_floor.rs, built in release mode by cargo)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(cfg, f)
+    try:
+        out = subprocess.run(["cargo", "run", "--release", "-q", "-p", "paysim-engine", "--example", "arrival_floor",
+                              "--", f.name], cwd=root, capture_output=True, text=True, check=True)
+    finally:
+        os.unlink(f.name)
+    seconds: float = json.loads(out.stdout)["seconds"]
+    return seconds
 
 
 def wide_day_child(n_banks: int) -> dict[str, Any]:
@@ -300,6 +359,105 @@ def gridlocked_days(t2_day_seconds: float, scale: float) -> list[Figure]:
     return figures
 
 
+# ---------------------------------------------------------------- memory of the engine and its logs
+
+
+T2_DAY_YAML = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "conf", "scenario", "t2_day.yaml")
+#: The tick-log options compared (docs/semantics.md#tick-log-sampling): the default, and day ends only.
+TICK_LOGS: dict[str, dict[str, Any] | None] = {"every tick": None, "day_end": {"at": "day_end"}}
+
+
+def t2_day_scenario(quick: bool) -> dict[str, Any]:
+    """The engine dict of conf/scenario/t2_day.yaml (1,000 banks, ~400,000 payments, 600 ticks), read
+    as the runner reads it; --quick keeps a tenth of each group's banks."""
+    import yaml
+
+    from paysim_runner.config import config_from_mapping
+
+    with open(T2_DAY_YAML) as f:
+        scenario = yaml.safe_load(f)
+    if quick:
+        for group in scenario["agent_groups"]:
+            group["count"] = max(2, group["count"] // 10)
+    return config_from_mapping(scenario).to_rust_dict()
+
+
+def held_rss_bytes() -> int:
+    """Resident bytes now, after handing the heap's free pages back to the system (glibc's
+    malloc_trim), so memory freed by building the engine does not count as held."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def log_memory_child(config_path: str, tick_log: str) -> dict[str, Any]:
+    """Body of the child process: t2_day's engine dict read from `config_path` (JSON, so no
+    validation garbage is left in the heap), run with `tick_log` (a key of TICK_LOGS). Reports the
+    bytes the engine holds after run() (its state, payments and both logs: resident memory over that
+    with the dict alone), the child's peak RSS over the same baseline (Orchestrator.new's reading of
+    the dict included), and the peak once both logs are read into numpy, as the runner does before
+    it writes Parquet."""
+    with open(config_path) as f:
+        cfg = json.load(f)
+    if TICK_LOGS[tick_log] is not None:
+        cfg["tick_log"] = TICK_LOGS[tick_log]
+    baseline = held_rss_bytes()
+    orch = _core.Orchestrator.new(cfg)
+    orch.run()
+    held = held_rss_bytes() - baseline
+    peak_run = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    ticks, transactions = orch.tick_log(), orch.transaction_log()
+    return {
+        "banks": len(cfg["agent_configs"]),
+        "payments": int(orch.metrics()["n_payments"]),
+        "transaction_rows": len(transactions["tx_id"]),
+        "tick_rows": len(ticks["tick"]),
+        "held_bytes": held,
+        "peak_bytes": peak_run - baseline,
+        "peak_with_numpy_logs_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - baseline,
+    }
+
+
+def log_memory(quick: bool) -> list[Figure]:
+    """Bytes per payment and per bank of the engine with its logs, for t2_day under each tick-log
+    option, and the tick log's own bytes per row (the difference between the two runs)."""
+    import tempfile
+
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        config_path = os.path.join(tmp, "t2_day.json")
+        with open(config_path, "w") as f:
+            json.dump(t2_day_scenario(quick), f)
+        for name in TICK_LOGS:
+            child = subprocess.run(
+                [sys.executable, os.path.abspath(__file__), "--log-memory-child", config_path, name],
+                capture_output=True, text=True,
+            )
+            if child.returncode != 0:
+                raise SystemExit(f"log memory child failed:\n{child.stderr}")
+            runs[name] = json.loads(child.stdout)
+    tag = "t2_day.yaml" if not quick else "t2_day.yaml /10 (quick)"
+    figures = []
+    for name, r in runs.items():
+        context = (f"{r['held_bytes'] / MB:.0f} MB held after run() by {r['payments']:,} payments, "
+                   f"{r['banks']:,} banks, {r['tick_rows']:,} tick-log rows")
+        figures.append(Figure(f"{tag}, tick log {name}: engine + logs per payment",
+                              r["held_bytes"] / r["payments"], "bytes", None, False, context))
+        figures.append(Figure(f"{tag}, tick log {name}: engine + logs per bank",
+                              r["held_bytes"] / r["banks"], "bytes", None, False, "the same bytes per bank"))
+        figures.append(Figure(f"{tag}, tick log {name}: peak RSS over the config", r["peak_bytes"] / MB, "MB",
+                              None, False, f"Orchestrator.new reading the dict included; "
+                              f"{r['peak_with_numpy_logs_bytes'] / MB:.0f} MB once both logs are read into numpy"))
+    full, sampled = runs["every tick"], runs["day_end"]
+    saved_rows = full["tick_rows"] - sampled["tick_rows"]
+    figures.append(Figure(f"{tag}: tick log per row (every tick - day_end, held)",
+                          max(1.0, (full["held_bytes"] - sampled["held_bytes"]) / saved_rows), "bytes", None,
+                          False, f"{saved_rows:,} rows fewer under day_end; its columns are 140 bytes a row"))
+    return figures
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -307,9 +465,10 @@ def measure(quick: bool) -> list[Figure]:
     days10, days100, growth_days, repeats, scale = (10, 5, 25, 1, 0.1) if quick else (100, 20, 200, 3, 1.0)
     figures: list[Figure] = []
     throughput = [
-        ("bench_10 run() ticks/s", bench_config(10, 0.5, days10), run_throughput, 100_000),
-        ("bench_10 tick() loop ticks/s", bench_config(10, 0.5, days10), tick_loop_throughput, 50_000),
-        ("bench_100 tick() loop ticks/s", bench_config(100, 0.1, days100), tick_loop_throughput, 20_000),
+        ("bench_10 run() ticks/s", bench_config(10, 0.5, days10), run_throughput, 1_000_000),
+        ("bench_10 tick() loop ticks/s", bench_config(10, 0.5, days10), tick_loop_throughput, 200_000),
+        ("bench_10 tick_n(100) loop ticks/s", bench_config(10, 0.5, days10), tick_n_loop_throughput, None),
+        ("bench_100 tick() loop ticks/s", bench_config(100, 0.1, days100), tick_loop_throughput, 100_000),
     ]
     for name, cfg, how, budget in throughput:
         wall, cpu = median_rates(repeats, functools.partial(how, cfg))
@@ -320,9 +479,13 @@ def measure(quick: bool) -> list[Figure]:
     day = t2_day(scale)
     tag = "t2_day" if scale == 1.0 else f"t2_day x{scale:g} (quick: no budget)"
     full = scale == 1.0
-    figures.append(Figure(f"{tag} engine seconds", day["engine_seconds"], "s", 2.0 if full else None, False,
+    figures.append(Figure(f"{tag} Orchestrator.new", day["new_seconds"], "s", 0.1 if full else None, False,
+                          "the engine built from the config dict, before the first tick"))
+    figures.append(Figure(f"{tag} Orchestrator.new memory", day["new_rss_bytes"] / MB, "MB", 60.0 if full else None,
+                          False, "resident memory the new() call added to the child process"))
+    figures.append(Figure(f"{tag} engine seconds", day["engine_seconds"], "s", 0.3 if full else None, False,
                           f"{day['banks']:,} banks, run() wall {day['run_wall_seconds']:.2f} s"))
-    figures.append(Figure(f"{tag} peak RSS", day["peak_rss_bytes"] / GIB, "GiB", 1.0 if full else None, False,
+    figures.append(Figure(f"{tag} peak RSS", day["peak_rss_bytes"] / MB, "MB", 400.0 if full else None, False,
                           f"whole child process; {day['baseline_rss_bytes'] / 2**20:.0f} MiB before building"))
     figures.append(Figure(f"{tag} payments/s", day["n_payments"] / day["engine_seconds"], "payments/s", None, True,
                           f"{day['n_payments']:,} payments, {day['settlement_rate']:.1%} settled: "
@@ -336,6 +499,7 @@ def measure(quick: bool) -> list[Figure]:
         figures.append(Figure("t2_day at half the liquidity, engine seconds", tighter["engine_seconds"], "s", None,
                               False, f"context: {tighter['settlement_rate']:.1%} settled, "
                               f"{tighter['queue_share']:.1%} from Queue 2, {tighter['lsm_share']:.2%} by LSM"))
+    figures += scale_figures(day, scale, quick)
 
     figures.extend(gridlocked_days(day["engine_seconds"], scale))
 
@@ -355,6 +519,36 @@ def measure(quick: bool) -> list[Figure]:
     figures.append(Figure("per-tick cost, last/first 100-tick windows", last / first, "ratio", 1.5, False,
                           f"100 banks x 1.0/tick: {first * 1e6:.0f} µs -> {last * 1e6:.0f} µs a tick "
                           f"after {settled:,} settled"))
+    figures.extend(log_memory(quick))
+    return figures
+
+
+def scale_figures(day: dict[str, Any], scale: float, quick: bool) -> list[Figure]:
+    """Fedwire scale (issue 11): four times t2_day, fedwire_day, and each day against its physical
+    limit (the same arrivals settled gross with nothing else), all beside `day` of the same run."""
+    big_scale = 4 * scale
+    big = t2_day(big_scale)
+    tag = "4,000 banks / 1.6M payments" if not quick else f"t2_day x{big_scale:g} (quick: no budget)"
+    ratio = big["engine_seconds"] / day["engine_seconds"]
+    figures = [
+        Figure(f"{tag}: run() / t2_day's", ratio, "×", None if quick else 4.5, False,
+               f"{big['engine_seconds']:.2f} s against {day['engine_seconds']:.2f} s; {big['n_payments']:,} payments"),
+        Figure(f"{tag}: Orchestrator.new", big["new_seconds"], "s", None if quick else 0.5, False,
+               f"peak RSS {big['peak_rss_bytes'] / MB:,.0f} MB for the whole process"),
+    ]
+    if quick:
+        return figures
+    fed = fedwire_day()
+    figures += [
+        Figure("fedwire_day new + run", fed["new_seconds"] + fed["engine_seconds"], "s", 1.5, False,
+               f"{fed['banks']:,} banks, {fed['n_payments']:,} payments, {fed['settlement_rate']:.1%} settled, "
+               f"{fed['queue_share']:.1%} from Queue 2; new {fed['new_seconds']:.3f} s"),
+        Figure("fedwire_day peak RSS", fed["peak_rss_bytes"] / GIB, "GiB", 1.0, False, "whole child process"),
+    ]
+    for name, cfg, engine in (("t2_day", t2_day_config(scale), day), ("fedwire_day", fedwire_day_config(), fed)):
+        floor = floor_seconds(cfg)
+        figures.append(Figure(f"{name} engine / physical limit", engine["engine_seconds"] / floor, "×", None, False,
+                              f"limit {floor:.3f} s: the same arrivals drawn and settled gross, no queue, no log"))
     return figures
 
 
@@ -380,9 +574,18 @@ def main() -> None:
     parser.add_argument("--t2-day-child", nargs=2, metavar=("SCALE", "LIQUIDITY"), type=float, help=argparse.SUPPRESS)
     parser.add_argument("--t2-day-mode", default="t2", help=argparse.SUPPRESS)
     parser.add_argument("--wide-day-child", metavar="BANKS", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--fedwire-day-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--log-memory-child", nargs=2, metavar=("CONFIG", "TICK_LOG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.log_memory_child is not None:
+        print(json.dumps(log_memory_child(*args.log_memory_child)))
+        return
     if args.t2_day_child is not None:
-        print(json.dumps(t2_day_child(*args.t2_day_child, args.t2_day_mode)))
+        scale, liquidity = args.t2_day_child
+        print(json.dumps(day_child(t2_day_config(scale, liquidity, args.t2_day_mode))))
+        return
+    if args.fedwire_day_child:
+        print(json.dumps(day_child(fedwire_day_config())))
         return
     if args.wide_day_child is not None:
         print(json.dumps(wide_day_child(args.wide_day_child)))

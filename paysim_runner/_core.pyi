@@ -67,8 +67,9 @@ class PaysimError(Exception):
     """Base of every paysim error."""
 
 class ConfigError(PaysimError, ValueError):
-    """An invalid config value; ``.loc`` names the field (a tuple of keys and list indexes),
-    ``.problem`` says what is wrong; ``str()`` is ``<loc>: <problem>``."""
+    """An invalid config value (or method argument, such as ``tick_n``'s ``n``); ``.loc`` names
+    the field (a tuple of keys and list indexes), ``.problem`` says what is wrong; ``str()`` is
+    ``<loc>: <problem>``."""
 
     loc: tuple[str | int, ...]
     problem: str
@@ -111,6 +112,14 @@ class Orchestrator:
     def tick(self) -> dict[str, int | float]:
         """Run one tick (the nine steps); the fields of ``SCHEMAS["tick_result"]``.
         Raises ``RunFinished`` once the run is finished."""
+    def tick_n(self, n: int) -> dict[str, int | float] | None:
+        """Run up to ``n`` ticks in Rust with the GIL released, exactly as ``n`` calls of
+        :meth:`tick` would, and return the last one's dict (``None`` only when ``n`` is 0).
+        It stops after the run's last tick, returning that tick's dict; called with ticks asked
+        and none left, it raises ``RunFinished`` as :meth:`tick` does. An error stops it at the
+        tick that fails, raised as :meth:`tick` raises it, the ticks before it kept. Ctrl-C raises
+        KeyboardInterrupt between ticks, as in :meth:`run`. An ``n`` that is not an integer from 0
+        to 2**64 - 1 (a bool neither) raises ``ConfigError`` with ``.loc == ("n",)``."""
     def run(self) -> None:
         """Run all remaining ticks in Rust with the GIL released; Ctrl-C raises KeyboardInterrupt
         between ticks, leaving the engine consistent."""

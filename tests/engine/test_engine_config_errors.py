@@ -12,7 +12,7 @@ import pytest
 
 from paysim_runner import _core
 from tests.helpers.design_notes import two_agent_config
-from tests.helpers.engine import Orchestrator, bank, build, pay
+from tests.helpers.engine import Orchestrator, bank, build, pay, transactions
 from tests.helpers.invariants import assert_invariants
 
 
@@ -119,6 +119,13 @@ INVALID_VALUES: list[tuple[str, Any, str]] = [
      r"agent_configs\[0\]\.arrival_config\.counterparty_weights"),
     ("agent_configs[0].arrival_config.counterparty_weights", {"A": 1.0},
      r"agent_configs\[0\]\.arrival_config\.counterparty_weights"),
+    # receivers by size: never with listed weights (base_config lists them), sizes ≥ 0
+    ("agent_configs[0].arrival_config.receivers_by_size", True,
+     r"agent_configs\[0\]\.arrival_config\.receivers_by_size: cannot be combined with counterparty_weights"),
+    ("agent_configs[0].arrival_config.receivers_by_size", "yes",
+     r"agent_configs\[0\]\.arrival_config\.receivers_by_size"),
+    ("agent_configs[0].size", -1.0, r"agent_configs\[0\]\.size: must be ≥ 0"),
+    ("agent_configs[0].size", "big", r"agent_configs\[0\]\.size"),
     ("agent_configs[0].arrival_config.deadline_offset", -1, r"agent_configs\[0\]\.arrival_config\.deadline_offset"),
     ("agent_configs[0].arrival_config.priority", 11, r"agent_configs\[0\]\.arrival_config\.priority"),
     ("agent_configs[0].arrival_config.divisible", "no", r"agent_configs\[0\]\.arrival_config\.divisible"),
@@ -184,3 +191,19 @@ def test_config_that_is_not_a_dict_is_rejected_cleanly() -> None:
             Orchestrator.new(bad)  # type: ignore[arg-type]
 
 
+
+
+def test_receivers_by_size_need_another_bank_of_positive_size() -> None:
+    cfg = base_config()
+    arrivals = cfg["agent_configs"][0]["arrival_config"]
+    del arrivals["counterparty_weights"]
+    arrivals["receivers_by_size"] = True
+    for other in cfg["agent_configs"][1:]:
+        other["size"] = 0.0
+    alone = r"^agent_configs\[0\]\.arrival_config\.receivers_by_size: every other bank has size 0$"
+    with pytest.raises(_core.ConfigError, match=alone):
+        Orchestrator.new(cfg)
+    cfg["agent_configs"][1]["size"] = 0.5
+    orch = Orchestrator.new(cfg)
+    orch.run()
+    assert {row["receiver"] for row in transactions(orch) if row["sender"] == "A"} == {"B"}

@@ -29,7 +29,11 @@ def test_the_issue_lists_its_scenarios() -> None:
     assert {"two_bank", "gridlock_ring", "ten_bank", "fifty_bank_core_periphery", "t2_day"} <= set(SCENARIOS)
 
 
-@pytest.mark.parametrize("name", [s for s in SCENARIOS if s != "t2_day"])
+#: The benchmark days run in benchmarks/engine.py, not here (a day each of 400,000 and 800,000 payments).
+BENCHMARK_DAYS = ("t2_day", "fedwire_day")
+
+
+@pytest.mark.parametrize("name", [s for s in SCENARIOS if s not in BENCHMARK_DAYS])
 def test_shipped_scenarios_load_and_run(name: str) -> None:
     cfg = load_config(CONF_DIR / "scenario" / f"{name}.yaml")
     orch = _core.Orchestrator.new(cfg.to_rust_dict())
@@ -54,8 +58,9 @@ def test_gridlock_ring_cannot_settle_gross_but_lsm_clears_it() -> None:
 def test_core_periphery_and_t2_day_are_skewed() -> None:
     fifty = load_config(CONF_DIR / "scenario" / "fifty_bank_core_periphery.yaml")
     assert len(fifty.agents) == 50
-    weights = fifty.agents[-1].arrival_config.counterparty_weights
-    assert weights["CORE_0"] == 10 * weights["PERI_00"]
+    sizes = {a.id: a.size for a in fifty.agents}
+    assert fifty.agents[-1].arrival_config.receivers_by_size
+    assert sizes["CORE_0"] == 10 * sizes["PERI_00"]
     assert fifty.agents[0].arrival_config.distribution.type == "LogNormal"
     day = load_config(CONF_DIR / "scenario" / "t2_day.yaml")
     assert len(day.agents) == 1000
@@ -63,6 +68,31 @@ def test_core_periphery_and_t2_day_are_skewed() -> None:
     expected = day.simulation.ticks_per_day * sum(a.arrival_config.rate_per_tick for a in day.agents)
     assert 380_000 < expected < 420_000
     assert day.lsm.mode == "t2"
+
+
+def test_fedwire_day_is_scale_free_at_fedwire_scale() -> None:
+    """5,000 banks in four tiers, each ten times the banks and a tenth the size (and sending rate) of
+    the one above, so each tier sends and receives about a quarter of ~800,000 payments."""
+    fed = load_config(CONF_DIR / "scenario" / "fedwire_day.yaml")
+    assert len(fed.agents) == 5000
+    rates = [a.arrival_config.rate_per_tick for a in fed.agents]
+    assert 780_000 < fed.simulation.ticks_per_day * sum(rates) < 820_000
+    tiers: dict[float, list[float]] = {}
+    for a in fed.agents:
+        assert a.arrival_config.receivers_by_size
+        tiers.setdefault(a.size, []).append(a.arrival_config.rate_per_tick)
+    assert sorted(tiers) == [1.0, 10.0, 100.0, 1000.0]
+    receipts = {size: size * len(banks) for size, banks in tiers.items()}
+    sends = {size: sum(banks) for size, banks in tiers.items()}
+    for share in (receipts, sends):
+        total = sum(share.values())
+        assert all(0.24 < v / total < 0.28 for v in share.values())
+    assert fed.lsm.mode == "t2"
+    engine = fed.to_rust_dict()
+    engine["ticks_per_day"] = 5
+    orch = _core.Orchestrator.new(engine)
+    orch.run()
+    assert orch.metrics()["n_payments"] > 5000
 
 
 def test_to_rust_dict_omits_unset_keys() -> None:
@@ -128,11 +158,10 @@ def test_agent_groups_expand_into_weighted_agents() -> None:
     )
     assert cfg.bank_ids == ["X"] + [f"G{i:02d}" for i in range(11)]
     assert cfg.agent_groups is None
-    weights = cfg.agents[1].arrival_config.counterparty_weights
-    assert "G00" not in weights
-    assert weights["X"] == 1.0
-    assert weights["G01"] == 3.0
-    assert len(weights) == 11
+    # members draw receivers by size (the engine weighs each other bank by its size, X at 1)
+    assert [a.size for a in cfg.agents] == [None] + [3.0] * 11
+    assert all(a.arrival_config.receivers_by_size for a in cfg.agents[1:])
+    assert all(a.arrival_config.counterparty_weights is None for a in cfg.agents[1:])
     # the dumped form is the explicit one and validates again to the same config
     assert SimulationConfig.model_validate(cfg.model_dump(exclude_none=True)) == cfg
 

@@ -123,6 +123,8 @@ def test_bad_values_are_named_by_field_path(patch: Any, path: str, problem: str)
                                                                                                "mean": 5}}),
          "agents[0].arrival_config.rate_per_tick", "must be between 0 and 10000"),
         (lambda d: d.update(costs={"eod_penalty": -1.0}), "costs.eod_penalty", "must be ≥ 0"),
+        (lambda d: d.update(tick_log={"every": 0}), "tick_log.every", "must be between 1 and 2147483647, got 0"),
+        (lambda d: d.update(tick_log={"every": 4, "at": "day_end"}), "tick_log", "give either every or at, not both"),
         (lambda d: d["agents"][0].update(arrival_config={"rate_per_tick": float("nan"),
                                                          "distribution": {"type": "Exponential", "mean": 5}}),
          "agents[0].arrival_config.rate_per_tick", "expected a finite number"),

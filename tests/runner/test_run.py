@@ -79,6 +79,41 @@ def test_run_one_can_skip_logs(tmp_path: Path) -> None:
     assert out.row["n_payments"] > 0
 
 
+@pytest.mark.parametrize(("override", "logged_per_day"), [
+    ("+scenario.tick_log.at=day_end", 1),
+    ("+scenario.tick_log.every=30", 4),  # ticks 29, 59, 89 and the day's last, 99
+    ("+sweep.fixed.tick_log.every=30", 4),
+])
+def test_a_sampled_tick_log_writes_fewer_ticks_rows_and_the_same_transactions(
+    tmp_path: Path, override: str, logged_per_day: int
+) -> None:
+    """docs/semantics.md#tick-log-sampling through the runner: set in the scenario (or a sweep), the
+    `ticks` Parquet table has rows only at the logged ticks; per-day flows, the transactions table and
+    every metric are those of the full log."""
+    full_plan, plan = _plan(tmp_path), _plan(tmp_path, override)
+    full_dir, sampled_dir = tmp_path / "full", tmp_path / "sampled"
+    runs = plan.batches()[0]
+    run_batch(BatchContext.from_plan(full_plan, full_dir), 0, runs)
+    run_batch(BatchContext.from_plan(plan, sampled_dir), 0, runs)
+    read = {d: {t: pq.read_table(storage.batch_file(d, t, 0)) for t in storage.TABLES} for d in (full_dir, sampled_dir)}
+    full, sampled = read[full_dir], read[sampled_dir]
+    n_banks = len(plan.engine_configs[0]["agent_configs"])
+    assert full["ticks"].num_rows == len(runs) * 100 * n_banks
+    assert sampled["ticks"].num_rows == len(runs) * logged_per_day * n_banks
+    assert sampled["transactions"].equals(full["transactions"])
+    assert sampled["runs"].drop_columns(["engine_seconds"]).equals(full["runs"].drop_columns(["engine_seconds"]))
+    flows = ["value_sent", "value_received", "settled_rtgs", "settled_queue", "settled_bilateral",
+             "settled_multilateral", "settled_eod_borrowing"]
+
+    def per_run_bank(t: pa.Table) -> pa.Table:
+        sums = t.group_by(["run_id", "bank"]).aggregate([(c, "sum") for c in flows])
+        return sums.sort_by([("run_id", "ascending"), ("bank", "ascending")])
+
+    assert per_run_bank(sampled["ticks"]).equals(per_run_bank(full["ticks"]))
+    cost = pc.sum(sampled["ticks"]["cost_delay"]).as_py()
+    assert cost == pytest.approx(pc.sum(full["ticks"]["cost_delay"]).as_py(), rel=1e-9)
+
+
 @pytest.mark.parametrize("scenario", ["two_bank", "ten_bank", "fifty_bank_core_periphery", "gridlock_ring"])
 @pytest.mark.parametrize("policy", ["deadline", "splitting"])
 def test_per_bank_liquidity_bounds_are_the_engines_whatever_the_policy(scenario: str, policy: str) -> None:

@@ -14,6 +14,8 @@ use crate::config::{AmountDistribution, ArrivalConfig};
 use crate::directory::BankDirectory;
 use crate::hash::fnv1a64;
 use crate::model::{BankIdx, MAX_AMOUNT};
+use crate::receivers::{Receivers, SizeTable};
+use std::sync::Arc;
 
 /// One bank's RNG stream: ChaCha8 seeded with `rng_seed`, on a stream chosen by the bank id.
 pub fn bank_stream(rng_seed: u64, bank_id: &str) -> ChaCha8Rng {
@@ -46,17 +48,6 @@ pub struct Draw {
     pub amount: i64,
 }
 
-/// Whom a bank's random orders go to.
-#[derive(Debug, Clone)]
-enum Receivers {
-    /// No `counterparty_weights`: every other bank alike. No table (memory stays O(banks) however
-    /// many banks there are): the draw is an index into the other banks in id order.
-    Uniform { rank: u32 },
-    /// The listed banks of positive weight, in id order, with cumulative weights for inverse-CDF
-    /// sampling. Id order, not list or config order, so that reordering keeps the draws.
-    Weighted { receivers: Vec<BankIdx>, cumulative: Vec<f64> },
-}
-
 /// The samplers of one bank's arrival config, built once from the config.
 #[derive(Debug, Clone)]
 pub struct ArrivalSampler {
@@ -66,41 +57,17 @@ pub struct ArrivalSampler {
 }
 
 impl ArrivalSampler {
-    /// `bank` is the sender's config index (its weights were validated against `directory`).
-    pub fn new(cfg: &ArrivalConfig, bank: usize, directory: &BankDirectory) -> Self {
-        let receivers = match &cfg.counterparty_weights {
-            None => Receivers::Uniform { rank: directory.rank()[bank] },
-            Some(ws) => {
-                // Banks not listed get weight 0. The ids are a mapping's keys, so each is listed once.
-                let mut listed: Vec<(u32, BankIdx, f64)> = ws
-                    .iter()
-                    .filter(|(_, w)| *w > 0.0)
-                    .map(|(id, w)| {
-                        let b = directory.index_of(id).expect("validated");
-                        (directory.rank()[b], b as BankIdx, *w)
-                    })
-                    .collect();
-                listed.sort_unstable_by_key(|&(rank, _, _)| rank);
-                let mut total = 0.0;
-                let cumulative = listed
-                    .iter()
-                    .map(|&(_, _, w)| {
-                        total += w;
-                        total
-                    })
-                    .collect();
-                Receivers::Weighted { receivers: listed.iter().map(|&(_, b, _)| b).collect(), cumulative }
-            }
-        };
+    /// `bank` is the sender's config index (its weights were validated against `directory`);
+    /// `sizes` every bank's `size`, with their shared table when one exists ([`SizeTable::build`]).
+    pub fn new(
+        cfg: &ArrivalConfig,
+        bank: usize,
+        directory: &BankDirectory,
+        sizes: &[f64],
+        table: Option<&Arc<SizeTable>>,
+    ) -> Self {
+        let receivers = Receivers::new(cfg, bank, directory, sizes, table);
         ArrivalSampler { rate: cfg.rate_per_tick, amount: cfg.distribution.clone(), receivers }
-    }
-
-    /// How many banks this sampler can pay.
-    fn n_receivers(&self, directory: &BankDirectory) -> usize {
-        match &self.receivers {
-            Receivers::Uniform { .. } => directory.len() - 1,
-            Receivers::Weighted { receivers, .. } => receivers.len(),
-        }
     }
 
     /// This tick's payment orders, drawn in a fixed order: count, then per order amount, receiver.
@@ -114,7 +81,7 @@ impl ArrivalSampler {
     /// docs/semantics.md#scenario-events). Only this bank's stream moves differently, so every
     /// other bank keeps its draws.
     pub fn draw_scaled(&self, rng: &mut ChaCha8Rng, factor: f64, directory: &BankDirectory, out: &mut Vec<Draw>) {
-        let n_receivers = self.n_receivers(directory);
+        let n_receivers = self.receivers.count(directory);
         let rate = self.rate * factor;
         if rate <= 0.0 || n_receivers == 0 {
             return;
@@ -132,17 +99,7 @@ impl ArrivalSampler {
             // Rounded, at least 1 cent, and capped so sums cannot overflow.
             let amount = (raw.round().clamp(1.0, MAX_AMOUNT as f64)) as i64;
             let u = rng.gen::<f64>();
-            let receiver = match &self.receivers {
-                // ⌊u·(n−1)⌋: the index an inverse-CDF walk over cumulative weights 1, 2, …, n−1
-                // finds, so no weights draw exactly what weight 1 on every other bank draws.
-                Receivers::Uniform { rank } => {
-                    directory.nth_other(((u * n_receivers as f64) as usize).min(n_receivers - 1), *rank)
-                }
-                Receivers::Weighted { receivers, cumulative } => {
-                    let x = u * cumulative[n_receivers - 1];
-                    receivers[cumulative.partition_point(|c| *c <= x).min(n_receivers - 1)]
-                }
-            };
+            let receiver = self.receivers.pick(u, n_receivers, directory);
             out.push(Draw { receiver, amount });
         }
     }
@@ -204,11 +161,16 @@ mod tests {
             rate_per_tick: 3.0,
             distribution: AmountDistribution::LogNormal { mean_log: 8.0, std_dev_log: 1.0 },
             counterparty_weights: weights,
+            receivers_by_size: false,
             deadline_offset: 10,
             priority: 5,
             rtgs_class: None,
             divisible: false,
         }
+    }
+
+    fn sampler(cfg: &ArrivalConfig, bank: usize, d: &BankDirectory) -> ArrivalSampler {
+        ArrivalSampler::new(cfg, bank, d, &vec![1.0; d.len()], None)
     }
 
     fn ids() -> BankDirectory {
@@ -241,7 +203,7 @@ mod tests {
     #[test]
     fn streams_differ_by_bank_and_repeat_by_seed() {
         let d = ids();
-        let s = ArrivalSampler::new(&cfg(None), 0, &d);
+        let s = sampler(&cfg(None), 0, &d);
         let run = |seed, id| draws(&s, &d, seed, id);
         assert_eq!(run(7, "A"), run(7, "A"));
         assert_ne!(run(7, "A"), run(7, "B"));
@@ -251,7 +213,7 @@ mod tests {
     #[test]
     fn zero_weight_receivers_never_drawn_and_never_self() {
         let d = ids();
-        let s = ArrivalSampler::new(&cfg(Some(vec![("C".into(), 1.0), ("B".into(), 0.0)])), 0, &d);
+        let s = sampler(&cfg(Some(vec![("C".into(), 1.0), ("B".into(), 0.0)])), 0, &d);
         let out = draws(&s, &d, 1, "A");
         assert!(!out.is_empty());
         assert!(out.iter().all(|d| d.receiver == 2 && d.amount >= 1));
@@ -260,7 +222,7 @@ mod tests {
     #[test]
     fn uniform_weights_reach_every_other_bank() {
         let d = ids();
-        let s = ArrivalSampler::new(&cfg(None), 1, &d);
+        let s = sampler(&cfg(None), 1, &d);
         let out = draws(&s, &d, 3, "B");
         assert!(out.iter().any(|d| d.receiver == 0));
         assert!(out.iter().any(|d| d.receiver == 2));
@@ -279,8 +241,8 @@ mod tests {
                 .filter(|(j, _)| *j != bank)
                 .map(|(_, id)| (id.to_string(), 1.0))
                 .collect();
-            let uniform = ArrivalSampler::new(&cfg(None), bank, &d);
-            let table = ArrivalSampler::new(&cfg(Some(others)), bank, &d);
+            let uniform = sampler(&cfg(None), bank, &d);
+            let table = sampler(&cfg(Some(others)), bank, &d);
             assert_eq!(draws(&uniform, &d, 5, "S"), draws(&table, &d, 5, "S"), "bank {bank}");
         }
     }
@@ -289,8 +251,42 @@ mod tests {
     fn weighted_receivers_do_not_depend_on_list_order() {
         let d = BankDirectory::new(["A", "B", "C", "D"]);
         let listed = |ws: &[(&str, f64)]| Some(ws.iter().map(|(k, w)| (k.to_string(), *w)).collect());
-        let forward = ArrivalSampler::new(&cfg(listed(&[("B", 1.0), ("C", 2.5), ("D", 0.5)])), 0, &d);
-        let backward = ArrivalSampler::new(&cfg(listed(&[("D", 0.5), ("C", 2.5), ("B", 1.0)])), 0, &d);
+        let forward = sampler(&cfg(listed(&[("B", 1.0), ("C", 2.5), ("D", 0.5)])), 0, &d);
+        let backward = sampler(&cfg(listed(&[("D", 0.5), ("C", 2.5), ("B", 1.0)])), 0, &d);
         assert_eq!(draws(&forward, &d, 9, "A"), draws(&backward, &d, 9, "A"));
+    }
+
+    use proptest::prelude::*;
+
+    fn size() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            Just(0.0),
+            (1u32..50).prop_map(f64::from),
+            0.0f64..100.0,
+            (1u32..8).prop_map(|k| f64::from(k) * 0.25)
+        ]
+    }
+
+    proptest! {
+        /// By size, through the shared table or (sums that could round) a table per sender, draws
+        /// exactly what the same sizes listed as `counterparty_weights` draw.
+        #[test]
+        fn by_size_draws_what_the_sizes_listed_as_weights_draw(
+            sizes in proptest::collection::vec(size(), 2..12),
+            seed in 0u64..1000,
+        ) {
+            let ids: Vec<String> = (0..sizes.len()).map(|i| format!("B{:02}", (i * 7) % sizes.len())).collect();
+            prop_assume!(ids.iter().collect::<std::collections::HashSet<_>>().len() == ids.len());
+            let d = BankDirectory::new(ids.iter().map(|s| s.as_str()));
+            let table = SizeTable::build(&sizes, &d);
+            for bank in 0..sizes.len() {
+                let listed: Vec<(String, f64)> = ids.iter().zip(&sizes).enumerate()
+                    .filter(|(j, _)| *j != bank).map(|(_, (id, s))| (id.clone(), *s)).collect();
+                let by_size_cfg = ArrivalConfig { receivers_by_size: true, ..cfg(None) };
+                let by_size = ArrivalSampler::new(&by_size_cfg, bank, &d, &sizes, table.as_ref());
+                let weighted = ArrivalSampler::new(&cfg(Some(listed)), bank, &d, &sizes, None);
+                prop_assert_eq!(draws(&by_size, &d, seed, "S"), draws(&weighted, &d, seed, "S"));
+            }
+        }
     }
 }

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod model;
 pub mod orchestrator;
 pub mod policy;
+pub mod receivers;
 pub mod schema;
 pub mod settlement;
 

@@ -177,7 +177,59 @@ impl TickAccounts {
     }
 }
 
-/// One row per tick and bank.
+/// Per-bank flows of the ticks since the last logged row, waiting for the next one
+/// (docs/semantics.md#tick-log-sampling): a row's flow columns sum every tick it covers, so a
+/// sampled log loses no money, payment or cost. Always zero when every tick is logged.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct PendingFlows {
+    pub value_sent: Vec<i128>,
+    pub value_received: Vec<i128>,
+    /// No sum overflows: a bank cannot settle more payments than there are tx ids (`u32`).
+    pub settled_by: Vec<[u32; N_MEANS]>,
+    pub costs: Vec<Costs>,
+}
+
+impl PendingFlows {
+    fn new(n: usize) -> Self {
+        PendingFlows {
+            value_sent: vec![0; n],
+            value_received: vec![0; n],
+            settled_by: vec![[0; N_MEANS]; n],
+            costs: vec![[0.0; N_COSTS]; n],
+        }
+    }
+
+    /// Whether nothing is waiting for a row.
+    pub fn is_zero(&self) -> bool {
+        self.value_sent.iter().chain(&self.value_received).all(|&v| v == 0)
+            && self.settled_by.iter().flatten().all(|&c| c == 0)
+            && self.costs.iter().flatten().all(|&c| c == 0.0)
+    }
+
+    fn add(&mut self, acc: &TickAccounts) {
+        for i in 0..self.value_sent.len() {
+            self.value_sent[i] += acc.value_sent[i];
+            self.value_received[i] += acc.value_received[i];
+            for m in 0..N_MEANS {
+                self.settled_by[i][m] += acc.settled_by[i][m];
+            }
+            for c in 0..N_COSTS {
+                self.costs[i][c] += acc.costs[i][c];
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.value_sent.fill(0);
+        self.value_received.fill(0);
+        self.settled_by.fill([0; N_MEANS]);
+        self.costs.fill([0.0; N_COSTS]);
+    }
+}
+
+/// One row per logged tick and bank (every tick by default; see [`crate::config::TickLogging`]).
+/// Levels (balances, credit, queues) are as at the end of the row's tick; flows (values sent and
+/// received, payments settled, costs) are summed over the ticks since the bank's previous row.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct TickLog {
     pub tick: Vec<u32>,
@@ -194,27 +246,41 @@ pub struct TickLog {
     pub settled: [Vec<u32>; N_MEANS],
     /// Indexed by [`COST_NAMES`].
     pub costs: [Vec<f64>; N_COSTS],
+    /// Flows of ticks not logged yet.
+    pub pending: PendingFlows,
 }
 
 impl TickLog {
-    /// Append the tick's row for every bank, or none: a value too large for its column is an
-    /// error (see [`reported`]) and leaves the log as it was.
-    pub fn append(&mut self, tick: u32, banks: &[Bank], acc: &TickAccounts) -> Result<()> {
+    /// An empty log for `n` banks.
+    pub fn new(n: usize) -> Self {
+        TickLog { pending: PendingFlows::new(n), ..TickLog::default() }
+    }
+
+    /// Close the tick's flows: with `logged`, append the tick's row for every bank (its flows plus
+    /// those pending), else keep them pending. A value too large for its column is an error (see
+    /// [`reported`]) and leaves the log as it was.
+    pub fn append(&mut self, tick: u32, banks: &[Bank], acc: &TickAccounts, logged: bool) -> Result<()> {
+        if !logged {
+            self.pending.add(acc);
+            return Ok(());
+        }
         let rows = self.len();
         let appended = self.push_rows(tick, banks, acc);
-        if appended.is_err() {
-            self.truncate(rows);
+        match appended {
+            Ok(()) => self.pending.clear(),
+            Err(_) => self.truncate(rows),
         }
         appended
     }
 
     fn push_rows(&mut self, tick: u32, banks: &[Bank], acc: &TickAccounts) -> Result<()> {
+        let p = &self.pending;
         for (i, b) in banks.iter().enumerate() {
             let at = |column: &'static str| move || (bank_loc(i), format!("tick {tick}: bank '{}' {column}", b.id));
             self.queue1_value.push(reported(b.queue1_value, at("queue1_value"))?);
             self.queue2_value.push(reported(b.queue2_value, at("queue2_value"))?);
-            self.value_sent.push(reported(acc.value_sent[i], at("value_sent"))?);
-            self.value_received.push(reported(acc.value_received[i], at("value_received"))?);
+            self.value_sent.push(reported(p.value_sent[i] + acc.value_sent[i], at("value_sent"))?);
+            self.value_received.push(reported(p.value_received[i] + acc.value_received[i], at("value_received"))?);
             self.tick.push(tick);
             self.bank.push(i as u32);
             self.balance.push(b.balance);
@@ -222,10 +288,11 @@ impl TickLog {
             self.queue1_count.push(b.queue1.len() as u32);
             self.queue2_count.push(b.queue2_count);
             for m in 0..N_MEANS {
-                self.settled[m].push(acc.settled_by[i][m]);
+                self.settled[m].push(p.settled_by[i][m] + acc.settled_by[i][m]);
             }
             for c in 0..N_COSTS {
-                self.costs[c].push(acc.costs[i][c]);
+                // Nothing pending (every tick logged) adds +0.0: the same bits as the tick's cost.
+                self.costs[c].push(p.costs[i][c] + acc.costs[i][c]);
             }
         }
         Ok(())
@@ -340,8 +407,8 @@ mod tests {
         assert_eq!((acc.num_settlements, acc.value_settled, acc.lsm_bilateral_releases), (3, 55, 2));
         assert_eq!(acc.settled_by[0], [1, 0, 1, 0, 0]);
         let banks = vec![Bank::new("A".into(), 0, 0), Bank::new("B".into(), 0, 0)];
-        let mut log = TickLog::default();
-        log.append(7, &banks, &acc).unwrap();
+        let mut log = TickLog::new(2);
+        log.append(7, &banks, &acc, true).unwrap();
         assert_eq!((log.len(), log.value_sent.clone(), log.settled[2].clone()), (2, vec![35, 20], vec![1, 1]));
         acc.reset();
         assert_eq!((acc.num_settlements, acc.value_sent.len()), (0, 2));
@@ -351,10 +418,10 @@ mod tests {
     fn a_value_too_large_for_the_log_is_an_error_naming_the_bank_and_appends_no_row() {
         let mut banks = vec![Bank::new("A".into(), 0, 0), Bank::new("B".into(), 0, 0)];
         let acc = TickAccounts::new(2);
-        let mut log = TickLog::default();
-        log.append(0, &banks, &acc).unwrap();
+        let mut log = TickLog::new(2);
+        log.append(0, &banks, &acc, true).unwrap();
         banks[1].queue2_value = i64::MAX as i128 + 1;
-        let err = log.append(1, &banks, &acc).unwrap_err();
+        let err = log.append(1, &banks, &acc, true).unwrap_err();
         let problem = "tick 1: bank 'B' queue2_value reached 9223372036854775808, more than a 64-bit log or \
                        metric value holds (9223372036854775807); see docs/semantics.md#engine-configuration";
         assert_eq!(err, EngineError::config(bank_loc(1), problem));

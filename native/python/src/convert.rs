@@ -2,8 +2,11 @@
 //! and log columns to Python dicts and numpy arrays, each walked from its one declaration in the
 //! engine (`paysim_engine::schema`).
 
+use std::marker::PhantomData;
+
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
 
@@ -86,22 +89,67 @@ impl ScheduleLoader for ArrowLoader<'_> {
     }
 }
 
+/// Set `key` of `d` to a record field's value.
+fn set_scalar<'py>(d: &Bound<'py, PyDict>, key: impl IntoPyObject<'py>, value: Scalar<'_>) -> PyResult<()> {
+    match value {
+        Scalar::Int(i) => d.set_item(key, i),
+        Scalar::Float(x) => d.set_item(key, x),
+        Scalar::Bool(b) => d.set_item(key, b),
+        Scalar::Text(s) => d.set_item(key, s),
+    }
+}
+
 /// A record as a dict, keys in schema order.
 pub fn record_dict<'py, R: Record>(py: Python<'py>, record: &R) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     let mut failed = None;
     record.for_each(&mut |name, value| {
-        let set = match value {
-            Scalar::Int(i) => d.set_item(name, i),
-            Scalar::Float(x) => d.set_item(name, x),
-            Scalar::Bool(b) => d.set_item(name, b),
-            Scalar::Text(s) => d.set_item(name, s),
-        };
-        if let Err(e) = set {
+        if let Err(e) = set_scalar(&d, name, value) {
             failed.get_or_insert(e);
         }
     });
     failed.map_or(Ok(d), Err)
+}
+
+/// [`record_dict`] for a record made once a tick, where the dict's making is most of what a
+/// Python call costs. The keys are interned once (as `pyo3::intern!` would, but from the
+/// record's declaration instead of a second list of literals) and laid out in a template dict, so
+/// a call copies the template (one allocation at its final size, hashes already cached) and sets
+/// each value in place, keeping the schema order.
+pub struct RecordDicts<R> {
+    template: PyOnceLock<(Py<PyDict>, Vec<Py<PyString>>)>,
+    record: PhantomData<fn(&R)>,
+}
+
+impl<R: Record> RecordDicts<R> {
+    pub const fn new() -> Self {
+        RecordDicts { template: PyOnceLock::new(), record: PhantomData }
+    }
+
+    pub fn dict<'py>(&self, py: Python<'py>, record: &R) -> PyResult<Bound<'py, PyDict>> {
+        let (template, keys) = self.template.get_or_try_init(py, || -> PyResult<_> {
+            let template = PyDict::new(py);
+            let keys: Vec<Py<PyString>> = R::schema().iter().map(|f| PyString::intern(py, &f.name).unbind()).collect();
+            for key in &keys {
+                template.set_item(key, py.None())?;
+            }
+            Ok((template.unbind(), keys))
+        })?;
+        let d = template.bind(py).copy()?;
+        // `for_each` walks the fields in the order `schema` lists them, the order of `keys`.
+        let mut keys = keys.iter();
+        let mut failed = None;
+        record.for_each(&mut |name, value| {
+            let set = match keys.next() {
+                Some(key) => set_scalar(&d, key.bind(py), value),
+                None => Err(crate::errors::panic_to_py(&format!("field {name} is not in its record's schema"))),
+            };
+            if let Err(e) = set {
+                failed.get_or_insert(e);
+            }
+        });
+        failed.map_or(Ok(d), Err)
+    }
 }
 
 /// Log columns as a dict of numpy arrays, in column order.

@@ -57,7 +57,7 @@ fn hierarchy(py: Python<'_>) -> PyResult<Classes> {
         py,
         "ConfigError",
         &[&base, &value],
-        "An invalid config value; `.loc` names the field (a tuple of keys and list indexes), `.problem` says what is wrong.",
+        "An invalid config value (or method argument, such as `tick_n`'s `n`); `.loc` names the field (a tuple of keys and list indexes), `.problem` says what is wrong.",
         true,
     )?;
     let unknown_bank = class(

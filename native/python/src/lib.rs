@@ -20,7 +20,7 @@ use paysim_engine::orchestrator::Submission;
 use paysim_engine::schema::{code_tables, Record};
 use paysim_engine::{AgentState, EngineError, Orchestrator, TickResult, ENGINE_VERSION, SCHEMA_VERSION};
 
-use convert::{columns_dict, record_dict, schema_list, to_json, ArrowLoader};
+use convert::{columns_dict, record_dict, schema_list, to_json, ArrowLoader, RecordDicts};
 use errors::{panic_to_py, to_py};
 
 /// Run engine work so that a Rust panic (always a bug) reaches Python as `InvariantViolation`, an
@@ -63,7 +63,19 @@ impl PyOrchestrator {
 
     fn tick<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let r = guarded(|| self.inner.tick().map_err(to_py))?;
-        record_dict(py, &r)
+        TICK_DICTS.dict(py, &r)
+    }
+
+    /// Up to `n` ticks in Rust without the GIL, the last one's dict (`None` when `n == 0`);
+    /// Ctrl-C stops between ticks as in `run()`.
+    #[pyo3(signature = (n))]
+    fn tick_n<'py>(&mut self, py: Python<'py>, n: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let n = tick_count(n)?;
+        let inner = &mut self.inner;
+        let last = py.detach(|| {
+            guarded(|| inner.tick_n(n, || Python::attach(|py| py.check_signals().is_ok())).map_err(to_py))
+        })?;
+        last.map(|r| TICK_DICTS.dict(py, &r)).transpose()
     }
 
     /// All remaining ticks, in Rust, without the GIL; Ctrl-C stops between ticks.
@@ -159,6 +171,19 @@ impl PyOrchestrator {
             self.inner.total_ticks()
         )
     }
+}
+
+/// The dicts `tick()` and `tick_n()` return, all made from one template of interned keys.
+static TICK_DICTS: RecordDicts<TickResult> = RecordDicts::new();
+
+/// `tick_n`'s `n`: an int (or int-like, such as a numpy integer) from 0 to 2**64 - 1; a bool or
+/// anything else is a `ConfigError` at `n`, as a bad argument naming a bank is at its name.
+fn tick_count(n: &Bound<'_, PyAny>) -> PyResult<u64> {
+    let count = if n.is_instance_of::<PyBool>() { None } else { n.extract::<u64>().ok() };
+    count.ok_or_else(|| {
+        let shown = n.repr().map(|r| r.to_string()).unwrap_or_else(|_| "?".into());
+        to_py(EngineError::config("n".into(), format!("expected a non-negative integer below 2**64, got {shown}")))
+    })
 }
 
 /// A payment dict as the engine's [`Submission`]; a bad field is an `InvalidPaymentError` at it.

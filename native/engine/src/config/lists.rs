@@ -42,9 +42,11 @@ pub(super) fn check_agents<'a>(agents: &'a [AgentConfig], loc: &Loc) -> Result<B
             "opening balances plus credit limits are too large to simulate without overflow",
         ));
     }
+    let sized = agents.iter().filter(|a| a.size > 0.0).count();
     for (i, a) in agents.iter().enumerate() {
         if let Some(arr) = &a.arrival_config {
-            check_counterparties(arr, i, &index, agents.len(), &loc.index(i).key("arrival_config"))?;
+            let others_sized = sized - usize::from(a.size > 0.0);
+            check_counterparties(arr, i, &index, (agents.len(), others_sized), &loc.index(i).key("arrival_config"))?;
         }
         if let Some(limits) = &a.limits {
             super::rules::check_limits(limits, i, &index, &loc.index(i).key("limits"))?;
@@ -80,8 +82,21 @@ pub(super) fn parse_schedule(
     Ok(scheduled)
 }
 
-fn check_counterparties(a: &ArrivalConfig, bank: usize, index: &BankIndex, n: usize, loc: &Loc) -> Result<()> {
-    let weights = loc.key("counterparty_weights");
+/// `banks`: how many banks there are, and how many others than this one have a size > 0.
+fn check_counterparties(
+    a: &ArrivalConfig,
+    bank: usize,
+    index: &BankIndex,
+    banks: (usize, usize),
+    loc: &Loc,
+) -> Result<()> {
+    let (weights, (n, others_sized)) = (loc.key("counterparty_weights"), banks);
+    if a.receivers_by_size {
+        if a.rate_per_tick > 0.0 && others_sized == 0 {
+            return Err(EngineError::config(loc.key("receivers_by_size"), "every other bank has size 0"));
+        }
+        return Ok(());
+    }
     match &a.counterparty_weights {
         None => {
             if n < 2 && a.rate_per_tick > 0.0 {

@@ -14,6 +14,7 @@ mod lists;
 mod parse;
 mod read;
 mod rules;
+mod tick_log;
 
 mod events;
 
@@ -23,6 +24,7 @@ use parse::{parse_calendar, parse_costs, parse_lsm, parse_rtgs, section_choice};
 pub(crate) use read::check_range;
 pub use read::{FromValue, Obj};
 pub use rules::{LimitsConfig, ReservationsConfig};
+pub use tick_log::{TickLogging, TICK_LOG_POINTS};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EngineConfig {
@@ -39,6 +41,8 @@ pub struct EngineConfig {
     pub eod_unsettled: EodUnsettled,
     /// Scenario events in config order (docs/semantics.md#scenario-events).
     pub events: Vec<Event>,
+    /// Which ticks the tick log has rows for (docs/semantics.md#tick-log-sampling).
+    pub tick_log: TickLogging,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -52,6 +56,8 @@ pub struct AgentConfig {
     pub limits: Option<LimitsConfig>,
     /// T2 liquidity reservations; `None` = nothing reserved.
     pub reservations: Option<ReservationsConfig>,
+    /// Weight as a receiver of the arrivals that draw `receivers_by_size` (default 1).
+    pub size: f64,
 }
 
 /// A bank's cash-manager policy as configured: its mapping (`type` and parameters) kept as JSON
@@ -69,6 +75,9 @@ pub struct ArrivalConfig {
     pub distribution: AmountDistribution,
     /// Receiver weights by bank id; `None` = uniform over the other banks.
     pub counterparty_weights: Option<Vec<(String, f64)>>,
+    /// Every other bank weighted by its `size` instead (what agent groups expand to; one table
+    /// shared by all senders, see `receivers.rs`).
+    pub receivers_by_size: bool,
     pub deadline_offset: u32,
     pub priority: u8,
     /// Queue 2 class of these payments; `None` = from `priority`.
@@ -314,6 +323,10 @@ impl EngineConfig {
             Some(v) => events::parse_events(v, &events_loc, &index, total_ticks, &agents)?,
             None => Vec::new(),
         };
+        let tick_log = match o.take("tick_log") {
+            Some(v) => tick_log::parse_tick_log(v, &root.key("tick_log"))?,
+            None => TickLogging::default(),
+        };
         o.finish()?;
         Ok(EngineConfig {
             ticks_per_day,
@@ -328,6 +341,7 @@ impl EngineConfig {
             drop_expired,
             eod_unsettled,
             events,
+            tick_log,
         })
     }
 }

@@ -46,8 +46,12 @@ pub(super) fn parse_agent(v: &Value, loc: &Loc) -> Result<AgentConfig> {
         Some(a) => Some(parse_arrivals(a, &o.field("arrival_config"))?),
     };
     let (limits, reservations) = super::rules::parse_agent_rules(&mut o)?;
+    let size: f64 = o.opt("size")?.unwrap_or(1.0);
+    if size < 0.0 {
+        return Err(EngineError::config(o.field("size"), "must be ≥ 0"));
+    }
     o.finish()?;
-    Ok(AgentConfig { id, opening_balance, credit_limit, policy, arrival_config, limits, reservations })
+    Ok(AgentConfig { id, opening_balance, credit_limit, policy, arrival_config, limits, reservations, size })
 }
 
 fn parse_policy(v: &Value, loc: &Loc) -> Result<PolicyConfig> {
@@ -83,6 +87,10 @@ fn parse_arrivals(v: &Value, loc: &Loc) -> Result<ArrivalConfig> {
             Some(out)
         }
     };
+    let receivers_by_size: bool = o.opt("receivers_by_size")?.unwrap_or(false);
+    if receivers_by_size && counterparty_weights.is_some() {
+        return Err(EngineError::config(o.field("receivers_by_size"), "cannot be combined with counterparty_weights"));
+    }
     let deadline_offset: u32 = o.opt("deadline_offset")?.unwrap_or(50);
     let priority: u8 = o.opt("priority")?.unwrap_or(5);
     check_priority(priority, &o.field("priority"))?;
@@ -93,6 +101,7 @@ fn parse_arrivals(v: &Value, loc: &Loc) -> Result<ArrivalConfig> {
         rate_per_tick,
         distribution,
         counterparty_weights,
+        receivers_by_size,
         deadline_offset,
         priority,
         rtgs_class,

@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 
 use crate::config::{
     choice_name, AgentConfig, AmountDistribution, ArrivalConfig, CostRates, EngineConfig, Event, LimitsConfig,
-    LsmConfig, OptimalConfig, ReservationsConfig, ScheduledPayment, CREDITINGS, EOD_UNSETTLED, LSM_MODES,
-    QUEUE_DISCIPLINES,
+    LsmConfig, OptimalConfig, ReservationsConfig, ScheduledPayment, TickLogging, CREDITINGS, EOD_UNSETTLED, LSM_MODES,
+    QUEUE_DISCIPLINES, TICK_LOG_POINTS,
 };
 use crate::error::{EngineError, Loc, Result};
 
@@ -28,6 +28,7 @@ pub(super) fn engine_dict(config: &EngineConfig) -> Result<Value> {
         drop_expired,
         eod_unsettled,
         events,
+        tick_log,
     } = config;
     let agents = agents.iter().enumerate().map(|(i, a)| agent(a, i)).collect::<Result<Vec<_>>>()?;
     let queue = choice_name(QUEUE_DISCIPLINES, queue_discipline);
@@ -40,17 +41,21 @@ pub(super) fn engine_dict(config: &EngineConfig) -> Result<Value> {
         "cost_rates": costs(cost_rates), "lsm": lsm_section(lsm), "rtgs": {"queue": queue, "crediting": crediting},
         "drop_expired": drop_expired, "end_of_day": {"unsettled": unsettled},
         "events": events.iter().map(|e| event(e, &ids)).collect::<Vec<_>>(),
+        "tick_log": tick_log_section(*tick_log),
     }))
 }
 
 fn agent(a: &AgentConfig, i: usize) -> Result<Value> {
-    let AgentConfig { id, opening_balance, credit_limit, policy, arrival_config, limits, reservations } = a;
+    let AgentConfig { id, opening_balance, credit_limit, policy, arrival_config, limits, reservations, size } = a;
     let policy: Value = serde_json::from_str(&policy.json).map_err(|e| {
         EngineError::config(Loc::from("agent_configs").index(i).key("policy"), format!("not a policy mapping: {e}"))
     })?;
     let mut out = json!({"id": id, "opening_balance": opening_balance, "credit_limit": credit_limit, "policy": policy});
     if let Some(arrivals) = arrival_config {
         out["arrival_config"] = arrival(arrivals);
+    }
+    if *size != 1.0 {
+        out["size"] = json!(size);
     }
     if let Some(LimitsConfig { bilateral, multilateral }) = limits {
         let map: Map<String, Value> = bilateral.iter().map(|(id, x)| (id.clone(), json!(x))).collect();
@@ -67,6 +72,7 @@ fn arrival(a: &ArrivalConfig) -> Value {
         rate_per_tick,
         distribution,
         counterparty_weights,
+        receivers_by_size,
         deadline_offset,
         priority,
         rtgs_class,
@@ -86,6 +92,9 @@ fn arrival(a: &ArrivalConfig) -> Value {
     if let Some(weights) = counterparty_weights {
         let map: Map<String, Value> = weights.iter().map(|(id, w)| (id.clone(), json!(w))).collect();
         out["counterparty_weights"] = Value::Object(map);
+    }
+    if *receivers_by_size {
+        out["receivers_by_size"] = json!(true);
     }
     out
 }
@@ -128,6 +137,13 @@ fn lsm_section(l: &LsmConfig) -> Value {
     let OptimalConfig { time_limit_ms, max_queue } = optimal;
     json!({"mode": mode, "max_cycle_length": max_cycle_length, "include_urgent": include_urgent,
         "optimal": {"time_limit_ms": time_limit_ms, "max_queue": max_queue}, "measure_optimum": measure_optimum})
+}
+
+fn tick_log_section(t: TickLogging) -> Value {
+    match t {
+        TickLogging::Every(k) => json!({"every": k}),
+        point => json!({"at": choice_name(TICK_LOG_POINTS, &point)}),
+    }
 }
 
 /// A scenario event with its banks named by id again, as the config wrote them.

@@ -30,6 +30,7 @@ use crate::events::EventLog;
 use crate::log::{reported, AgentState, Costs, TickLog, TickResult, N_COSTS};
 use crate::model::{Bank, BankIdx, Payment, RtgsClass, TxIdx, MAX_AMOUNT, RTGS_CLASS_NAMES};
 use crate::policy::{rebuild, CashManagerPolicy};
+use crate::receivers::SizeTable;
 use crate::settlement::idle::IdlePass;
 use crate::settlement::optimal::OptimalStats;
 use crate::settlement::rules::SenderRules;
@@ -114,7 +115,7 @@ impl Orchestrator {
             submitted: vec![0; n],
             next_scheduled: 0,
             deadlines: BTreeMap::new(),
-            tick_log: TickLog::default(),
+            tick_log: TickLog::new(n),
             event_log: EventLog::default(),
             bank_costs: vec![[0.0; N_COSTS]; n],
             gridlock_ticks: 0,
@@ -134,11 +135,16 @@ impl Orchestrator {
             return Err(EngineError::State("corrupt state: sender rules and config disagree".into()));
         }
         let policies = config.agents.iter().map(|a| rebuild(&a.policy)).collect::<Result<Vec<_>>>()?;
+        let sizes: Vec<f64> = config.agents.iter().map(|a| a.size).collect();
+        let by_size = config.agents.iter().any(|a| a.arrival_config.as_ref().is_some_and(|c| c.receivers_by_size));
+        let table = by_size.then(|| SizeTable::build(&sizes, &directory)).flatten();
         let samplers = config
             .agents
             .iter()
             .enumerate()
-            .map(|(i, a)| a.arrival_config.as_ref().map(|c| ArrivalSampler::new(c, i, &directory)))
+            .map(|(i, a)| {
+                a.arrival_config.as_ref().map(|c| ArrivalSampler::new(c, i, &directory, &sizes, table.as_ref()))
+            })
             .collect();
         let mut schedule: Vec<usize> = (0..config.scheduled_payments.len()).collect();
         schedule.sort_by_key(|&i| config.scheduled_payments[i].arrival_tick);
@@ -303,22 +309,33 @@ impl Orchestrator {
 
     /// Run every remaining tick. `keep_going` is asked between ticks (every few hundred) and
     /// stops the run with [`EngineError::Interrupted`] when it returns false.
-    pub fn run(&mut self, mut keep_going: impl FnMut() -> bool) -> Result<()> {
-        let mut since_check = 0u32;
-        while !self.is_finished() {
-            self.tick()?;
-            since_check += 1;
-            if since_check == 256 {
-                since_check = 0;
-                if !keep_going() {
-                    return Err(EngineError::Interrupted);
-                }
-            }
-        }
-        Ok(())
+    pub fn run(&mut self, keep_going: impl FnMut() -> bool) -> Result<()> {
+        let remaining = self.total_ticks().saturating_sub(self.state.now as u64);
+        self.tick_n(remaining, keep_going).map(|_| ())
     }
 
-    /// Log the tick, fold its accounts into the run totals, and start fresh accounts. A money
+    /// Run up to `n` ticks, exactly as `n` calls of [`Self::tick`] would, and return the last one's
+    /// result: one call from Python instead of `n`, so a caller that only needs the figures at
+    /// intervals pays the crossing once. It stops after the run's last tick (returning that tick's
+    /// result); asked for ticks when none are left it fails as `tick()` does, and it returns `None`
+    /// only for `n == 0`. An error stops it where `tick()` would, keeping the ticks already run.
+    /// `keep_going` is asked every 256 ticks, as in [`Self::run`].
+    pub fn tick_n(&mut self, n: u64, mut keep_going: impl FnMut() -> bool) -> Result<Option<TickResult>> {
+        let mut last = None;
+        for done in 1..=n {
+            last = Some(self.tick()?);
+            if self.is_finished() {
+                break;
+            }
+            if done % 256 == 0 && !keep_going() {
+                return Err(EngineError::Interrupted);
+            }
+        }
+        Ok(last)
+    }
+
+    /// Log the tick (or keep its flows for the next logged tick), fold its accounts into the run
+    /// totals, and start fresh accounts. A money
     /// figure too large to report is an error, and then nothing of the tick is logged.
     fn close_tick(&mut self, now: u32) -> Result<TickResult> {
         let st = &mut self.state;
@@ -335,7 +352,8 @@ impl Orchestrator {
         }
         st.value_settled_total += acc.value_settled;
         let rows = st.tick_log.len();
-        st.tick_log.append(now, &st.ledger.banks, &st.ledger.acc)?;
+        let logged = self.config.tick_log.logs(now, self.config.ticks_per_day);
+        st.tick_log.append(now, &st.ledger.banks, &st.ledger.acc, logged)?;
         let result = Self::tick_result(now, self.config.ticks_per_day, &st.ledger)
             .inspect_err(|_| st.tick_log.truncate(rows))?;
         st.ledger.acc.reset();

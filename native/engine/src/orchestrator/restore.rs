@@ -88,23 +88,43 @@ fn check_shape(config: &EngineConfig, st: &SimState) -> Result<()> {
     if !st.ledger.is_compact() {
         return Err(corrupt("queues hold entries awaiting compaction (saved mid-tick)"));
     }
-    check_tick_log(st, n)?;
+    check_tick_log(config, st, n)?;
     check_accounts(st)
 }
 
-fn check_tick_log(st: &SimState, n: usize) -> Result<()> {
+/// The log has one row per bank at each logged tick run so far, in tick and bank order, and
+/// flows pending only since the last logged tick (docs/semantics.md#tick-log-sampling).
+fn check_tick_log(config: &EngineConfig, st: &SimState, n: usize) -> Result<()> {
     let log = &st.tick_log;
-    let rows = n as u64 * st.now as u64;
+    let logs = |t: u32| config.tick_log.logs(t, config.ticks_per_day);
+    let logged = config.tick_log.logged_ticks(config.ticks_per_day).take_while(|&t| t < st.now);
+    let logged_ticks = logged.clone().count();
+    let rows = n as u64 * logged_ticks as u64;
     let mut lens = vec![log.tick.len(), log.bank.len(), log.balance.len(), log.credit_used.len()];
     lens.extend([log.queue1_count.len(), log.queue1_value.len(), log.queue2_count.len(), log.queue2_value.len()]);
     lens.extend([log.value_sent.len(), log.value_received.len()]);
     lens.extend(log.settled.iter().map(Vec::len).chain(log.costs.iter().map(Vec::len)));
     if lens.iter().any(|&l| l as u64 != rows) {
-        return Err(corrupt(format!("tick log columns {lens:?} are not {rows} rows ({n} banks × {} ticks)", st.now)));
+        return Err(corrupt(format!(
+            "tick log columns {lens:?} are not {rows} rows ({n} banks × {logged_ticks} logged ticks)"
+        )));
     }
-    let misplaced = (0..rows as usize).find(|&r| log.tick[r] as usize != r / n || log.bank[r] as usize != r % n);
-    if let Some(r) = misplaced {
-        return Err(corrupt(format!("tick log row {r} is not tick {}, bank {}", r / n, r % n)));
+    let expected = logged.flat_map(|t| (0..n).map(move |b| (t, b)));
+    let misplaced = expected.enumerate().find(|&(r, (t, b))| log.tick[r] != t || log.bank[r] as usize != b);
+    if let Some((r, (t, b))) = misplaced {
+        return Err(corrupt(format!("tick log row {r} is not tick {t}, bank {b}")));
+    }
+    let p = &log.pending;
+    let pending_lens = [p.value_sent.len(), p.value_received.len(), p.settled_by.len(), p.costs.len()];
+    if pending_lens.iter().any(|&l| l != n) {
+        return Err(corrupt(format!("tick log pending flows {pending_lens:?} do not have the {n} banks")));
+    }
+    if (st.now == 0 || logs(st.now - 1)) && !p.is_zero() {
+        return Err(corrupt("tick log holds flows pending right after a logged tick"));
+    }
+    let negative = p.value_sent.iter().chain(&p.value_received).any(|&v| v < 0);
+    if negative || p.costs.iter().flatten().any(|c| !c.is_finite() || *c < 0.0) {
+        return Err(corrupt("tick log pending flows are not finite non-negative flows"));
     }
     Ok(())
 }

@@ -104,3 +104,35 @@ fn a_tick_past_the_run_is_named() {
     let msg = refusal(|_, st| st.now = 6);
     assert!(msg.starts_with("corrupt state: tick 6 is past the run's 5 ticks"), "{msg}");
 }
+
+#[test]
+fn a_tick_log_that_does_not_match_its_sampling_is_refused() {
+    // Saved after two of five ticks, every tick logged: two rows per bank.
+    let msg = refusal(|config, _| config.tick_log = crate::config::TickLogging::Every(2));
+    assert_eq!(msg, "corrupt state: tick log columns [4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4] are not 2 rows (2 banks × 1 logged ticks)");
+    let msg = refusal(|config, st| {
+        config.tick_log = crate::config::TickLogging::DayEnd;
+        st.tick_log.truncate(0);
+        st.tick_log.pending.value_sent[0] = -7;
+    });
+    // Under day_end nothing is logged before tick 4, so two ticks' flows may be pending, but no
+    // run sends a negative value.
+    assert_eq!(msg, "corrupt state: tick log pending flows are not finite non-negative flows");
+    let msg = refusal(|_, st| st.tick_log.pending.costs[1][0] = 3.0);
+    assert_eq!(msg, "corrupt state: tick log holds flows pending right after a logged tick");
+    let msg = refusal(|_, st| st.tick_log.pending.settled_by.pop().map(|_| ()).unwrap());
+    assert_eq!(msg, "corrupt state: tick log pending flows [2, 2, 1, 2] do not have the 2 banks");
+}
+
+#[test]
+fn a_state_saved_between_logged_ticks_is_a_state_a_run_reaches() {
+    let (mut config, mut state) = decode(&saved_after(0)).unwrap();
+    config.tick_log = crate::config::TickLogging::DayEnd;
+    state.tick_log = crate::log::TickLog::new(2);
+    let mut o = Orchestrator::load_state(&encode(&config, &state).unwrap()).unwrap();
+    o.tick().unwrap();
+    o.tick().unwrap();
+    assert!(o.tick_log().is_empty() && !o.tick_log().pending.is_zero());
+    let reloaded = Orchestrator::load_state(&o.save_state().unwrap()).unwrap();
+    assert_eq!(reloaded.tick_log().pending.value_sent, o.tick_log().pending.value_sent);
+}

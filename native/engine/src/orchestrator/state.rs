@@ -13,8 +13,10 @@ use crate::error::{EngineError, Result};
 /// in the config, banks' lowest headroom, the event log. Version 5: payments carry a named class,
 /// Queue 2 has three classes, and the ledger carries sender limits, positions and reservations.
 /// Version 6: the config's `lsm.optimal` and `lsm.measure_optimum`, and the ledger's counts of
-/// what the optimal LSM's solver did. An older file is refused, not misread.
-const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x06";
+/// what the optimal LSM's solver did. Version 7: the config's bank `size` and arrivals'
+/// `receivers_by_size`. Version 8: the config's `tick_log` and the tick log's pending flows. An
+/// older file is refused, not misread.
+const STATE_MAGIC: &[u8; 8] = b"PAYSIM\x00\x08";
 
 /// FNV-1a over the state payload: detects damaged files (not tampering).
 fn checksum(bytes: &[u8]) -> u64 {
