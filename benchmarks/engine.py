@@ -318,6 +318,49 @@ def ring_build_seconds(n_banks: int) -> float:
     return time.perf_counter() - started
 
 
+# ---------------------------------------------------------------- gridlocked days (issue 11)
+
+
+def gridlocked_day(scale: float, liquidity: float) -> dict[str, Any]:
+    """t2_day's payments (t2_day_config) at `liquidity`, expired payments kept queued, run tick by tick
+    for the Queue 2 profile. Engine seconds are the engine's own (metrics), not the Python loop's."""
+    cfg = t2_day_config(scale, liquidity)
+    cfg["drop_expired"] = False
+    orch = _core.Orchestrator.new(cfg)
+    queue2 = [int(orch.tick()["queue2_size"]) for _ in range(orch.total_ticks())]
+    m = orch.metrics()
+    return {"banks": len(cfg["agent_configs"]), "n_payments": m["n_payments"], "engine_seconds": m["engine_seconds"],
+            "settlement_rate": m["settlement_rate"], "max_queue2": max(queue2),
+            "ticks_over_100k": sum(q > 100_000 for q in queue2), "ticks": len(queue2),
+            "truncated": m["lsm_cycle_search_truncated"]}
+
+
+def gridlocked_days(t2_day_seconds: float, scale: float) -> list[Figure]:
+    """Days whose Queue 2 stays long (issue 11), each as a ratio to t2_day's engine seconds in the same
+    run (budgets at full scale only): t2_day's payments with no liquidity and at 1/50 and 1/1,000 of
+    it (the extreme gridlock: Queue 2 above 100,000 most of the day), expired payments kept; and 250
+    banks with 100,000 payments at t2_day's tight liquidity (normal expiry)."""
+    full = scale == 1.0
+    figures = []
+    cases = [("no liquidity", 0.0, 2.5), ("1/50 of the liquidity", 0.02 / 50, None),
+             ("extreme gridlock, 1/1,000 of the liquidity", 0.02 / 1000, 2.5)]
+    for name, liquidity, budget in cases:
+        day = gridlocked_day(scale, liquidity)
+        figures.append(Figure(
+            f"t2_day{'' if full else f' x{scale:g}'}, {name}, expired kept ÷ t2_day",
+            day["engine_seconds"] / t2_day_seconds, "ratio", budget if full else None, False,
+            f"{day['engine_seconds']:.2f} s; {day['n_payments']:,} payments, {day['settlement_rate']:.1%} settled; "
+            f"Queue 2 up to {day['max_queue2']:,}, above 100k in {day['ticks_over_100k']} of {day['ticks']} ticks; "
+            f"{day['truncated']} cycle searches cut short"))
+    small = t2_day(0.25 * scale)
+    figures.append(Figure(
+        f"{small['banks']} banks, {small['n_payments']:,} payments, tight liquidity ÷ t2_day",
+        small["engine_seconds"] / t2_day_seconds, "ratio", 1.0 if full else None, False,
+        f"{small['engine_seconds']:.2f} s; {small['settlement_rate']:.1%} settled, "
+        f"{small['queue_share']:.1%} from Queue 2"))
+    return figures
+
+
 # ---------------------------------------------------------------- memory of the engine and its logs
 
 
@@ -459,6 +502,8 @@ def measure(quick: bool) -> list[Figure]:
                               False, f"context: {tighter['settlement_rate']:.1%} settled, "
                               f"{tighter['queue_share']:.1%} from Queue 2, {tighter['lsm_share']:.2%} by LSM"))
     figures += scale_figures(day, scale, quick)
+
+    figures.extend(gridlocked_days(day["engine_seconds"], scale))
 
     wide = wide_day(1_000 if quick else 10_000)
     wide_tag = f"wide day ({wide['banks']:,} banks" + (", quick: no budget)" if quick else ")")

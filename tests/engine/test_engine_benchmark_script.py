@@ -21,7 +21,8 @@ def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     for expected in ("bench_10 run()", "bench_10 tick() loop", "bench_100 tick() loop", "engine seconds",
                      "peak RSS", "payments/s", "per-tick cost", "wide day", "Orchestrator.new", "-bank ring",
                      "run() / t2_day's", "Orchestrator.new memory",
-                     "tick log every tick: engine + logs per payment", "tick log day_end: engine + logs per bank"):
+                     "tick log every tick: engine + logs per payment", "tick log day_end: engine + logs per bank",
+                     "no liquidity, expired kept", "extreme gridlock", "tight liquidity ÷ t2_day"):
         assert any(expected in name for name in names), expected
     assert any(name.startswith("bench_10 tick_n(") for name in names)
     for figure in report["figures"]:

@@ -31,7 +31,8 @@ use crate::log::{reported, AgentState, Costs, TickLog, TickResult, N_COSTS};
 use crate::model::{Bank, BankIdx, Payment, RtgsClass, TxIdx, MAX_AMOUNT, RTGS_CLASS_NAMES};
 use crate::policy::{rebuild, CashManagerPolicy};
 use crate::receivers::SizeTable;
-use crate::settlement::optimal::{self, OptimalStats};
+use crate::settlement::idle::IdlePass;
+use crate::settlement::optimal::OptimalStats;
 use crate::settlement::rules::SenderRules;
 use crate::settlement::{rtgs, Ledger};
 
@@ -88,6 +89,8 @@ pub struct Orchestrator {
     /// start of every tick (so they derive from the config and the tick, not saved state).
     out_of_service: Vec<bool>,
     rate_factor: Vec<f64>,
+    /// The last LSM pass, if it settled nothing: a pass on the same inputs is skipped.
+    idle_pass: IdlePass,
     /// Wall time spent in `tick()` by this engine object. Kept out of the saved state so that
     /// equal runs save equal bytes; a restored engine counts from zero.
     engine_nanos: u128,
@@ -158,6 +161,7 @@ impl Orchestrator {
             releases: Vec::new(),
             out_of_service: vec![false; n],
             rate_factor: vec![1.0; n],
+            idle_pass: IdlePass::default(),
             engine_nanos: 0,
             halted: None,
         })
@@ -226,6 +230,11 @@ impl Orchestrator {
     pub fn lsm_cycle_search_truncated(&self) -> u64 {
         self.state.ledger.lsm_cycle_search_truncated
     }
+    /// LSM passes this engine object skipped because the last one settled nothing on the same
+    /// inputs (docs/semantics.md#the-tick-loop); not saved, as the figure of a cache.
+    pub fn lsm_passes_skipped(&self) -> u64 {
+        self.idle_pass.skipped
+    }
     pub fn lsm_optimal(&self) -> &OptimalStats {
         &self.state.ledger.optimal
     }
@@ -261,7 +270,9 @@ impl Orchestrator {
         self.releases.clear();
         rtgs::process_queue(&mut self.state.ledger, discipline, now); // 4
         let (lsm, rank) = (&self.config.lsm, self.directory.rank());
-        let settled = optimal::run_pass(&mut self.state.ledger, lsm, discipline, rank, now)
+        let settled = self
+            .idle_pass
+            .run(&mut self.state.ledger, lsm, discipline, rank, now)
             .inspect_err(|e| self.halted = Some(e.clone()))?;
         if settled > 0 {
             rtgs::process_queue(&mut self.state.ledger, discipline, now); // 5, then 4 once more

@@ -4,6 +4,7 @@
 
 mod close;
 pub mod cycles;
+pub mod idle;
 pub mod lsm;
 pub mod optimal;
 pub mod rtgs;
@@ -71,6 +72,10 @@ pub struct Ledger {
     pub optimal: optimal::OptimalStats,
     /// Sender limits (with this day's positions) and reservations; none by default.
     pub rules: SenderRules,
+    /// Entries that joined or left Queue 2 since the engine was built: how [`idle::IdlePass`]
+    /// tells that the queue changed. Not saved: a restored engine starts its cache afresh.
+    #[serde(skip)]
+    pub queue2_changes: u64,
     /// `rtgs.crediting: deferred`: receipts become usable only from the next tick (set from the
     /// config when the engine is assembled, docs/semantics.md#crediting).
     #[serde(skip)]
@@ -94,6 +99,7 @@ impl Ledger {
             lsm_cycle_search_truncated: 0,
             optimal: optimal::OptimalStats::default(),
             rules: SenderRules::default(),
+            queue2_changes: 0,
             deferred_crediting: false,
             batch_net: Vec::new(),
             batch_banks: Vec::new(),
@@ -137,6 +143,7 @@ impl Ledger {
         let entry = Queued { tx, sender: p.sender, receiver: p.receiver, amount: p.amount, class: p.class() };
         self.queue2.classes[class].push(entry);
         self.queue2.len += 1;
+        self.queue2_changes += 1;
     }
 
     /// Take a payment out of Queue 2's per-bank accounting; its entry goes at the next compaction
@@ -150,6 +157,7 @@ impl Ledger {
         bank.queue2_value -= p.amount as i128;
         bank.queue2_class_count[class] -= 1;
         self.queue2.len -= 1;
+        self.queue2_changes += 1;
     }
 
     /// Move value and record the settlement. Callers have checked coverage.

@@ -64,6 +64,10 @@ pub struct SenderRules {
     pub limits: Vec<Option<BankLimits>>,
     /// Per bank (highly urgent, urgent), when any bank reserves liquidity.
     reservations: Vec<[i64; 2]>,
+    /// How often the positions may have changed (settlements booked, days started): how
+    /// [`super::idle::IdlePass`] tells that limit room changed. Not saved, as a cache's key.
+    #[serde(skip)]
+    pub changes: u64,
 }
 
 impl SenderRules {
@@ -140,6 +144,7 @@ impl SenderRules {
         if self.limits.is_empty() {
             return;
         }
+        self.changes += 1;
         if class == RtgsClass::Normal {
             if let Some(l) = self.limits[sender as usize].as_mut() {
                 if let Some(s) = l.slot(receiver) {
@@ -156,6 +161,7 @@ impl SenderRules {
 
     /// A new business day: every position starts again from 0.
     pub fn start_day(&mut self) {
+        self.changes += 1;
         for l in self.limits.iter_mut().flatten() {
             l.position.iter_mut().for_each(|p| *p = 0);
         }
