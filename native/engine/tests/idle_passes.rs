@@ -11,7 +11,9 @@ use paysim_engine::Orchestrator;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-const MODES: [&str; 7] = ["none", "bilateral", "cycles", "multilateral", "t2", "t2_classic", "optimal"];
+/// Not `optimal`: under it (and `measure_optimum`) no pass is skipped
+/// ([`optimal_and_measured_runs_never_skip`]), and a random queue can make its exact MIP slow.
+const MODES: [&str; 6] = ["none", "bilateral", "cycles", "multilateral", "t2", "t2_classic"];
 const QUEUES: [&str; 3] = ["fifo_bypass", "strict_fifo", "t2"];
 const CLOSES: [&str; 3] = ["drop", "carry", "borrow"];
 const CLASSES: [Option<&str>; 4] = [None, Some("highly_urgent"), Some("urgent"), Some("normal")];
@@ -47,15 +49,12 @@ fn event(n: usize, ticks: u32, (kind, a, t1, t2, x): (u8, usize, u32, u32, i64))
 }
 
 prop_compose! {
-    /// The solver's time limit is an hour: a solve cut short by wall time (on a loaded machine)
-    /// would make even two runs of one engine differ, so it must never be reached here.
-    ///
     /// Several days of often scarce or no liquidity, with quiet stretches (rates of 0 and scheduled
     /// payments only), so that many passes repeat an idle one, and every rule, close and event
     /// that changes what a pass reads.
-    fn scenario()(n in 2usize..6, seed in 0u64..1000, mode in 0usize..7, queue in 0usize..3,
+    fn scenario()(n in 2usize..6, seed in 0u64..1000, mode in 0usize..6, queue in 0usize..3,
                   include_urgent in prop::option::of(any::<bool>()), close in 0usize..3, deferred in any::<bool>(),
-                  drop_expired in any::<bool>(), measure in any::<bool>(), max_cycle in 2u32..5, days in 1u32..4,
+                  drop_expired in any::<bool>(), max_cycle in 2u32..5, days in 1u32..4,
                   quiet in any::<bool>(),
                   banks in prop::collection::vec(bank(), 6),
                   events in prop::collection::vec((any::<u8>(), 0usize..6, 0u32..40, 0u32..40, 0i64..10_000), 0..4),
@@ -85,7 +84,7 @@ prop_compose! {
         json!({"ticks_per_day": 10, "num_days": days, "rng_seed": seed, "agent_configs": agents,
                "scheduled_payments": sched, "events": events, "drop_expired": drop_expired,
                "lsm": {"mode": MODES[mode], "include_urgent": include_urgent, "max_cycle_length": max_cycle,
-                       "measure_optimum": measure && mode != 0, "optimal": {"time_limit_ms": 3_600_000}},
+                       },
                "rtgs": {"queue": QUEUES[queue], "crediting": if deferred {"deferred"} else {"immediate"}},
                "end_of_day": {"unsettled": CLOSES[close]}})
     }
@@ -120,7 +119,7 @@ fn same_run(a: &Orchestrator, b: &Orchestrator) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
     #[test]
     fn skipping_idle_passes_leaves_the_run_unchanged(cfg in scenario()) {
@@ -181,4 +180,21 @@ fn a_pass_runs_again_once_what_it_reads_changes() {
     let joined = run(late.clone());
     assert!(joined.payments().iter().all(settled), "A's 40 at tick 4 evens the pair");
     same_run(&joined, &every_pass(late));
+}
+
+/// Under `optimal` and under `measure_optimum` every pass runs: their per-pass counters
+/// (`lsm_optimal_*`, the share's sums) count passes, so a skipped one would change them.
+#[test]
+fn optimal_and_measured_runs_never_skip() {
+    let ring = |lsm: Value| {
+        json!({"ticks_per_day": 6, "agent_configs": banks(&[("A", 0, 0), ("B", 1, 0), ("C", 2, 0), ("E", 0, 0)]),
+               "scheduled_payments": [pay("A", "E", 500), pay("A", "B", 100), pay("B", "C", 101), pay("C", "A", 102)],
+               "drop_expired": false, "lsm": lsm})
+    };
+    for lsm in [json!({"mode": "optimal"}), json!({"mode": "t2_classic", "measure_optimum": true})] {
+        let o = run(ring(lsm.clone()));
+        assert_eq!(o.lsm_passes_skipped(), 0, "{lsm}");
+    }
+    // The same queue under t2_classic alone: A's 500 stays queued and nothing changes, so passes skip.
+    assert!(run(ring(json!({"mode": "t2_classic"}))).lsm_passes_skipped() > 0);
 }
