@@ -261,13 +261,20 @@ def fedwire_day_config() -> dict[str, Any]:
     return load_config(CONF_DIR / "scenario" / "fedwire_day.yaml").to_rust_dict()
 
 
-def floor_seconds(cfg: dict[str, Any]) -> float:
-    """The physical limit of `cfg`'s day: the same arrivals drawn and settled gross, nothing else
-    (native/engine/examples/arrival_floor.rs, built in release mode by cargo)."""
+#: The days whose physical limit is measured, by name (their configs are built in a child process).
+FLOOR_DAYS = {"t2_day": lambda: t2_day_config(1.0), "fedwire_day": fedwire_day_config}
+
+
+def floor_seconds(day: str) -> float:
+    """The physical limit of `day`: the same arrivals drawn and settled gross, nothing else
+    (native/engine/examples/arrival_floor.rs, built in release mode by cargo). A child process
+    writes the config, so this process does not grow: Linux keeps a process's peak RSS across
+    exec, and every later child would inherit it as its own."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(cfg, f)
+        pass
     try:
+        subprocess.run([sys.executable, os.path.abspath(__file__), "--dump-config", day, f.name], check=True)
         out = subprocess.run(["cargo", "run", "--release", "-q", "-p", "paysim-engine", "--example", "arrival_floor",
                               "--", f.name], cwd=root, capture_output=True, text=True, check=True)
     finally:
@@ -512,6 +519,9 @@ def measure(quick: bool) -> list[Figure]:
     figures.append(Figure(f"{wide_tag} peak RSS after Orchestrator.new", wide["after_new_bytes"] / MB, "MB", None,
                           False, f"+{(wide['after_new_bytes'] - wide['before_new_bytes']) / MB:.0f} MB over the config "
                           f"alone, built in {wide['new_seconds']:.2f} s"))
+    # Children first: the in-process figures below grow this process, whose peak RSS later
+    # children would inherit (Linux keeps it across exec).
+    figures.extend(log_memory(quick))
     ring = 2_000 if quick else 20_000
     figures.append(Figure(f"{ring:,}-bank ring: Orchestrator.new + first tick", ring_build_seconds(ring), "s", None,
                           False, f"{ring:,} scheduled payments, each naming two banks by id"))
@@ -521,7 +531,6 @@ def measure(quick: bool) -> list[Figure]:
     figures.append(Figure("per-tick cost, last/first 100-tick windows", last / first, "ratio", 1.5, False,
                           f"100 banks x 1.0/tick: {first * 1e6:.0f} µs -> {last * 1e6:.0f} µs a tick "
                           f"after {settled:,} settled"))
-    figures.extend(log_memory(quick))
     return figures
 
 
@@ -547,8 +556,8 @@ def scale_figures(day: dict[str, Any], scale: float, quick: bool) -> list[Figure
                f"{fed['queue_share']:.1%} from Queue 2; new {fed['new_seconds']:.3f} s"),
         Figure("fedwire_day peak RSS", fed["peak_rss_bytes"] / GIB, "GiB", 1.0, False, "whole child process"),
     ]
-    for name, cfg, engine in (("t2_day", t2_day_config(scale), day), ("fedwire_day", fedwire_day_config(), fed)):
-        floor = floor_seconds(cfg)
+    for name, engine in (("t2_day", day), ("fedwire_day", fed)):
+        floor = floor_seconds(name)
         figures.append(Figure(f"{name} engine / physical limit", engine["engine_seconds"] / floor, "×", None, False,
                               f"limit {floor:.3f} s: the same arrivals drawn and settled gross, no queue, no log"))
     return figures
@@ -577,6 +586,7 @@ def main() -> None:
     parser.add_argument("--t2-day-mode", default="t2", help=argparse.SUPPRESS)
     parser.add_argument("--wide-day-child", metavar="BANKS", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--fedwire-day-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--dump-config", nargs=2, metavar=("DAY", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--log-memory-child", nargs=2, metavar=("CONFIG", "TICK_LOG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.log_memory_child is not None:
@@ -585,6 +595,11 @@ def main() -> None:
     if args.t2_day_child is not None:
         scale, liquidity = args.t2_day_child
         print(json.dumps(day_child(t2_day_config(scale, liquidity, args.t2_day_mode))))
+        return
+    if args.dump_config is not None:
+        name, path = args.dump_config
+        with open(path, "w") as out:
+            json.dump(FLOOR_DAYS[name](), out)
         return
     if args.fedwire_day_child:
         print(json.dumps(day_child(fedwire_day_config())))
