@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -48,6 +49,12 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 90
     raise TimeoutError(f"Ray head did not listen on {port}")
 
 
+#: The cluster's token (Ray ≥ 2.59 enables token authentication for `ray start`): given to the head
+#: and to the driver explicitly, so neither depends on ~/.ray/auth_token, which `ray start` writes on
+#: a fresh machine while the driver may already be looking for it.
+CLUSTER_AUTH = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+
+
 @pytest.fixture
 def ray_head() -> Iterator[str]:
     port = _free_port()
@@ -55,7 +62,8 @@ def ray_head() -> Iterator[str]:
     proc = subprocess.Popen(
         [str(RAY), "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=1",
          "--include-dashboard=false", f"--temp-dir={temp_dir}", "--block", "--disable-usage-stats"],
-        cwd=REPO, env=runner_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=REPO, env={**runner_env(), **CLUSTER_AUTH}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         _wait_for_port(port, proc)
@@ -74,8 +82,7 @@ def ray_head() -> Iterator[str]:
 
 @pytest.mark.slow  # a `ray start --head` cluster up and down: 15-20 s
 def test_sweep_on_a_ray_cluster(tmp_path: Path, ray_head: str) -> None:
-    # `ray start` enables token authentication; Ray only sends the token to an explicit address
-    # when told to (RAY_AUTH_MODE=token), as a user of such a cluster must do too.
+    # The driver is given the cluster's token, as a user of such a cluster must be.
     proc = run_runner(
         "+sweep=lsm_vs_fifo",
         "sweep.axes.policy=[fifo,deadline]",
@@ -83,7 +90,7 @@ def test_sweep_on_a_ray_cluster(tmp_path: Path, ray_head: str) -> None:
         "batch_size=3",
         f"ray.address={ray_head}",
         "output_dir=results",  # relative to the working directory, as Hydra leaves it (no chdir)
-        env={"RAY_AUTH_MODE": "token"},
+        env=CLUSTER_AUTH,
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
