@@ -11,23 +11,6 @@ use serde_json::{json, Value};
 const MODES: [&str; 5] = ["none", "bilateral", "cycles", "multilateral", "t2"];
 const CLOSES: [&str; 3] = ["drop", "carry", "borrow"];
 
-fn event(n: usize, ticks: u32, (kind, a, b, t1, t2, x): (u8, usize, usize, u32, u32, i64)) -> Value {
-    let (bank, other) = (format!("B{}", a % n), format!("B{}", (a + 1 + b % (n - 1)) % n));
-    let (start, end) = ((t1 % ticks).min(t2 % ticks), (t1 % ticks).max(t2 % ticks));
-    match kind % 5 {
-        0 => json!({"type": "outage", "bank": bank, "start_tick": start, "end_tick": end}),
-        1 => json!({"type": "credit_limit", "bank": bank, "tick": start, "credit_limit": x % 3000}),
-        2 => json!({"type": "transfer", "from": bank, "to": other, "amount": 1 + x % 2000, "tick": start}),
-        3 => json!({"type": "transfer", "to": bank, "amount": 1 + x % 2000, "tick": start}),
-        _ if b % 2 == 0 => {
-            json!({"type": "arrival_surge", "start_tick": start, "end_tick": end, "factor": (x % 40) as f64 / 10.0})
-        }
-        _ => {
-            json!({"type": "arrival_surge", "bank": bank, "start_tick": start, "end_tick": end, "factor": (x % 40) as f64 / 10.0})
-        }
-    }
-}
-
 prop_compose! {
     fn scenario()(n in 2usize..6, seed in 0u64..1000, mode in 0usize..5, strict in any::<bool>(),
                   close in 0usize..3, deferred in any::<bool>(), days in 1u32..3,

@@ -35,19 +35,6 @@ fn bank() -> impl Strategy<Value = BankSpec> {
     )
 }
 
-/// An event of the kinds that move money or credit (outages and surges change what arrives).
-fn event(n: usize, ticks: u32, (kind, a, t1, t2, x): (u8, usize, u32, u32, i64)) -> Value {
-    let (bank, other) = (format!("B{}", a % n), format!("B{}", (a + 1) % n));
-    let (start, end) = ((t1 % ticks).min(t2 % ticks), (t1 % ticks).max(t2 % ticks));
-    match kind % 5 {
-        0 => json!({"type": "outage", "bank": bank, "start_tick": start, "end_tick": end}),
-        1 => json!({"type": "credit_limit", "bank": bank, "tick": start, "credit_limit": x % 3000}),
-        2 => json!({"type": "transfer", "from": bank, "to": other, "amount": 1 + x % 2000, "tick": start}),
-        3 => json!({"type": "transfer", "to": bank, "amount": 1 + x % 2000, "tick": start}),
-        _ => json!({"type": "arrival_surge", "start_tick": start, "end_tick": end, "factor": (x % 40) as f64 / 10.0}),
-    }
-}
-
 prop_compose! {
     /// Several days of often scarce or no liquidity, with quiet stretches (rates of 0 and scheduled
     /// payments only), so that many passes repeat an idle one, and every rule, close and event
@@ -57,7 +44,7 @@ prop_compose! {
                   drop_expired in any::<bool>(), max_cycle in 2u32..5, days in 1u32..4,
                   quiet in any::<bool>(),
                   banks in prop::collection::vec(bank(), 6),
-                  events in prop::collection::vec((any::<u8>(), 0usize..6, 0u32..40, 0u32..40, 0i64..10_000), 0..4),
+                  events in prop::collection::vec((any::<u8>(), 0usize..6, 0usize..6, 0u32..40, 0u32..40, 0i64..10_000), 0..4),
                   scheduled in prop::collection::vec((0usize..6, 0usize..6, 1i64..3000, 0u32..40, 0usize..4), 0..12))
                   -> Value {
         let agents: Vec<Value> = (0..n).map(|i| {

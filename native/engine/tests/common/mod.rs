@@ -47,3 +47,22 @@ pub fn via(o: &Orchestrator) -> Vec<SettledVia> {
 pub fn settled(p: &Payment) -> bool {
     p.status == Status::Settled
 }
+
+/// A random scenario event of every kind (outage, credit line, transfer, injection, surge of one
+/// bank or of all) among banks `B0`…`B{n-1}` within `ticks`, from a tuple a proptest draws.
+pub fn event(n: usize, ticks: u32, (kind, a, b, t1, t2, x): (u8, usize, usize, u32, u32, i64)) -> Value {
+    let (bank, other) = (format!("B{}", a % n), format!("B{}", (a + 1 + b % (n - 1)) % n));
+    let (start, end) = ((t1 % ticks).min(t2 % ticks), (t1 % ticks).max(t2 % ticks));
+    match kind % 5 {
+        0 => json!({"type": "outage", "bank": bank, "start_tick": start, "end_tick": end}),
+        1 => json!({"type": "credit_limit", "bank": bank, "tick": start, "credit_limit": x % 3000}),
+        2 => json!({"type": "transfer", "from": bank, "to": other, "amount": 1 + x % 2000, "tick": start}),
+        3 => json!({"type": "transfer", "to": bank, "amount": 1 + x % 2000, "tick": start}),
+        _ if b % 2 == 0 => {
+            json!({"type": "arrival_surge", "start_tick": start, "end_tick": end, "factor": (x % 40) as f64 / 10.0})
+        }
+        _ => {
+            json!({"type": "arrival_surge", "bank": bank, "start_tick": start, "end_tick": end, "factor": (x % 40) as f64 / 10.0})
+        }
+    }
+}
