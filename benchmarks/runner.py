@@ -79,7 +79,7 @@ def warm_run_phase(output_dir: Path, runs: int, cpus: int) -> float:
     ray.init(address="local", num_cpus=cpus, include_dashboard=False, logging_level=logging.WARNING)
     try:
         task = ray.remote(num_cpus=1)(run_batch)
-        ctx = BatchContext.from_plan(plan, output_dir / "bench_10")
+        ctx = BatchContext.from_plan(plan)
         batches = sorted(plan.batches().items())
         ray.get([task.remote(ctx.for_runs(r), b, r) for b, r in batches[:cpus]])  # start one worker per CPU
         start = time.perf_counter()

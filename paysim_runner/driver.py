@@ -1,8 +1,10 @@
 """The driver of a sweep: validate, decide the output folder, run the missing batches on an
 executor, follow them with a progress bar, report, and say what was written (docs/runner.md).
 
-Two executors run the batches, both calling the same :func:`paysim_runner.run.run_batch`, so they
-write the same bytes (the wall-clock ``engine_seconds`` column aside):
+Two executors run the batches, both calling the same :func:`paysim_runner.run.run_batch`, which
+returns the batch's tables; the driver alone writes them (:func:`paysim_runner.storage.write_batch`),
+so both executors give the same bytes (the wall-clock ``engine_seconds`` column aside) and no
+worker needs to see ``output_dir``:
 
 - ``"ray"`` (the default): one Ray task per batch (paysim_runner.ray_backend), on an embedded
   local Ray or a cluster;
@@ -28,7 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from paysim_runner import storage
 from paysim_runner.config import CONF_DIR, ConfigError
-from paysim_runner.run import BatchContext, BatchSummaries, run_batch
+from paysim_runner.run import BatchContext, BatchResults, run_batch
 from paysim_runner.sweep.grid import RunSpec
 from paysim_runner.sweep.plan import SweepPlan, build_plan
 from paysim_runner.sweep.spec import Executor
@@ -95,7 +97,7 @@ class Backend(Protocol):
 
     description: str
 
-    def run_batches(self, ctx: BatchContext, todo: Mapping[int, Sequence[RunSpec]]) -> BatchSummaries: ...
+    def run_batches(self, ctx: BatchContext, todo: Mapping[int, Sequence[RunSpec]]) -> BatchResults: ...
 
     def close(self) -> None: ...
 
@@ -105,7 +107,7 @@ class InlineBackend:
 
     description = "inline: batches run one after another in this process (no Ray)"
 
-    def run_batches(self, ctx: BatchContext, todo: Mapping[int, Sequence[RunSpec]]) -> BatchSummaries:
+    def run_batches(self, ctx: BatchContext, todo: Mapping[int, Sequence[RunSpec]]) -> BatchResults:
         for batch, runs in sorted(todo.items()):
             yield run_batch(ctx, batch, runs)
 
@@ -234,13 +236,14 @@ def _execute(
 ) -> None:
     """Run the missing batches on ``backend`` and follow them with a progress bar."""
     start = time.perf_counter()
-    ctx = BatchContext.from_plan(plan, sweep_dir)
+    ctx = BatchContext.from_plan(plan)
     try:
-        with _progress_bar(console, show_progress) as progress, closing(backend.run_batches(ctx, todo)) as summaries:
+        with _progress_bar(console, show_progress) as progress, closing(backend.run_batches(ctx, todo)) as results:
             task = progress.add_task(plan.name, total=len(plan.runs), completed=skipped)
-            for summary in summaries:
-                timing.engine_seconds += summary["engine_seconds"]
-                progress.advance(task, summary["runs"])
+            for result in results:
+                storage.write_batch(sweep_dir, result.summary["batch"], result.tables)
+                timing.engine_seconds += result.summary["engine_seconds"]
+                progress.advance(task, result.summary["runs"])
     except KeyboardInterrupt:
         done = len(storage.completed_batches(sweep_dir))
         console.print(

@@ -2,7 +2,7 @@
 
 Everything Ray-specific lives here, so the driver (paysim_runner.driver) sees the same interface
 from this backend and from the inline one: a description for the user, an iterator of batch
-summaries in completion order, and ``close``. Ray is imported late: the inline executor, the
+results in completion order, and ``close``. Ray is imported late: the inline executor, the
 report and the API never pay its import.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from paysim_runner.config import ConfigError
-from paysim_runner.run import BatchContext, BatchSummaries, BatchSummary, RunFailed, run_batch
+from paysim_runner.run import BatchContext, BatchResult, BatchResults, RunFailed, run_batch
 from paysim_runner.sweep.grid import RunSpec
 
 #: Seconds to wait for a TCP connection to a cluster's GCS before giving up. Ray itself retries an
@@ -33,10 +33,10 @@ class RayBackend:
     def __init__(self, address: str | None, num_cpus: int) -> None:
         self.owned, self.description = connect_ray(address, num_cpus)
 
-    def run_batches(self, ctx: BatchContext, todo: Mapping[int, Sequence[RunSpec]]) -> BatchSummaries:
-        """Submit one task per batch (each with only its own cells) and yield each summary as its
-        batch completes. Leaving early, by an error or Ctrl-C, cancels every task still running; a
-        run that raised surfaces as the worker's own :class:`RunFailed`."""
+    def run_batches(self, ctx: BatchContext, todo: Mapping[int, Sequence[RunSpec]]) -> BatchResults:
+        """Submit one task per batch (each with only its own cells) and yield each batch's tables,
+        through Ray's object store, as it completes. Leaving early, by an error or Ctrl-C, cancels
+        every task still running; a run that raised surfaces as the worker's own :class:`RunFailed`."""
         import ray
 
         remote = _remote_run_batch()
@@ -64,22 +64,22 @@ class RayBackend:
             self.owned = False
 
 
-def _result(ref: Any) -> BatchSummary:
+def _result(ref: Any) -> BatchResult:
     import ray
 
     try:
-        summary: BatchSummary = ray.get(ref)
+        result: BatchResult = ray.get(ref)
     except ray.exceptions.RayTaskError as exc:
         if isinstance(exc.cause, RunFailed):
             raise exc.cause from None
         raise
-    return summary
+    return result
 
 
 def _remote_run_batch() -> Any:
     import ray
 
-    # max_retries: a worker that dies (OOM, node loss) is retried; the rewrite is idempotent.
+    # max_retries: a worker that dies (OOM, node loss) is retried; the driver writes each batch once.
     return ray.remote(num_cpus=1, max_retries=3)(run_batch)
 
 

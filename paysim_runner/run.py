@@ -2,11 +2,10 @@
 
 ``run_one`` and ``run_batch`` are ordinary functions (unit-tested without Ray); the Ray backend
 (paysim_runner.ray_backend) runs ``run_batch`` as a remote task and the inline executor calls it
-directly, so both write the same bytes. A batch writes its own Parquet files and returns a few
-numbers, so results never travel through the driver. Files have deterministic names and are
-replaced atomically, so a retried task (Ray retries tasks whose worker died) rewrites identical
-bytes instead of duplicating runs, and a re-run of the same sweep skips every batch already complete
-(docs/runner.md).
+directly, so both produce the same bytes. A batch returns its tables and writes nothing: the
+driver is the only writer (``storage.write_batch``), so a cluster's workers need not see
+``output_dir``, and a retried task (Ray retries tasks whose worker died) cannot duplicate runs
+(docs/runner.md#no-shared-filesystem).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import dataclasses
 import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypedDict
 
 import numpy as np
@@ -146,7 +144,7 @@ def _events_table(log: Mapping[str, np.ndarray], bank_ids: Sequence[str], run: R
 
 @dataclass
 class BatchContext:
-    """What a batch needs to run: its cells' engine dicts and where to write.
+    """What a batch needs to run: its cells' engine dicts and what to log.
 
     A Ray task gets :meth:`for_runs` of the sweep's context, so it carries only the cells of its own
     runs: a grid of large scenarios (1,000 banks are megabytes of engine dict) is not copied to
@@ -154,7 +152,6 @@ class BatchContext:
     """
 
     sweep: str
-    sweep_dir: str  # absolute: Ray workers do not share the driver's working directory
     cells: dict[int, Cell]
     engine_configs: dict[int, dict[str, Any]]
     liquidity_fractions: dict[int, float | None]
@@ -163,10 +160,9 @@ class BatchContext:
     transactions: bool = True
 
     @classmethod
-    def from_plan(cls, plan: SweepPlan, sweep_dir: Path) -> BatchContext:
+    def from_plan(cls, plan: SweepPlan) -> BatchContext:
         return cls(
             sweep=plan.name,
-            sweep_dir=str(sweep_dir.resolve()),
             cells={c.cell_id: c for c in plan.cells},
             engine_configs=plan.engine_configs,
             liquidity_fractions=plan.liquidity_fractions,
@@ -191,21 +187,34 @@ class RunFailed(PaysimError, RuntimeError):
 
 
 class BatchSummary(TypedDict):
-    """All a batch sends back to the driver: its rows stay in its own files."""
+    """What the driver reports of a batch once it is written."""
 
     batch: int
     runs: int
     engine_seconds: float  # the runs' own engine_seconds, summed
-    wall_seconds: float  # the whole batch, Parquet writes included
+    wall_seconds: float  # the batch's runs, in the task
 
 
-#: An executor's batch summaries in completion order; closing it early stops the batches still running.
-BatchSummaries = Generator[BatchSummary, None, None]
+@dataclass
+class BatchResult:
+    """A batch's runs as Arrow tables, keyed by table name (``storage.TABLES``, those logged).
+
+    A task returns it (over Ray, through the object store) and the driver alone writes it
+    (``storage.write_batch``), so no worker needs to see ``output_dir`` and a retried task cannot
+    write twice.
+    """
+
+    summary: BatchSummary
+    tables: dict[str, pa.Table]
 
 
-def run_batch(ctx: BatchContext, batch: int, runs: Sequence[RunSpec]) -> BatchSummary:
-    """Run ``runs`` and write the batch's ticks, transactions, events and (last) runs files: ``runs`` marks
-    the batch complete, so it is written only after the logs it describes."""
+#: An executor's batch results in completion order; closing it early stops the batches still running.
+BatchResults = Generator[BatchResult, None, None]
+
+
+def run_batch(ctx: BatchContext, batch: int, runs: Sequence[RunSpec]) -> BatchResult:
+    """Run ``runs`` and return the batch's ticks, transactions, events and runs tables (ticks and
+    transactions only when logged). Writes nothing: the task body of every executor."""
     start = time.perf_counter()
     outputs: list[RunOutput] = []
     for run in runs:
@@ -224,25 +233,17 @@ def run_batch(ctx: BatchContext, batch: int, runs: Sequence[RunSpec]) -> BatchSu
             )
         except Exception as exc:
             raise RunFailed(f"run {run.run_id} [{cell.label}] seed={run.seed}: {type(exc).__name__}: {exc}") from exc
-    sweep_dir = Path(ctx.sweep_dir)
+    tables: dict[str, pa.Table] = {}
     if ctx.ticks:
-        storage.write_parquet_atomic(
-            pa.concat_tables([o.ticks for o in outputs if o.ticks is not None]),
-            storage.batch_file(sweep_dir, "ticks", batch),
-        )
+        tables["ticks"] = pa.concat_tables([o.ticks for o in outputs if o.ticks is not None])
     if ctx.transactions:
-        storage.write_parquet_atomic(
-            pa.concat_tables([o.transactions for o in outputs if o.transactions is not None]),
-            storage.batch_file(sweep_dir, "transactions", batch),
-        )
-    storage.write_parquet_atomic(
-        pa.concat_tables([o.events for o in outputs]), storage.batch_file(sweep_dir, "events", batch)
-    )
-    runs_table = pa.Table.from_pylist([o.row for o in outputs], schema=runs_schema(ctx.axes))
-    storage.write_parquet_atomic(runs_table, storage.batch_file(sweep_dir, "runs", batch))
-    return BatchSummary(
+        tables["transactions"] = pa.concat_tables([o.transactions for o in outputs if o.transactions is not None])
+    tables["events"] = pa.concat_tables([o.events for o in outputs])
+    tables["runs"] = pa.Table.from_pylist([o.row for o in outputs], schema=runs_schema(ctx.axes))
+    summary = BatchSummary(
         batch=batch,
         runs=len(outputs),
         engine_seconds=float(sum(o.row["engine_seconds"] for o in outputs)),
         wall_seconds=time.perf_counter() - start,
     )
+    return BatchResult(summary, tables)

@@ -6,15 +6,20 @@ Layout under ``<output_dir>/<sweep>/``::
     ticks/batch=00000/part.parquet
     transactions/batch=00000/part.parquet
     events/batch=00000/part.parquet      # scenario events and central-bank loans (often empty)
-    runs/batch=00000/part.parquet        # written last: its presence marks the batch complete
+    runs/batch=00000/part.parquet
+    batches/batch=00000.json             # written last: the batch's files, rows and sha256
 
-Every file is written to a hidden temporary name in its final folder and then renamed
-(``os.replace`` is atomic on POSIX), so a reader or a killed writer never leaves or sees a partial
-file, and a retried Ray task just replaces a file with identical bytes.
+The driver alone writes (tasks return their tables). Every file is written to a hidden temporary
+name in its final folder and then renamed (``os.replace`` is atomic on POSIX), so a reader or a
+killed writer never sees a partial file. A batch is complete when its record exists and every file
+it names has the recorded size and sha256: a truncated or bit-flipped file makes the batch
+incomplete, so a resume recomputes it (docs/runner.md#integrity).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import platform
@@ -33,8 +38,9 @@ import pyarrow.parquet as pq
 if TYPE_CHECKING:
     from paysim_runner.sweep.plan import SweepPlan
 
-#: Write order within a batch; ``runs`` last because it marks completion.
+#: Write order within a batch; its record (under ``RECORDS``) follows and marks it complete.
 TABLES = ("ticks", "transactions", "events", "runs")
+RECORDS = "batches"
 PART_FILE = "part.parquet"
 MANIFEST = "manifest.json"
 COMPRESSION = "zstd"
@@ -55,15 +61,64 @@ def batch_file(sweep_dir: Path, table: str, batch: int) -> Path:
     return sweep_dir / table / batch_name(batch) / PART_FILE
 
 
-def completed_batches(sweep_dir: Path) -> set[int]:
-    """Batches whose ``runs`` file exists (their ticks and transactions were written before it)."""
-    done: set[int] = set()
-    for path in (sweep_dir / "runs").glob(f"batch=*/{PART_FILE}"):
+def batch_record_file(sweep_dir: Path, batch: int) -> Path:
+    return sweep_dir / RECORDS / f"{batch_name(batch)}.json"
+
+
+def read_batch_record(path: Path) -> dict[str, Any] | None:
+    """A batch record, or None when it is missing or not a record (a torn or edited file)."""
+    try:
+        record = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(record, dict) and isinstance(record.get("batch"), int) and isinstance(record.get("files"), dict)
+    return record if ok else None
+
+
+def damaged_files(sweep_dir: Path, record: Mapping[str, Any]) -> list[str]:
+    """The files of a batch record that are missing or differ from it in size or sha256, each as
+    "PATH (why)"; empty when the batch is intact."""
+    damaged = []
+    for table, entry in record["files"].items():
+        path = batch_file(sweep_dir, table, record["batch"])
         try:
-            done.add(int(path.parent.name.split("=", 1)[1]))
-        except ValueError:
+            data = path.read_bytes()
+        except OSError:
+            damaged.append(f"{path} (missing)")
             continue
+        if len(data) != entry.get("bytes"):
+            damaged.append(f"{path} ({len(data)} bytes, recorded {entry.get('bytes')})")
+        elif hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+            damaged.append(f"{path} (sha256 differs from its batch record)")
+    return damaged
+
+
+def completed_batches(sweep_dir: Path, *, verify: bool = True) -> set[int]:
+    """Batches whose record exists and (``verify``) whose files all match it."""
+    done: set[int] = set()
+    for path in (sweep_dir / RECORDS).glob("batch=*.json"):
+        record = read_batch_record(path)
+        named_right = record is not None and path.name == f"{batch_name(record['batch'])}.json"
+        if record is not None and named_right and (not verify or not damaged_files(sweep_dir, record)):
+            done.add(record["batch"])
     return done
+
+
+def write_batch(sweep_dir: Path, batch: int, tables: Mapping[str, pa.Table]) -> dict[str, Any]:
+    """Write a batch's tables (in ``TABLES`` order) and then its record, each atomically; return
+    the record. Called by the driver only, so one process writes a sweep's files."""
+    files: dict[str, Any] = {}
+    for table in TABLES:
+        if table not in tables:
+            continue
+        buffer = io.BytesIO()
+        pq.write_table(tables[table], buffer, compression=COMPRESSION)
+        data = buffer.getvalue()
+        atomic_write_bytes(batch_file(sweep_dir, table, batch), data)
+        files[table] = {"rows": tables[table].num_rows, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    record = {"batch": batch, "files": files}
+    write_json_atomic(record, batch_record_file(sweep_dir, batch))
+    return record
 
 
 def remove_stale_temp_files(sweep_dir: Path) -> list[Path]:

@@ -3,7 +3,7 @@ run_batch's files, liquidity bounds, and atomic writes."""
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -93,8 +93,8 @@ def test_a_sampled_tick_log_writes_fewer_ticks_rows_and_the_same_transactions(
     full_plan, plan = _plan(tmp_path), _plan(tmp_path, override)
     full_dir, sampled_dir = tmp_path / "full", tmp_path / "sampled"
     runs = plan.batches()[0]
-    run_batch(BatchContext.from_plan(full_plan, full_dir), 0, runs)
-    run_batch(BatchContext.from_plan(plan, sampled_dir), 0, runs)
+    storage.write_batch(full_dir, 0, run_batch(BatchContext.from_plan(full_plan), 0, runs).tables)
+    storage.write_batch(sampled_dir, 0, run_batch(BatchContext.from_plan(plan), 0, runs).tables)
     read = {d: {t: pq.read_table(storage.batch_file(d, t, 0)) for t in storage.TABLES} for d in (full_dir, sampled_dir)}
     full, sampled = read[full_dir], read[sampled_dir]
     n_banks = len(plan.engine_configs[0]["agent_configs"])
@@ -171,17 +171,26 @@ def test_with_liquidity_opens_banks_between_their_bounds(tmp_path: Path) -> None
     assert config["agent_configs"][0]["credit_limit"] == 100000  # the input is untouched
 
 
-def test_run_batch_writes_three_files_and_returns_a_summary(tmp_path: Path) -> None:
+def test_run_batch_returns_its_tables_and_write_batch_records_them(tmp_path: Path) -> None:
     plan = _plan(tmp_path)
     sweep_dir = tmp_path / "out"
-    ctx = BatchContext.from_plan(plan, sweep_dir)
+    ctx = BatchContext.from_plan(plan)
     runs = plan.batches()[1]
-    summary = run_batch(ctx, 1, runs)
-    assert summary["batch"] == 1
-    assert summary["runs"] == len(runs) == 2
-    assert set(summary) == {"batch", "runs", "engine_seconds", "wall_seconds"}
+    result = run_batch(ctx, 1, runs)
+    assert result.summary["batch"] == 1
+    assert result.summary["runs"] == len(runs) == 2
+    assert set(result.summary) == {"batch", "runs", "engine_seconds", "wall_seconds"}
+    assert list(result.tables) == list(storage.TABLES)
+    assert not sweep_dir.exists()  # a task writes nothing
+    record = storage.write_batch(sweep_dir, 1, result.tables)
     for table in storage.TABLES:
-        assert storage.batch_file(sweep_dir, table, 1).is_file()
+        path = storage.batch_file(sweep_dir, table, 1)
+        assert record["files"][table] == {
+            "rows": pq.read_metadata(path).num_rows,
+            "bytes": path.stat().st_size,
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        }
+    assert storage.read_batch_record(storage.batch_record_file(sweep_dir, 1)) == record
     assert storage.completed_batches(sweep_dir) == {1}
     runs_table = pq.read_table(storage.batch_file(sweep_dir, "runs", 1))
     assert runs_table.column("run_id").to_pylist() == [r.run_id for r in runs]
@@ -196,27 +205,27 @@ def test_run_batch_writes_three_files_and_returns_a_summary(tmp_path: Path) -> N
     metadata = pq.ParquetFile(storage.batch_file(sweep_dir, "runs", 1)).metadata
     assert metadata.row_group(0).column(0).compression == "ZSTD"
 
-    # a retried task rewrites the same bytes (engine_seconds, a wall-time measure, aside)
+    # a batch run again gives the same bytes (engine_seconds, a wall-time measure, aside)
     before = {t: storage.batch_file(sweep_dir, t, 1).read_bytes() for t in ("ticks", "transactions")}
     first = runs_table.drop_columns(["engine_seconds"])
-    run_batch(ctx, 1, runs)
+    storage.write_batch(sweep_dir, 1, run_batch(ctx, 1, runs).tables)
     assert before == {t: storage.batch_file(sweep_dir, t, 1).read_bytes() for t in ("ticks", "transactions")}
     assert pq.read_table(storage.batch_file(sweep_dir, "runs", 1)).drop_columns(["engine_seconds"]).equals(first)
     assert not [p for p in sweep_dir.rglob("*") if p.name.startswith(".")]
 
 
 def test_a_task_carries_only_its_own_cells(tmp_path: Path) -> None:
-    """Each Ray task gets the engine dicts of its batch's cells, not the whole grid's, and writes
-    the same files as with the full context."""
+    """Each Ray task gets the engine dicts of its batch's cells, not the whole grid's, and gives
+    the same tables as with the full context."""
     plan = _plan(tmp_path, "sweep.axes.policy=[fifo,deadline,liquidity_aware]", "seeds=2", "batch_size=3")
-    full = BatchContext.from_plan(plan, tmp_path / "full")
+    full = BatchContext.from_plan(plan)
     for batch, runs in plan.batches().items():
         own = full.for_runs(runs)
         cells = {r.cell_id for r in runs}
         assert set(own.cells) == set(own.engine_configs) == set(own.liquidity_fractions) == cells
         assert len(cells) < len(plan.cells)
-        run_batch(own, batch, runs)
-        run_batch(dataclasses.replace(full, sweep_dir=str(tmp_path / "own")), batch, runs)
+        storage.write_batch(tmp_path / "own", batch, run_batch(own, batch, runs).tables)
+        storage.write_batch(tmp_path / "full", batch, run_batch(full, batch, runs).tables)
     for table in ("ticks", "transactions"):
         assert file_bytes(tmp_path / "full", table) == file_bytes(tmp_path / "own", table)
 
