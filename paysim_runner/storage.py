@@ -322,6 +322,7 @@ def build_manifest(plan: SweepPlan, config: Mapping[str, Any], repo: Path) -> di
             for c in plan.cells
         ],
         "policy_files": plan.policy_files,
+        "input_files": input_file_hashes(plan),
         "plots": plan.plots,
         "runs": [
             {"run_id": r.run_id, "cell_id": r.cell_id, "rep": r.rep, "seed": r.seed, "batch": r.batch}
@@ -331,10 +332,19 @@ def build_manifest(plan: SweepPlan, config: Mapping[str, Any], repo: Path) -> di
     }
 
 
+def input_file_hashes(plan: SweepPlan) -> dict[str, str]:
+    """{absolute path: sha256} of every data file the cells read (``scheduled_payments_file``): the
+    engine config names a file, not its rows, so an edited CSV would otherwise resume silently."""
+    paths = sorted({str(e["scheduled_payments_file"]) for e in plan.engine_configs.values()
+                    if e.get("scheduled_payments_file")})
+    return {path: hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in paths}
+
+
 def plan_fingerprint(manifest: Mapping[str, Any]) -> dict[str, Any]:
     """The manifest parts that decide the output rows; a resume must match them exactly."""
     keys = ("sweep", "root_seed", "replications", "grid_axes", "axes", "compare", "cells", "policy_files", "runs")
     out = {k: manifest.get(k) for k in keys}
+    out["input_files"] = manifest.get("input_files") or {}  # absent before input hashes were recorded
     vers = manifest.get("versions") or {}
     out["engine"] = (vers.get("engine"), vers.get("schema"))
     config = {k: v for k, v in (manifest.get("config") or {}).items() if k not in EXECUTION_KEYS}
@@ -359,10 +369,14 @@ def fingerprint_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> l
     by_file = isinstance(pa_, Mapping) and isinstance(pb, Mapping)
     if by_file:
         diffs += [f"conf/policy/{n}.yaml" for n in sorted(set(pa_) | set(pb)) if pa_.get(n) != pb.get(n)]
+    ia, ib = a["input_files"], b["input_files"]
+    if isinstance(ia, Mapping) and isinstance(ib, Mapping):
+        diffs += [f"the contents of {f}" for f in sorted(set(ia) | set(ib)) if ia.get(f) != ib.get(f)]
     specific = bool(diffs)
     diffs += [
         k for k in a
-        if k != "config" and a[k] != b[k] and not (k == "cells" and specific) and not (k == "policy_files" and by_file)
+        if k not in ("config", "input_files") and a[k] != b[k] and not (k == "cells" and specific)
+        and not (k == "policy_files" and by_file)
     ]
     ca, cb = a["config"], b["config"]
     diffs += [f"config.{k}" for k in sorted(set(ca) | set(cb)) if ca.get(k) != cb.get(k)]

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from paysim_runner import storage
 from paysim_runner.report.model import ReportError
 
 
@@ -33,9 +34,37 @@ def check_results_dir(results_dir: Path) -> None:
         raise ReportError(f"{results_dir}: no runs found (expected {results_dir / 'runs'}/batch=*/*.parquet)")
 
 
+def verified_batches(results_dir: Path) -> set[str]:
+    """The batch names whose every file matches its batch record (size and sha256), checked before
+    DuckDB reads a byte: a damaged file, or a Parquet file no record names (an unfinished batch, a
+    stray copy), is a :class:`ReportError` naming it, never a silently changed mean.
+
+    A folder without ``batches/`` was written before the runner recorded batches: there the runs
+    file alone still marks a batch complete, as it did then.
+    """
+    if not (results_dir / storage.RECORDS).is_dir():
+        return set(batch_files(results_dir, "runs"))
+    recorded: dict[str, dict[str, Any]] = {}
+    for path in sorted((results_dir / storage.RECORDS).glob("batch=*.json")):
+        record = storage.read_batch_record(path)
+        if record is None or path.name != f"{storage.batch_name(record['batch'])}.json":
+            raise ReportError(f"{path}: not a batch record (damaged); re-run the sweep to recompute that batch")
+        damaged = storage.damaged_files(results_dir, record)
+        if damaged:
+            more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+            raise ReportError(f"{damaged[0]}: damaged{more}; re-run the sweep to recompute that batch")
+        recorded[storage.batch_name(record["batch"])] = record
+    for table in storage.TABLES:
+        for name, path in batch_files(results_dir, table).items():
+            if name not in recorded or table not in recorded[name]["files"] or path.name != storage.PART_FILE:
+                raise ReportError(f"{path}: in no batch record (an unfinished or foreign batch); "
+                                  "re-run the sweep to complete it, or remove the file")
+    return set(recorded)
+
+
 def table_source(results_dir: Path, table: str, complete: set[str]) -> str | None:
-    """The read_parquet(...) of one table, limited to complete batches (those whose runs file exists:
-    runs is written last), so a batch cut off mid-write never shows half its rows."""
+    """The read_parquet(...) of one table, limited to ``complete`` batches (:func:`verified_batches`),
+    so a batch cut off mid-write never shows half its rows."""
     files = batch_files(results_dir, table)
     if not files:
         return None

@@ -14,7 +14,7 @@ import duckdb
 from duckdb.func import FunctionNullHandling
 
 from paysim_runner.report.model import RATE_METRICS, REPORT_METRICS
-from paysim_runner.report.source import batch_files, check_results_dir, table_source
+from paysim_runner.report.source import check_results_dir, table_source, verified_batches
 from paysim_runner.report.stats import CONFIDENCE, t_quantile_or_null
 
 #: The views over a sweep's tables (docs/runner.md#output-layout). ``events`` is written for every
@@ -45,7 +45,7 @@ def open_views(results_dir: Path | str, tables: Sequence[str] = TABLES) -> duckd
     """
     results_dir = Path(results_dir)
     check_results_dir(results_dir)
-    complete = set(batch_files(results_dir, "runs"))
+    complete = verified_batches(results_dir)
     con = duckdb.connect()
     try:
         register_sql_functions(con)
