@@ -34,6 +34,7 @@ from paysim_runner.run import BatchContext, BatchResults, run_batch
 from paysim_runner.sweep.grid import RunSpec
 from paysim_runner.sweep.plan import SweepPlan, build_plan
 from paysim_runner.sweep.spec import Executor
+from paysim_runner.sweep_lock import LOCK_FILE, SweepLock
 
 #: The git checkout the manifest's ``git_commit`` / ``git_dirty`` describe: the code that runs.
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -56,7 +57,7 @@ def prepare(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> tuple[Sweep
                 f"{sweep_dir} holds a different sweep (differs in {', '.join(diffs[:5])}); "
                 "use another output_dir or sweep.name, or delete that folder",
             )
-    elif sweep_dir.exists() and any(sweep_dir.iterdir()):
+    elif sweep_dir.exists() and any(p.name != LOCK_FILE for p in sweep_dir.iterdir()):
         raise ConfigError("output_dir", f"{sweep_dir} exists, is not empty and has no manifest.json")
     return plan, sweep_dir, manifest
 
@@ -178,7 +179,12 @@ def run_sweep(
         start = time.perf_counter()
         backend = open_backend(chosen, config)
         timing.ray_start_seconds = time.perf_counter() - start
+    lock: SweepLock | None = None
     try:
+        lock = SweepLock(sweep_dir)  # before any clean-up: another driver's temporaries are not stale
+        prepare(config, conf_dir)  # the folder may have changed hands before we held it
+        todo = missing_batches(plan, sweep_dir)
+        skipped = total - sum(len(runs) for runs in todo.values())
         create_output_dir(sweep_dir, manifest)
         _announce(console, plan, sweep_dir, skipped)
         if backend is not None:
@@ -188,22 +194,26 @@ def run_sweep(
         if backend is not None:  # stop the workers first: a live one could still leave a temporary file behind
             backend.close()
             backend = None
-        if sweep_dir.is_dir():
+        if lock is not None:  # only the holder may clean: unheld, the temporaries are another driver's
             storage.remove_stale_temp_files(sweep_dir)
+            lock.release()
         raise
     finally:
         if backend is not None:
             backend.close()
-    wall = time.perf_counter() - started
-    result = SweepResult(
-        sweep_dir, total, skipped, total - skipped, wall, timing.engine_seconds, timing.ray_start_seconds,
-        timing.run_seconds,
-    )
-    if todo:
-        _print_timing(console, chosen, total - skipped, wall, timing)
-    if config.get("report", True):
-        result.report = _report(sweep_dir, console, result)
-    result.written = _print_written(sweep_dir, result.report, console)
+    try:
+        wall = time.perf_counter() - started
+        result = SweepResult(
+            sweep_dir, total, skipped, total - skipped, wall, timing.engine_seconds, timing.ray_start_seconds,
+            timing.run_seconds,
+        )
+        if todo:
+            _print_timing(console, chosen, total - skipped, wall, timing)
+        if config.get("report", True):  # the report writes into the folder too: still under the lock
+            result.report = _report(sweep_dir, console, result)
+        result.written = _print_written(sweep_dir, result.report, console)
+    finally:
+        lock.release()
     return result
 
 
