@@ -251,7 +251,7 @@ def _execute(
         with _progress_bar(console, show_progress) as progress, closing(backend.run_batches(ctx, todo)) as results:
             task = progress.add_task(plan.name, total=len(plan.runs), completed=skipped)
             for result in results:
-                storage.write_batch(sweep_dir, result.summary["batch"], result.tables)
+                _write(plan, sweep_dir, result)
                 timing.engine_seconds += result.summary["engine_seconds"]
                 progress.advance(task, result.summary["runs"])
     except KeyboardInterrupt:
@@ -262,6 +262,19 @@ def _execute(
         )
         raise
     timing.run_seconds = time.perf_counter() - start
+
+
+def _write(plan: SweepPlan, sweep_dir: Path, result: Any) -> None:
+    """Write one batch; a full disk (or any OSError) is one line saying what is safe, not a traceback.
+    The atomic writer has already removed its temporary file, so the folder holds complete batches."""
+    try:
+        storage.write_batch(sweep_dir, result.summary["batch"], result.tables)
+    except OSError as exc:
+        done = len(storage.completed_batches(sweep_dir))
+        raise ConfigError(
+            "output_dir", f"cannot write {exc.filename or sweep_dir} ({exc.strerror or exc}); {done} of "
+            f"{len(plan.batches())} batches complete, free space and run the same command again to resume",
+        ) from None
 
 
 def _progress_bar(console: Console, show: bool) -> Progress:

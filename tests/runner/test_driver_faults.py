@@ -1,0 +1,89 @@
+"""The driver under faults, as real processes: a second driver on a folder in use is refused in one
+line naming the folder and the holder's pid; SIGTERM says how to resume as Ctrl-C does; a full disk
+is one line, not a traceback."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from paysim_runner import storage
+from paysim_runner.sweep_lock import LOCK_FILE
+from tests.helpers import REPO
+from tests.helpers.runner import run_runner, runner_cmd, runner_env
+
+SWEEP = (
+    "+sweep=lsm_vs_fifo", "scenario=fifty_bank_core_periphery", "scenario.simulation.num_days=3",
+    "sweep.axes.policy=[fifo]", "seeds=30", "batch_size=1", "executor=inline", "report=false", "progress=false",
+)
+
+
+def test_a_second_sweep_on_a_folder_in_use_is_refused_naming_the_holder(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "lsm_vs_fifo"
+    first = subprocess.Popen(runner_cmd(*SWEEP, f"output_dir={tmp_path}"), cwd=REPO, env=runner_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not storage.completed_batches(sweep_dir):
+            assert first.poll() is None, first.stdout.read() if first.stdout else ""
+            assert time.monotonic() < deadline, "the first sweep never got going"
+            time.sleep(0.05)
+        assert (sweep_dir / LOCK_FILE).read_text().strip() == str(first.pid)
+        # the same sweep: before the lock it "resumed" alongside, deleting the first's temporary files
+        second = run_runner(*SWEEP, f"output_dir={tmp_path}")
+        assert first.poll() is None, "the first sweep must still be running"
+        assert second.returncode == 2, second.stdout + second.stderr
+        assert second.stderr.strip() == (
+            f"error: output_dir: {sweep_dir} is in use by another sweep (pid {first.pid}); wait for it to "
+            "finish or use another output_dir"
+        )
+        assert first.wait(timeout=240) == 0, first.stdout.read() if first.stdout else ""
+    finally:
+        first.kill()
+        first.communicate(timeout=30)
+    assert len(storage.completed_batches(sweep_dir)) == 60
+    # freed when the holder exits: the same sweep now resumes with nothing to do
+    again = run_runner(*SWEEP, f"output_dir={tmp_path}")
+    assert again.returncode == 0, again.stderr
+    assert "resuming: 60 runs already done" in again.stdout
+
+
+def test_sigterm_prints_the_same_interrupted_line_as_ctrl_c(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "lsm_vs_fifo"
+    proc = subprocess.Popen(runner_cmd(*SWEEP, f"output_dir={tmp_path}"), cwd=REPO, env=runner_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not storage.completed_batches(sweep_dir):
+            assert proc.poll() is None
+            assert time.monotonic() < deadline, "the sweep never got going"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    done = len(storage.completed_batches(sweep_dir))
+    assert 1 <= done < 60
+    assert (f"interrupted: {done} of 60 batches complete in {sweep_dir}; run the same command again to resume"
+            in stdout), stdout
+    assert not list(sweep_dir.rglob("*.tmp"))
+
+
+def test_a_full_disk_is_one_line_saying_how_to_resume(tmp_path: Path) -> None:
+    """A 256 KiB tmpfs over the output folder, in a mount namespace of its own (root only)."""
+    out = tmp_path / "small"
+    out.mkdir()
+    script = f'mount -t tmpfs -o size=256k tmpfs {out} && exec "$@"'
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                           *runner_cmd(*SWEEP, f"output_dir={out}")],
+                          cwd=REPO, env=runner_env(), capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"error: output_dir: cannot write {out}/lsm_vs_fifo"), lines[0]
+    assert "(No space left on device)" in lines[0], lines[0]
+    assert "run the same command again to resume" in lines[0], lines[0]
