@@ -33,6 +33,7 @@ from paysim_runner.config import CONF_DIR, ConfigError
 from paysim_runner.run import BatchContext, BatchResults, run_batch
 from paysim_runner.sweep.grid import RunSpec
 from paysim_runner.sweep.plan import SweepPlan, build_plan
+from paysim_runner.sweep.resources import check_memory
 from paysim_runner.sweep.spec import Executor
 from paysim_runner.sweep_lock import LOCK_FILE, SweepLock
 
@@ -45,6 +46,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 def prepare(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> tuple[SweepPlan, Path, dict[str, Any]]:
     """Validate everything and decide the output folder; writes nothing (ConfigError on any problem)."""
     plan = build_plan(config, conf_dir)
+    check_memory(plan)
     sweep_dir = Path(str(config["output_dir"])).expanduser().resolve() / plan.name
     check_output_dir(sweep_dir)
     manifest = storage.build_manifest(plan, config, PACKAGE_DIR)

@@ -87,3 +87,14 @@ def test_a_full_disk_is_one_line_saying_how_to_resume(tmp_path: Path) -> None:
     assert lines[0].startswith(f"error: output_dir: cannot write {out}/lsm_vs_fifo"), lines[0]
     assert "(No space left on device)" in lines[0], lines[0]
     assert "run the same command again to resume" in lines[0], lines[0]
+
+
+def test_a_sweep_too_big_for_memory_is_refused_before_it_starts(tmp_path: Path) -> None:
+    proc = run_runner("+sweep=lsm_vs_fifo", "sweep.axes.policy=[fifo]", "seeds=2",
+                      "scenario.simulation.ticks_per_day=1000000000", f"output_dir={tmp_path}")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: logs.ticks: cell lsm_mode=none,policy=fifo: a batch would need about "), lines[0]
+    assert "GiB for its tick log (10,000,000,000 rows per run" in lines[0], lines[0]
+    assert not (tmp_path / "lsm_vs_fifo").exists()
