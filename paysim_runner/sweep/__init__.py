@@ -11,7 +11,7 @@ own stream, independent of policy, LSM, credit or balances), so differences betw
 
 Modules by job: ``spec`` (the runner config's schema, ``compare`` and ``plot``), ``grid`` (axes,
 cells, runs, seeds, batches), ``settings`` (axis and fixed values applied to a scenario) and
-``plan`` (:func:`build_plan`, which puts them together).
+``plan`` (:func:`build_plan`, which puts them together), ``resources`` (the memory guard).
 """
 
 from __future__ import annotations
