@@ -86,7 +86,8 @@ def _result(ref: Any, batch: int) -> BatchResult:
         raise
     except lost as exc:
         what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WorkerLost(f"batch {batch}: its worker died {MAX_RETRIES + 1} times ({type(exc).__name__}: {what})") from None
+        kind = type(exc).__name__
+        raise WorkerLost(f"batch {batch}: its worker died {MAX_RETRIES + 1} times ({kind}: {what})") from None
     return result
 
 
