@@ -26,6 +26,9 @@ PROBE_TIMEOUT = 5.0
 #: this late, and Ctrl-C is noticed within it.
 POLL_SECONDS = 0.25
 
+#: Retries of a batch whose worker or node died, before the sweep stops with WorkerLost.
+MAX_RETRIES = 3
+
 
 class RayBackend:
     """A joined Ray. ``owned``: this process started the connection and must end it."""
@@ -40,16 +43,19 @@ class RayBackend:
         import ray
 
         remote = _remote_run_batch()
-        pending: dict[Any, int] = {
-            remote.remote(ctx.for_runs(runs), batch, runs): batch for batch, runs in sorted(todo.items())
-        }
+        queue = sorted(todo.items())
+        # At most ``limit`` tasks in flight: results cannot pile up in the object store or the
+        # driver; each fetched result is yielded (written by the driver) and then dropped.
+        limit = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
+        pending: dict[Any, int] = {}
         try:
-            while pending:
-                # every batch finished so far, without waiting for all
+            while queue or pending:
+                while queue and len(pending) < limit:
+                    batch, runs = queue.pop(0)
+                    pending[remote.remote(ctx.for_runs(runs), batch, runs)] = batch
                 ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=POLL_SECONDS)
                 for ref in ready:
-                    pending.pop(ref)
-                    yield _result(ref)
+                    yield _result(ref, pending.pop(ref))
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
@@ -64,15 +70,24 @@ class RayBackend:
             self.owned = False
 
 
-def _result(ref: Any) -> BatchResult:
+class WorkerLost(RunFailed):
+    """A batch's worker or node died more often than the task's retries allow."""
+
+
+def _result(ref: Any, batch: int) -> BatchResult:
     import ray
 
+    lost = (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.OutOfMemoryError)
     try:
         result: BatchResult = ray.get(ref)
     except ray.exceptions.RayTaskError as exc:
         if isinstance(exc.cause, RunFailed):
             raise exc.cause from None
         raise
+    except lost as exc:
+        what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        kind = type(exc).__name__
+        raise WorkerLost(f"batch {batch}: its worker died {MAX_RETRIES + 1} times ({kind}: {what})") from None
     return result
 
 
@@ -80,7 +95,7 @@ def _remote_run_batch() -> Any:
     import ray
 
     # max_retries: a worker that dies (OOM, node loss) is retried; the driver writes each batch once.
-    return ray.remote(num_cpus=1, max_retries=3)(run_batch)
+    return ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(run_batch)
 
 
 def connect_ray(address: str | None, num_cpus: int) -> tuple[bool, str]:
