@@ -36,6 +36,7 @@ class SweepLock:
                 "output_dir", f"{sweep_dir} is in use by another sweep (pid {holder}); wait for it to "
                 "finish or use another output_dir",
             ) from None
+        os.fchmod(fd, 0o644)  # the mode of every file in a results folder, whatever the umask
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd: int | None = fd

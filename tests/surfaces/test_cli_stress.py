@@ -98,9 +98,10 @@ def test_sql_counts_a_sweeps_events(paysim: Run, outage_sweep_dir: Path) -> None
 
 def test_sql_over_a_sweep_without_events(paysim: Run, sweep_dir: Path, tmp_path: Path) -> None:
     assert ok_json(paysim("sql", sweep_dir, "select count(*) as n from events", "--json")) == [{"n": 0}]
-    old = tmp_path / "old_sweep"  # as a sweep written before the runner wrote events/
+    old = tmp_path / "old_sweep"  # as a sweep written before the runner wrote events/ (and batch records)
     shutil.copytree(sweep_dir, old)
     shutil.rmtree(old / "events")
+    shutil.rmtree(old / "batches")
     assert ok_json(paysim("sql", old, "select count(*) as n from runs", "--json")) == [{"n": 6}]
     assert_one_line_error(paysim("sql", old, "select count(*) from events"), "query failed", "events")
 
