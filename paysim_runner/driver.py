@@ -30,7 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from paysim_runner import storage
 from paysim_runner.config import CONF_DIR, ConfigError
-from paysim_runner.run import BatchContext, BatchResults, run_batch
+from paysim_runner.run import BatchContext, BatchResult, BatchResults, run_batch
 from paysim_runner.sweep.grid import RunSpec
 from paysim_runner.sweep.plan import SweepPlan, build_plan
 from paysim_runner.sweep.resources import check_memory
@@ -50,6 +50,12 @@ def prepare(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> tuple[Sweep
     sweep_dir = Path(str(config["output_dir"])).expanduser().resolve() / plan.name
     check_output_dir(sweep_dir)
     manifest = storage.build_manifest(plan, config, PACKAGE_DIR)
+    check_folder_holds(sweep_dir, manifest)
+    return plan, sweep_dir, manifest
+
+
+def check_folder_holds(sweep_dir: Path, manifest: Mapping[str, Any]) -> None:
+    """The sweep folder must be new, empty, or hold this very sweep (ConfigError otherwise)."""
     old = storage.read_manifest(sweep_dir / storage.MANIFEST)
     if old is not None:
         diffs = storage.fingerprint_differences(old, manifest) if old else ["manifest.json unreadable"]
@@ -61,7 +67,6 @@ def prepare(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> tuple[Sweep
             )
     elif sweep_dir.exists() and any(p.name != LOCK_FILE for p in sweep_dir.iterdir()):
         raise ConfigError("output_dir", f"{sweep_dir} exists, is not empty and has no manifest.json")
-    return plan, sweep_dir, manifest
 
 
 def check_output_dir(sweep_dir: Path) -> None:
@@ -184,7 +189,7 @@ def run_sweep(
     lock: SweepLock | None = None
     try:
         lock = SweepLock(sweep_dir)  # before any clean-up: another driver's temporaries are not stale
-        prepare(config, conf_dir)  # the folder may have changed hands before we held it
+        check_folder_holds(sweep_dir, manifest)  # the folder may have changed hands before we held it
         todo = missing_batches(plan, sweep_dir)
         skipped = total - sum(len(runs) for runs in todo.values())
         create_output_dir(sweep_dir, manifest)
@@ -266,7 +271,7 @@ def _execute(
     timing.run_seconds = time.perf_counter() - start
 
 
-def _write(plan: SweepPlan, sweep_dir: Path, result: Any) -> None:
+def _write(plan: SweepPlan, sweep_dir: Path, result: BatchResult) -> None:
     """Write one batch; a full disk (or any OSError) is one line saying what is safe, not a traceback.
     The atomic writer has already removed its temporary file, so the folder holds complete batches."""
     try:

@@ -20,16 +20,24 @@ SWEEP = (
 )
 
 
+def _started_sweep(tmp_path: Path, stderr: int) -> subprocess.Popen[str]:
+    """SWEEP as a driver process, returned once its first batch is complete."""
+    proc = subprocess.Popen(runner_cmd(*SWEEP, f"output_dir={tmp_path}"), cwd=REPO, env=runner_env(),
+                            stdout=subprocess.PIPE, stderr=stderr, text=True)
+    deadline = time.monotonic() + 120
+    while not storage.completed_batches(tmp_path / "lsm_vs_fifo"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            out, err = proc.communicate(timeout=30)
+            raise AssertionError(f"the sweep never got going: {out}{err or ''}")
+        time.sleep(0.02)
+    return proc
+
+
 def test_a_second_sweep_on_a_folder_in_use_is_refused_naming_the_holder(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "lsm_vs_fifo"
-    first = subprocess.Popen(runner_cmd(*SWEEP, f"output_dir={tmp_path}"), cwd=REPO, env=runner_env(),
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = _started_sweep(tmp_path, subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 120
-        while not storage.completed_batches(sweep_dir):
-            assert first.poll() is None, first.stdout.read() if first.stdout else ""
-            assert time.monotonic() < deadline, "the first sweep never got going"
-            time.sleep(0.05)
         assert (sweep_dir / LOCK_FILE).read_text().strip() == str(first.pid)
         # the same sweep: before the lock it "resumed" alongside, deleting the first's temporary files
         second = run_runner(*SWEEP, f"output_dir={tmp_path}")
@@ -52,14 +60,8 @@ def test_a_second_sweep_on_a_folder_in_use_is_refused_naming_the_holder(tmp_path
 
 def test_sigterm_prints_the_same_interrupted_line_as_ctrl_c(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "lsm_vs_fifo"
-    proc = subprocess.Popen(runner_cmd(*SWEEP, f"output_dir={tmp_path}"), cwd=REPO, env=runner_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _started_sweep(tmp_path, subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 120
-        while not storage.completed_batches(sweep_dir):
-            assert proc.poll() is None
-            assert time.monotonic() < deadline, "the sweep never got going"
-            time.sleep(0.02)
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
