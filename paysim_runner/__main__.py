@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, cast
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
@@ -21,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from paysim_runner.config import CONF_DIR, ConfigError
+from paysim_runner.scenario_files import register_scenario_paths, resolve_scenario_data_file
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
@@ -32,6 +34,11 @@ def main(cfg: DictConfig) -> None:
     err = Console(stderr=True)
     install_sigterm_handler()
     config = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))  # the root config is a mapping
+    hydra_cfg = HydraConfig.get()
+    config = resolve_scenario_data_file(
+        config, list(hydra_cfg.runtime.config_sources), hydra_cfg.runtime.choices.get("scenario"),
+        list(hydra_cfg.overrides.task),
+    )
     try:
         result = run_sweep(config, console=console)
     except ConfigError as exc:
@@ -99,6 +106,7 @@ def _fail(err: Console, what: str, exc: Exception, code: int) -> NoReturn:
 
 if __name__ == "__main__":
     try:
+        sys.argv[1:] = register_scenario_paths(sys.argv[1:])
         check_overrides(sys.argv[1:])
     except ConfigError as exc:
         _fail(Console(stderr=True), "error", exc, 2)

@@ -128,10 +128,14 @@ def config_from_mapping(data: Mapping[str, Any], *, prefix: str = "") -> Simulat
 
 
 def load_config(path: str | Path) -> SimulationConfig:
-    """Read a scenario YAML file. Errors are :class:`ConfigError` (``<path>: <problem>``).
+    """Read and validate a scenario YAML file. Errors are :class:`ConfigError` (``<path>: <problem>``)."""
+    return config_from_mapping(read_scenario_file(path))
 
-    A relative ``scheduled_payments_file`` is taken relative to the YAML file's folder.
-    """
+
+def read_scenario_file(path: str | Path) -> dict[str, Any]:
+    """A scenario YAML file as a mapping, not yet validated (ConfigError naming the file if it cannot
+    be read). A relative ``scheduled_payments_file`` is made absolute, relative to the YAML file's
+    folder: a scenario and its data travel together, wherever the command is run from."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -148,8 +152,15 @@ def load_config(path: str | Path) -> SimulationConfig:
         raise ConfigError(str(path), f"invalid YAML{where}: {problem}") from None
     if data is None:
         raise ConfigError(str(path), "file is empty")
-    if isinstance(data, dict) and isinstance(data.get("scheduled_payments_file"), str):
-        spf = Path(data["scheduled_payments_file"])
-        if not spf.is_absolute():  # before validation: the engine reads the file while validating
-            data = {**data, "scheduled_payments_file": str((path.parent / spf).resolve())}
-    return config_from_mapping(data)
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), f"expected a mapping, got {type(data).__name__}")
+    return resolve_data_file(data, path.parent)
+
+
+def resolve_data_file(scenario: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``scenario`` with a relative ``scheduled_payments_file`` taken relative to ``folder`` (before
+    validation: the engine reads the file while validating)."""
+    spf = scenario.get("scheduled_payments_file")
+    if isinstance(spf, str) and not Path(spf).expanduser().is_absolute():
+        return {**scenario, "scheduled_payments_file": str((folder / spf).resolve())}
+    return scenario

@@ -15,11 +15,12 @@ worker needs to see ``output_dir``:
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,11 +48,38 @@ def prepare(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> tuple[Sweep
     """Validate everything and decide the output folder; writes nothing (ConfigError on any problem)."""
     plan = build_plan(config, conf_dir)
     check_memory(plan)
-    sweep_dir = Path(str(config["output_dir"])).expanduser().resolve() / plan.name
+    sweep_dir = results_folder(config, plan.name)
     check_output_dir(sweep_dir)
     manifest = storage.build_manifest(plan, config, PACKAGE_DIR)
     check_folder_holds(sweep_dir, manifest)
     return plan, sweep_dir, manifest
+
+
+def results_folder(config: Mapping[str, Any], name: str) -> Path:
+    """``<output_dir>/<sweep.folder>`` if the user named it, else ``<output_dir>/<name>-<config id>``:
+    a sweep of another scenario or seed count gets its own folder instead of a "different sweep"
+    refusal, and the same command finds its folder again to resume."""
+    folder = _named_folder(config) or f"{name}-{storage.config_id(config)}"
+    return Path(str(config["output_dir"])).expanduser().resolve() / folder
+
+
+def _named_folder(config: Mapping[str, Any]) -> str | None:
+    folder = (config.get("sweep") or {}).get("folder")
+    return str(folder) if folder else None
+
+
+def link_latest(sweep_dir: Path, name: str) -> None:
+    """Point ``<output_dir>/<name>`` at ``sweep_dir`` (a relative symlink, replaced atomically), so
+    ``paysim report results/<name>`` reads the latest such sweep. A real file or folder of that name
+    (one named by ``sweep.folder``, or a sweep of an older paysim) is left alone."""
+    link = sweep_dir.parent / name
+    if link == sweep_dir or (link.exists() and not link.is_symlink()):
+        return
+    temp = link.with_name(f".{name}.link-{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        temp.unlink()
+    temp.symlink_to(sweep_dir.name, target_is_directory=True)
+    os.replace(temp, link)
 
 
 def check_folder_holds(sweep_dir: Path, manifest: Mapping[str, Any]) -> None:
@@ -63,7 +91,7 @@ def check_folder_holds(sweep_dir: Path, manifest: Mapping[str, Any]) -> None:
             raise ConfigError(
                 "output_dir",
                 f"{sweep_dir} holds a different sweep (differs in {', '.join(diffs[:5])}); "
-                "use another output_dir or sweep.name, or delete that folder",
+                "use another output_dir or sweep.folder, or delete that folder",
             )
     elif sweep_dir.exists() and any(p.name != LOCK_FILE for p in sweep_dir.iterdir()):
         raise ConfigError("output_dir", f"{sweep_dir} exists, is not empty and has no manifest.json")
@@ -87,12 +115,15 @@ def check_output_dir(sweep_dir: Path) -> None:
         raise ConfigError("output_dir", f"cannot write in {existing} ({exc.strerror or exc})") from None
 
 
-def create_output_dir(sweep_dir: Path, manifest: Mapping[str, Any]) -> None:
-    """Create the sweep folder, sweep away a killed writer's temporaries and write manifest.json."""
+def create_output_dir(sweep_dir: Path, manifest: Mapping[str, Any], latest: str | None = None) -> None:
+    """Create the sweep folder, sweep away a killed writer's temporaries, write manifest.json and
+    point the link ``latest`` (if given) at the folder."""
     try:
         sweep_dir.mkdir(parents=True, exist_ok=True)
         storage.remove_stale_temp_files(sweep_dir)
         storage.write_json_atomic(manifest, sweep_dir / storage.MANIFEST)
+        if latest is not None:
+            link_latest(sweep_dir, latest)
     except OSError as exc:
         where = exc.filename or sweep_dir
         raise ConfigError("output_dir", f"cannot write {where} ({exc.strerror or exc})") from None
@@ -192,7 +223,7 @@ def run_sweep(
         check_folder_holds(sweep_dir, manifest)  # the folder may have changed hands before we held it
         todo = missing_batches(plan, sweep_dir)
         skipped = total - sum(len(runs) for runs in todo.values())
-        create_output_dir(sweep_dir, manifest)
+        create_output_dir(sweep_dir, manifest, latest=None if _named_folder(config) else plan.name)
         _announce(console, plan, sweep_dir, skipped)
         if backend is not None:
             console.print(backend.description, highlight=False)
@@ -255,7 +286,8 @@ def _execute(
     start = time.perf_counter()
     ctx = BatchContext.from_plan(plan)
     try:
-        with _progress_bar(console, show_progress) as progress, closing(backend.run_batches(ctx, todo)) as results:
+        results_in_order = contextlib.closing(backend.run_batches(ctx, todo))
+        with _progress_bar(console, show_progress) as progress, results_in_order as results:
             task = progress.add_task(plan.name, total=len(plan.runs), completed=skipped)
             for result in results:
                 _write(plan, sweep_dir, result)

@@ -35,6 +35,16 @@ class RayBackend:
 
     def __init__(self, address: str | None, num_cpus: int) -> None:
         self.owned, self.description = connect_ray(address, num_cpus)
+        #: Tasks submitted whose result has not been yielded yet (at most ``max_in_flight``).
+        self.in_flight = 0
+
+    @staticmethod
+    def max_in_flight() -> int:
+        """Twice the cluster's CPUs (at least 2): enough to keep every CPU busy while the driver
+        writes, few enough that results cannot pile up in the object store or the driver."""
+        import ray
+
+        return max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
 
     def run_batches(self, ctx: BatchContext, todo: Mapping[int, Sequence[RunSpec]]) -> BatchResults:
         """Submit one task per batch (each with only its own cells) and yield each batch's tables,
@@ -44,9 +54,8 @@ class RayBackend:
 
         remote = _remote_run_batch()
         queue = sorted(todo.items())
-        # At most ``limit`` tasks in flight: results cannot pile up in the object store or the
-        # driver; each fetched result is yielded (written by the driver) and then dropped.
-        limit = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
+        # Each fetched result is yielded (written by the driver) and then dropped.
+        limit = self.max_in_flight()
         pending: dict[Any, int] = {}
         try:
             while queue or pending:
@@ -55,7 +64,9 @@ class RayBackend:
                     pending[remote.remote(ctx.for_runs(runs), batch, runs)] = batch
                 ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=POLL_SECONDS)
                 for ref in ready:
-                    yield _result(ref, pending.pop(ref))
+                    result = _result(ref, pending.pop(ref))
+                    self.in_flight = len(pending) + 1  # the one being handed over counts until it is written
+                    yield result
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
@@ -120,8 +131,21 @@ def connect_ray(address: str | None, num_cpus: int) -> tuple[bool, str]:
         cpus = ray.cluster_resources().get("CPU", 0)  # type: ignore[no-untyped-call]  # unannotated in ray
         return True, f"Ray: connected to cluster {address} ({cpus:g} CPUs)"
     # "local": always a new embedded instance, never a stray `ray start` cluster on this machine.
+    logging.getLogger(_AUTH_LOGGER).addFilter(_quiet_auth_default)
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING)
     return True, f"Ray: embedded local instance ({num_cpus} CPUs)"
+
+
+#: The Ray module that announces its token-authentication default at every ``ray.init``.
+_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+def _quiet_auth_default(record: logging.LogRecord) -> bool:
+    """Drop Ray's notice that a new local instance uses token authentication, its default since
+    2.59: the embedded instance listens on loopback for this process alone, which ends it, so there
+    is nothing for the user to act on. Every other message passes, the warning that authentication
+    is *disabled* included."""
+    return not record.getMessage().startswith("Token authentication is enabled for this Ray cluster")
 
 
 def probe_ray_address(address: str, source: str = "ray.address", timeout: float = PROBE_TIMEOUT) -> None:

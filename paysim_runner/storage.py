@@ -347,12 +347,28 @@ def plan_fingerprint(manifest: Mapping[str, Any]) -> dict[str, Any]:
     out["input_files"] = manifest.get("input_files") or {}  # absent before input hashes were recorded
     vers = manifest.get("versions") or {}
     out["engine"] = (vers.get("engine"), vers.get("schema"))
-    config = {k: v for k, v in (manifest.get("config") or {}).items() if k not in EXECUTION_KEYS}
-    sweep = config.get("sweep")
-    if isinstance(sweep, Mapping):  # which figures to draw changes no run
-        config["sweep"] = {k: v for k, v in sweep.items() if k != "plot"}
-    out["config"] = config
+    out["config"] = what_is_run(manifest.get("config") or {})
     return out
+
+
+def what_is_run(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config without the keys that change how or where a sweep runs, not its rows: the
+    EXECUTION_KEYS, which figures to draw (``sweep.plot``) and the folder's name (``sweep.folder``)."""
+    out = {k: v for k, v in config.items() if k not in EXECUTION_KEYS}
+    sweep = out.get("sweep")
+    if isinstance(sweep, Mapping):
+        out["sweep"] = {k: v for k, v in sweep.items() if k not in ("plot", "folder")}
+    return out
+
+
+def config_id(config: Mapping[str, Any]) -> str:
+    """8 hex digits of the sha256 of :func:`what_is_run` as canonical JSON: names the results
+    folder, so the same command finds its folder again (resume) and another scenario, seed count or
+    override gets a folder of its own. Data files and policy files are checked by content instead
+    (the manifest), so editing one is refused, not silently given a new folder."""
+    canonical = json.dumps(what_is_run(config), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:8]
 
 
 def fingerprint_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:

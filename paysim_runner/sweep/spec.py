@@ -51,6 +51,8 @@ class PlotSpec(_Strict):
 
 class SweepSpec(_Strict):
     name: str = Field(min_length=1)
+    #: The results folder's name under output_dir; null: ``<name>-<config id>`` (docs/runner.md#results-folders).
+    folder: str | None = None
     axes: dict[str, Any] = Field(default_factory=dict)  # checked by parse_axes, with clearer messages
     fixed: dict[str, Any] = Field(default_factory=dict)
     #: One ``{axis, baseline}`` or a list of them: paired differences along each listed axis
@@ -88,6 +90,8 @@ def parse_runner_config(data: Mapping[str, Any]) -> RunnerConfig:
         raise ConfigError(format_loc(err["loc"]), msg, more=len(exc.errors()) - 1) from None
     if not _NAME_RE.match(cfg.sweep.name):
         raise ConfigError("sweep.name", "use letters, digits, '_', '-' or '.' (it names the results folder)")
+    if cfg.sweep.folder is not None and not _NAME_RE.match(cfg.sweep.folder):
+        raise ConfigError("sweep.folder", "use letters, digits, '_', '-' or '.' (a folder name inside output_dir)")
     return cfg
 
 

@@ -96,7 +96,7 @@ def test_sweep_on_a_ray_cluster(tmp_path: Path, ray_head: str) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"Ray: connected to cluster {ray_head} (1 CPUs)" in proc.stdout
     assert os.listdir(tmp_path) == ["results"]  # Hydra wrote no outputs/, .hydra/ or log file
-    sweep_dir = tmp_path / "results" / "lsm_vs_fifo"
+    sweep_dir = (tmp_path / "results" / "lsm_vs_fifo").resolve()  # the link to the latest lsm_vs_fifo folder
     with duckdb.connect() as con:
         n, cells = con.execute(
             f"SELECT count(*), count(DISTINCT cell) FROM read_parquet('{sweep_dir}/runs/**/*.parquet')"

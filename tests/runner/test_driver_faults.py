@@ -9,10 +9,15 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from paysim_runner import storage
+from paysim_runner.config import ConfigError
+from paysim_runner.sweep.plan import build_plan
+from paysim_runner.sweep.resources import check_memory
 from paysim_runner.sweep_lock import LOCK_FILE
 from tests.helpers import REPO
-from tests.helpers.runner import run_runner, runner_cmd, runner_env
+from tests.helpers.runner import hydra_config, run_runner, runner_cmd, runner_env
 
 SWEEP = (
     "+sweep=lsm_vs_fifo", "scenario=fifty_bank_core_periphery", "scenario.simulation.num_days=3",
@@ -35,8 +40,8 @@ def _started_sweep(tmp_path: Path, stderr: int) -> subprocess.Popen[str]:
 
 
 def test_a_second_sweep_on_a_folder_in_use_is_refused_naming_the_holder(tmp_path: Path) -> None:
-    sweep_dir = tmp_path / "lsm_vs_fifo"
     first = _started_sweep(tmp_path, subprocess.STDOUT)
+    sweep_dir = (tmp_path / "lsm_vs_fifo").resolve()  # the link to the folder the sweep made
     try:
         assert (sweep_dir / LOCK_FILE).read_text().strip() == str(first.pid)
         # the same sweep: before the lock it "resumed" alongside, deleting the first's temporary files
@@ -59,8 +64,8 @@ def test_a_second_sweep_on_a_folder_in_use_is_refused_naming_the_holder(tmp_path
 
 
 def test_sigterm_prints_the_same_interrupted_line_as_ctrl_c(tmp_path: Path) -> None:
-    sweep_dir = tmp_path / "lsm_vs_fifo"
     proc = _started_sweep(tmp_path, subprocess.PIPE)
+    sweep_dir = (tmp_path / "lsm_vs_fifo").resolve()
     try:
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=60)
@@ -98,5 +103,18 @@ def test_a_sweep_too_big_for_memory_is_refused_before_it_starts(tmp_path: Path) 
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("error: logs.ticks: cell lsm_mode=none,policy=fifo: a batch would need about "), lines[0]
-    assert "GiB for its tick log (10,000,000,000 rows per run" in lines[0], lines[0]
+    assert "GiB, mostly for its tick log (10,000,000,000 rows per run" in lines[0], lines[0]
     assert not (tmp_path / "lsm_vs_fifo").exists()
+
+
+def test_payments_too_many_for_memory_are_refused_without_the_tick_log(tmp_path: Path) -> None:
+    """The engine holds every payment whether it is logged or not: no tick log is no way around the guard."""
+    plan = build_plan(hydra_config("+sweep=lsm_vs_fifo", "sweep.axes.policy=[fifo]", "seeds=2", "logs.ticks=false",
+                                   "scenario.simulation.ticks_per_day=1000000000", f"output_dir={tmp_path}"))
+    with pytest.raises(ConfigError) as info:
+        check_memory(plan)
+    message = str(info.value)
+    assert message.startswith("scenario: cell lsm_mode=none,policy=fifo: a batch would need about "), message
+    assert "GiB, mostly for its payments (about " in message, message
+    assert "use fewer ticks" in message, message
+    check_memory(build_plan(hydra_config("+sweep=lsm_vs_fifo", "logs.ticks=false", f"output_dir={tmp_path}")))

@@ -28,8 +28,10 @@ def test_sweep_on_ray_end_to_end(tmp_path: Path, ray_session: Any) -> None:
     cfg = small_sweep(tmp_path, "progress=true")
     console = Console(record=True, width=200)
     result = run_sweep(cfg, console=console)
-    sweep_dir = tmp_path / "lsm_vs_fifo"
-    assert result.sweep_dir == sweep_dir
+    sweep_dir = result.sweep_dir
+    assert sweep_dir.parent == tmp_path
+    assert sweep_dir.name.startswith("lsm_vs_fifo-")
+    assert (tmp_path / "lsm_vs_fifo").resolve() == sweep_dir  # the link to the latest lsm_vs_fifo sweep
     assert (result.total_runs, result.executed_runs, result.skipped_runs) == (6, 6, 0)
 
     assert_manifest(json.loads((sweep_dir / "manifest.json").read_text()))

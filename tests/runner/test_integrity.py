@@ -45,7 +45,7 @@ def test_a_halved_scheduled_payments_file_refuses_the_resume(tmp_path: Path) -> 
         prepare(config)
     assert str(info.value) == (
         f"output_dir: {sweep_dir} holds a different sweep (differs in the contents of {csv.resolve()}); "
-        "use another output_dir or sweep.name, or delete that folder"
+        "use another output_dir or sweep.folder, or delete that folder"
     )
 
 
