@@ -142,19 +142,20 @@ def _temp_path(path: Path) -> Path:
 
 
 @contextmanager
-def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+def atomic_writer(path: Path, mode: int = FILE_MODE) -> Iterator[BinaryIO]:
     """A binary file handle whose content appears at ``path`` only if the block completes.
 
-    The data goes to a hidden temporary file in the same folder, is flushed and fsynced, gets mode
-    0644, and is renamed over ``path`` (atomic on POSIX): a reader sees the old file or the new
-    one, never a partial one. On any exception (Ctrl-C included) the temporary file is deleted.
+    The data goes to a hidden temporary file in the same folder, is flushed and fsynced, gets
+    ``mode`` (0644 unless told), and is renamed over ``path`` (atomic on POSIX): a reader sees the
+    old file or the new one, never a partial one. On any exception (Ctrl-C included) the temporary
+    file is deleted.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_path(path)
     try:
         with open(tmp, "xb") as fh:
-            os.fchmod(fh.fileno(), FILE_MODE)
+            os.fchmod(fh.fileno(), mode)
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
@@ -164,9 +165,9 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
         raise
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_writer`)."""
-    with atomic_writer(path) as fh:
+    with atomic_writer(path, mode) as fh:
         fh.write(data)
 
 

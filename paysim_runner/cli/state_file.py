@@ -23,11 +23,22 @@ def write_state(path: Path, engine: Orchestrator) -> None:
 
     The engine's bytes carry their own magic, format version and checksum, so a foreign, truncated
     or damaged file is refused on load; the atomic write leaves the old file or the new one, never
-    half of one.
+    half of one. A symlink is written through (the link stays, its target is replaced) and an
+    existing file keeps its mode; a file its owner cannot write (0444) is refused, not replaced.
     """
-    from paysim_runner.storage import atomic_write_bytes  # numpy and pyarrow: only for commands that write
+    from paysim_runner.storage import FILE_MODE, atomic_write_bytes  # numpy and pyarrow: only for writers
 
-    atomic_write_bytes(path, engine.save_state())
+    target = Path(os.path.realpath(path))
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = FILE_MODE
+    if not mode & stat.S_IWUSR:
+        raise CliError(f"{path}: read-only (mode {mode:04o}); make it writable (chmod u+w) to update it")
+    try:
+        atomic_write_bytes(target, engine.save_state(), mode)
+    except OSError as exc:
+        raise CliError(f"{path}: cannot write ({exc.strerror or exc})") from exc
 
 
 def read_state(path: Path) -> Orchestrator:

@@ -25,6 +25,7 @@ from tests.helpers.engine import (
     scenario,
 )
 from tests.helpers.invariants import assert_invariants
+from tests.helpers.state import resummed
 
 
 def busy_config() -> dict[str, Any]:
@@ -194,19 +195,6 @@ def test_mangled_states_never_crash_the_interpreter(tmp_path: Any) -> None:
     assert outcomes["panic"] == 0, f"mangled states loaded, then panicked: {child.stdout[-1500:]}"
     assert outcomes["silent_breach"] == 0, f"mangled states ran with broken invariants: {outcomes}"
     assert outcomes["rejected"] > 0
-
-
-def fnv1a64(data: bytes) -> int:
-    """The engine's state checksum (FNV-1a, 64 bit; native/engine/src/hash.rs), to re-sum an edited state."""
-    digest = 0xCBF29CE484222325
-    for byte in data:
-        digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return digest
-
-
-def resummed(state: bytes, body: bytes) -> bytes:
-    """``state``'s header, then ``body`` as its payload with a checksum that matches it."""
-    return state[:8] + body + fnv1a64(body).to_bytes(8, "little")
 
 
 SAVED_MID_RUN: dict[int, bytes] = {}

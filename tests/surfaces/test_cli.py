@@ -16,6 +16,7 @@ import pytest
 
 from paysim_runner._core import METRIC_NAMES, Orchestrator
 from paysim_runner.config import load_config
+from tests.helpers.state import resummed
 from tests.helpers.surfaces import assert_one_line_error, ok_json
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -129,14 +130,6 @@ def test_missing_and_corrupt_state(paysim: Run, scenario_file: ScenarioFile, tmp
         assert (tmp_path / name).read_bytes() == data  # a failed command leaves the file alone
 
 
-def _fnv1a64(data: bytes) -> int:
-    """The engine's state checksum (FNV-1a, 64 bit; native/engine/src/hash.rs), to re-sum an edited file."""
-    digest = 0xCBF29CE484222325
-    for byte in data:
-        digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return digest
-
-
 def test_edited_state_with_a_recomputed_checksum(paysim: Run, scenario_file: ScenarioFile, tmp_path: Path) -> None:
     """A state file edited inside (a queued payment's sender set to a bank that does not exist) and
     re-summed passes the checksum; the engine's structure check refuses it in one line."""
@@ -150,7 +143,7 @@ def test_edited_state_with_a_recomputed_checksum(paysim: Run, scenario_file: Sce
     encoded = (1).to_bytes(4, "little") + (0).to_bytes(4, "little") + (424242).to_bytes(8, "little")
     assert payload.count(encoded) == 1
     edited = payload.replace(encoded, (7).to_bytes(4, "little") + encoded[4:])
-    data = good[:8] + edited + _fnv1a64(edited).to_bytes(8, "little")
+    data = resummed(good, edited)
     (tmp_path / "edited").write_bytes(data)
     for command in (["tick", "1"], ["state"], ["state", "--json"]):
         line = assert_one_line_error(paysim(*command, "--state", "edited"), "edited", "corrupt state")
