@@ -37,19 +37,31 @@ def sql(
     results_dir: Annotated[Path, typer.Argument(help="A sweep's output folder.")],
     query: Annotated[str, typer.Argument(help="DuckDB SQL over the views runs, ticks, transactions, events.")],
     as_json: JsonOpt = False,
+    read_only: Annotated[bool, typer.Option(
+        "--read-only", help="Run queries only (SELECT, EXPLAIN), reading the sweep's tables and nothing else: "
+        "no writes, no other files, no network, no extensions.")] = False,
 ) -> None:
-    """Run DuckDB SQL with the views runs, ticks, transactions and events defined over a sweep's Parquet."""
+    """Run DuckDB SQL with the views runs, ticks, transactions and events defined over a sweep's Parquet.
+
+    This is full DuckDB: without --read-only a query can write files (COPY), attach databases, read
+    any file this user can and fetch extensions, as DuckDB's own shell can.
+    """
     import duckdb
 
     from paysim_runner.report import ReportError, open_views
+    from paysim_runner.report.sql import ReadOnlyRefused, refuse_writes
 
     try:
-        views = open_views(results_dir)
+        views = open_views(results_dir, read_only=read_only)
     except ReportError as exc:
         raise CliError(str(exc)) from exc
     with views as con:
         try:
+            if read_only:
+                refuse_writes(con, query)
             cursor = con.execute(query)
+        except ReadOnlyRefused as exc:
+            raise CliError(f"query refused: {exc}") from exc
         except duckdb.Error as exc:
             raise CliError(f"query failed: {one_line(str(exc))}") from exc
         if cursor.description is None:  # a statement without a result set

@@ -37,11 +37,10 @@ def _query(results_dir: Path, pairing: Sequence[tuple[int, int]]) -> tuple[Rows,
     """(run counts, cell statistics, paired statistics), after checking that no run is counted
     twice and that paired runs ran on the same seed."""
     runs = results_dir / "runs"
-    with open_views(results_dir, tables=("runs",)) as con:  # binding the big tables' views costs time
-        # Parallel aggregation sums floats in a different order each time, which moves the last
-        # digits of means and sds between builds; one thread keeps same results -> same bytes.
-        # The runs table has one row per run, so this costs little.
-        con.execute("SET threads = 1")
+    # Read-only: the report's own SQL needs nothing beyond the sweep. One thread: parallel
+    # aggregation sums floats in a different order each time, which moves the last digits of means
+    # and sds between builds; the runs table has one row per run, so this costs little.
+    with open_views(results_dir, tables=("runs",), read_only=True, threads=1) as con:  # only the view it needs
         counts = _fetch_dicts(con, RUN_COUNTS_SQL)
         for c in counts:
             if c["n_runs"] != c["n_distinct"]:
@@ -61,7 +60,7 @@ def _query(results_dir: Path, pairing: Sequence[tuple[int, int]]) -> tuple[Rows,
 
 def _event_counts(results_dir: Path) -> dict[str, int]:
     """Event-log rows by type over the sweep; empty when nothing happened or no events table exists."""
-    with open_views(results_dir, tables=("events",)) as con:
+    with open_views(results_dir, tables=("events",), read_only=True) as con:
         if not con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'events'").fetchall():
             return {}
         return {str(r["event_type"]): int(r["n"]) for r in _fetch_dicts(con, EVENT_COUNTS_SQL)}

@@ -14,7 +14,7 @@ import duckdb
 from duckdb.func import FunctionNullHandling
 
 from paysim_runner.report.model import RATE_METRICS, REPORT_METRICS
-from paysim_runner.report.source import check_results_dir, table_source, verified_batches
+from paysim_runner.report.source import check_results_dir, sql_str, table_source, verified_batches
 from paysim_runner.report.stats import CONFIDENCE, t_quantile_or_null
 
 #: The views over a sweep's tables (docs/runner.md#output-layout). ``events`` is written for every
@@ -33,17 +33,22 @@ def register_sql_functions(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def open_views(results_dir: Path | str, tables: Sequence[str] = TABLES) -> duckdb.DuckDBPyConnection:
+def open_views(
+    results_dir: Path | str, tables: Sequence[str] = TABLES, *, read_only: bool = False, threads: int | None = None
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with views ``runs``, ``ticks``, ``transactions`` and ``events``
     (or just ``tables``) over a sweep's Parquet files, and the function ``t_quantile(p, dof)`` (NULL
     when dof < 1).
 
     A table with no complete batch gets no view (``ticks`` or ``transactions`` switched off by
     ``logs``, or ``events`` in a sweep written before the runner wrote it); the other views stand.
+    ``read_only``: the connection may read the sweep's table folders and nothing else (no other
+    file, no network, no extension), and its configuration is locked; :func:`refuse_writes` keeps
+    out the statements that could write into those folders. ``threads`` is set before the lock.
     Close the connection when done (it is a context manager): DuckDB warns at exit about
     connections with Python functions left open.
     """
-    results_dir = Path(results_dir)
+    results_dir = Path(results_dir).resolve() if read_only else Path(results_dir)
     check_results_dir(results_dir)
     complete = verified_batches(results_dir)
     con = duckdb.connect()
@@ -53,10 +58,35 @@ def open_views(results_dir: Path | str, tables: Sequence[str] = TABLES) -> duckd
             source = table_source(results_dir, table, complete)
             if source is not None:
                 con.execute(f"CREATE VIEW {table} AS SELECT * FROM {source}")
+        if threads is not None:
+            con.execute(f"SET threads = {int(threads)}")
+        if read_only:
+            folders = ", ".join(sql_str(f"{(results_dir / t).as_posix()}/") for t in TABLES)
+            con.execute(f"SET allowed_directories = [{folders}]")
+            for setting in ("enable_external_access", "autoinstall_known_extensions", "autoload_known_extensions"):
+                con.execute(f"SET {setting} = false")
+            con.execute("SET lock_configuration = true")
     except Exception:
         con.close()
         raise
     return con
+
+
+#: What a read-only connection runs: queries, and the plans of queries.
+READ_ONLY_STATEMENTS = ("SELECT", "EXPLAIN")
+
+
+def refuse_writes(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    """ReadOnlyRefused unless every statement of ``query`` is a query (DuckDB's own parser says which:
+    a COPY, ATTACH, INSTALL, SET or CREATE is refused before anything runs)."""
+    for statement in con.extract_statements(query):
+        kind = statement.type.name
+        if kind not in READ_ONLY_STATEMENTS:
+            raise ReadOnlyRefused(f"a {kind} statement is not allowed read-only (only SELECT and EXPLAIN run)")
+
+
+class ReadOnlyRefused(ValueError):
+    """A statement that could write or reach beyond the sweep, under ``read_only``."""
 
 
 def _unpivot_stats(source: str, keys: Sequence[str], rate_floor: int) -> str:
