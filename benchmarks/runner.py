@@ -16,7 +16,9 @@ user's sweep would.
    ``ray start --head`` and one worker node, 1 CPU each) via ``ray.address=127.0.0.1:PORT``.
 3. With a warm Ray: the real driver (``driver.run_sweep``, writing Parquet as the command does) on
    a Ray already started in this process with one worker per CPU, 1 and 2 CPUs. Budget: the 2-CPU
-   run phase ≤ 3× the engine seconds of its runs.
+   run phase ≤ 3× the engine seconds of its runs. Beside it the driver's own CPU seconds in that
+   run phase (the one writer competes with the workers for the CPUs), and the same ratio with no
+   tick or transaction log.
 4. ``--big-runs`` (10,000) runs on the embedded 2-CPU Ray through benchmarks/driver_probe.py: the
    driver's own peak RSS (≤ 1 GiB; the probe's docstring says why it is the driver alone) and its
    write throughput (Parquet MB and rows per second of the run phase, and while in write_batch).
@@ -94,12 +96,19 @@ def run_sweep(output_dir: Path, runs: int, *overrides: str, env: dict[str, str] 
     )
 
 
-def warm_driver_sweep(output_dir: Path, runs: int, cpus: int) -> Any:
+@dataclass
+class WarmTiming:
+    full: Any  # the driver's SweepResult with every log
+    driver_cpu: float  # CPU seconds of this process (the driver, all its threads) during ``full``
+    no_logs: Any  # the same runs with logs.ticks=false logs.transactions=false: the runs table only
+
+
+def warm_driver_sweeps(output_dir: Path, runs: int, cpus: int) -> WarmTiming:
     """The real driver (``driver.run_sweep``: tasks, results through the object store, the driver
     writing every batch's Parquet) on a Ray of ``cpus`` CPUs that this process already started and
     whose workers already run a batch each: ``connect_ray`` reuses this process's Ray, so the run
-    phase is a long sweep's steady state, without Ray's start-up or its workers' cold start.
-    Returns the driver's SweepResult."""
+    phase is a long sweep's steady state, without Ray's start-up or its workers' cold start. Then
+    the same runs with no tick or transaction log on the same warm workers, for comparison."""
     import logging
 
     import ray
@@ -111,18 +120,25 @@ def warm_driver_sweep(output_dir: Path, runs: int, cpus: int) -> Any:
     from paysim_runner.run import BatchContext, run_batch
     from paysim_runner.sweep.plan import build_plan
 
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", ["scenario=bench_10", f"seeds={runs}", "sweep.name=bench_10",
-                                 f"output_dir={output_dir}", "report=false", "progress=false"])
-    config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    plan = build_plan(config)
+    def config(name: str, *extra: str) -> dict[str, Any]:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose("config", ["scenario=bench_10", f"seeds={runs}", "sweep.name=bench_10", "report=false",
+                                     "progress=false", f"output_dir={output_dir / name}", *extra])
+        return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+
+    full = config("full")
+    plan = build_plan(full)
     ray.init(address="local", num_cpus=cpus, include_dashboard=False, logging_level=logging.WARNING)
     try:
         task = ray.remote(num_cpus=1)(run_batch)
         ctx = BatchContext.from_plan(plan)
         first = sorted(plan.batches().items())[:cpus]
         ray.get([task.remote(ctx.for_runs(r), b, r) for b, r in first])  # start one worker per CPU
-        return drive(config, console=Console(quiet=True))
+        cpu = time.process_time()
+        result = drive(full, console=Console(quiet=True))
+        cpu = time.process_time() - cpu
+        no_logs = drive(config("nologs", "logs.ticks=false", "logs.transactions=false"), console=Console(quiet=True))
+        return WarmTiming(result, cpu, no_logs)
     finally:
         ray.shutdown()
 
@@ -151,7 +167,7 @@ def main() -> None:
         build_report(tmp / "cpu2" / "bench_10", Console(quiet=True))
         report_seconds = time.perf_counter() - start
 
-        warm = {cpus: warm_driver_sweep(tmp / f"warm{cpus}", args.runs, cpus) for cpus in (1, 2)}
+        warm = {cpus: warm_driver_sweeps(tmp / f"warm{cpus}", args.runs, cpus) for cpus in (1, 2)}
         loads.append(os.getloadavg()[0])
         with local_cluster(nodes=2, cpus_per_node=1) as cluster:
             clustered = run_sweep(tmp / "cluster", args.runs, f"ray.address={cluster.address}", env=cluster.env)
@@ -186,12 +202,16 @@ def main() -> None:
     row("  engine seconds / share of wall / of run phase x 2 CPUs",
         f"{clustered.engine:.2f} s / {shares(clustered, 2)}")
     table.add_section()
-    w1, w2 = warm[1], warm[2]
+    w1, w2 = warm[1].full, warm[2].full
     row(f"{n} runs, warm Ray, driver.run_sweep: run phase 1 / 2 CPUs", f"{w1.run_seconds:.2f} / {w2.run_seconds:.2f} s")
     row("  speed-up 1 -> 2 CPUs, warm", f"{w1.run_seconds / w2.run_seconds:.2f}x")
     row("  engine seconds of the 2-CPU sweep", f"{w2.engine_seconds:.2f} s")
+    row("  driver CPU during the 2-CPU run phase (share of 2 CPUs)",
+        f"{warm[2].driver_cpu:.2f} s ({100 * warm[2].driver_cpu / (2 * w2.run_seconds):.0f} %)")
     ratio = w2.run_seconds / w2.engine_seconds
     row("  run phase / engine seconds, 2 CPUs", f"{ratio:.1f}x", "≤ 3x", ratio <= 3)
+    bare = warm[2].no_logs
+    row("  the same with no tick or transaction log", f"{bare.run_seconds / bare.engine_seconds:.1f}x")
     table.add_section()
     p = big.probe
     peak = p["peak_rss_kib"] * 1024
