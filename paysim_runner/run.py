@@ -233,12 +233,17 @@ def run_batch(ctx: BatchContext, batch: int, runs: Sequence[RunSpec]) -> BatchRe
             )
         except Exception as exc:
             raise RunFailed(f"run {run.run_id} [{cell.label}] seed={run.seed}: {type(exc).__name__}: {exc}") from exc
+    # One chunk per column, not one per run: the copy is made here, in parallel workers, and saves
+    # the one driver more (Ray rebuilds every chunk of every column, and Parquet encodes them one by
+    # one) on the same bytes (docs/performance.md#runner).
     tables: dict[str, pa.Table] = {}
     if ctx.ticks:
-        tables["ticks"] = pa.concat_tables([o.ticks for o in outputs if o.ticks is not None])
+        tables["ticks"] = pa.concat_tables([o.ticks for o in outputs if o.ticks is not None]).combine_chunks()
     if ctx.transactions:
-        tables["transactions"] = pa.concat_tables([o.transactions for o in outputs if o.transactions is not None])
-    tables["events"] = pa.concat_tables([o.events for o in outputs])
+        tables["transactions"] = pa.concat_tables(
+            [o.transactions for o in outputs if o.transactions is not None]
+        ).combine_chunks()
+    tables["events"] = pa.concat_tables([o.events for o in outputs]).combine_chunks()
     tables["runs"] = pa.Table.from_pylist([o.row for o in outputs], schema=runs_schema(ctx.axes))
     summary = BatchSummary(
         batch=batch,
