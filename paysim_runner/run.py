@@ -29,11 +29,30 @@ from paysim_runner.sweep.plan import SweepPlan
 
 @dataclass
 class RunOutput:
+    """A run's ``runs`` row and its engine logs (numpy columns, by table: ``ticks`` and
+    ``transactions`` when logged, ``events`` always). The logs become Arrow tables once per batch
+    (:func:`log_table`): converting run by run costs several times the engine's own time on a
+    small day (docs/performance.md#runner)."""
+
     row: dict[str, Any]
-    ticks: pa.Table | None
-    transactions: pa.Table | None
-    #: Always built (docs/runner.md#output-layout): a run without events or loans has no rows.
-    events: pa.Table
+    run: RunSpec
+    bank_ids: list[str]
+    logs: dict[str, Mapping[str, np.ndarray]]
+
+    @property
+    def ticks(self) -> pa.Table | None:
+        return log_table("ticks", [self])
+
+    @property
+    def transactions(self) -> pa.Table | None:
+        return log_table("transactions", [self])
+
+    @property
+    def events(self) -> pa.Table:
+        """Always built (docs/runner.md#output-layout): a run without events or loans has no rows."""
+        table = log_table("events", [self])
+        assert table is not None
+        return table
 
 
 def liquidity_bounds(engine_config: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
@@ -105,39 +124,59 @@ def run_one(
     for name in _core.METRIC_NAMES:
         value = metrics[name]
         row[name] = str(value) if name in STRING_METRICS else value
-    ids = orch.get_agent_ids()
-    return RunOutput(
-        row=row,
-        ticks=_ticks_table(orch.tick_log(), ids, run) if ticks else None,
-        transactions=_transactions_table(orch.transaction_log(), ids, run) if transactions else None,
-        events=_events_table(orch.event_log(), ids, run),
-    )
+    logs: dict[str, Mapping[str, np.ndarray]] = {"events": orch.event_log()}
+    if ticks:
+        logs["ticks"] = orch.tick_log()
+    if transactions:
+        logs["transactions"] = orch.transaction_log()
+    return RunOutput(row=row, run=run, bank_ids=list(orch.get_agent_ids()), logs=logs)
 
 
-def _identity(run: RunSpec, n: int) -> dict[str, pa.Array]:
-    return {
-        "run_id": pa.repeat(pa.scalar(run.run_id, pa.string()), n),
-        "cell_id": pa.array(np.full(n, run.cell_id, dtype=np.int32)),
-        "rep": pa.array(np.full(n, run.rep, dtype=np.int32)),
+def _tick_columns(log: Mapping[str, np.ndarray], bank_ids: Sequence[str]) -> dict[str, pa.Array]:
+    return {name: storage.bank_names(v, bank_ids) if name == "bank" else pa.array(v) for name, v in log.items()}
+
+
+#: Each log table's columns from the engine's log columns and the banks' ids.
+_COLUMNS = {
+    "ticks": _tick_columns,
+    "transactions": storage.transaction_columns,
+    "events": storage.event_columns,
+}
+#: The columns of each log holding a bank's index (or -1 for none).
+_BANK_COLUMNS = {"ticks": {"bank"}, "transactions": storage.BANK_COLUMNS, "events": storage.EVENT_BANK_COLUMNS}
+
+
+def log_table(table: str, outputs: Sequence[RunOutput]) -> pa.Table | None:
+    """One log table of several runs, in run order (None when no run logged it): their numpy
+    columns joined, then converted to Arrow once, led by each row's run_id, cell_id and rep. Runs
+    whose banks differ (cells of different scenarios) get their bank indexes shifted into one
+    joined id list."""
+    logged = [o for o in outputs if table in o.logs]
+    if not logged:
+        return None
+    counts = np.array([len(next(iter(o.logs[table].values()))) for o in logged], dtype=np.int64)
+    which = np.repeat(np.arange(len(logged)), counts)
+    bank_ids = logged[0].bank_ids
+    offsets = [0] * len(logged)
+    if any(o.bank_ids != bank_ids for o in logged):
+        offsets = [int(x) for x in np.cumsum([0] + [len(o.bank_ids) for o in logged[:-1]])]
+        bank_ids = [bank for o in logged for bank in o.bank_ids]
+    log = {
+        name: np.concatenate([_shifted(o.logs[table][name], off) if name in _BANK_COLUMNS[table]
+                              else o.logs[table][name] for o, off in zip(logged, offsets, strict=True)])
+        for name in logged[0].logs[table]
     }
+    identity = {
+        "run_id": pa.array([o.run.run_id for o in logged], pa.string()).take(pa.array(which)),
+        "cell_id": pa.array(np.array([o.run.cell_id for o in logged], dtype=np.int32)[which]),
+        "rep": pa.array(np.array([o.run.rep for o in logged], dtype=np.int32)[which]),
+    }
+    return pa.table({**identity, **_COLUMNS[table](log, bank_ids)})
 
 
-def _ticks_table(log: Mapping[str, np.ndarray], bank_ids: Sequence[str], run: RunSpec) -> pa.Table:
-    n = len(log["tick"])
-    columns: dict[str, pa.Array] = _identity(run, n)
-    for name, values in log.items():
-        columns[name] = storage.bank_names(values, bank_ids) if name == "bank" else pa.array(values)
-    return pa.table(columns)
-
-
-def _transactions_table(log: Mapping[str, np.ndarray], bank_ids: Sequence[str], run: RunSpec) -> pa.Table:
-    n = len(log["tx_id"])
-    return pa.table({**_identity(run, n), **storage.transaction_columns(log, bank_ids)})
-
-
-def _events_table(log: Mapping[str, np.ndarray], bank_ids: Sequence[str], run: RunSpec) -> pa.Table:
-    n = len(log["tick"])
-    return pa.table({**_identity(run, n), **storage.event_columns(log, bank_ids)})
+def _shifted(codes: np.ndarray, offset: int) -> np.ndarray:
+    """Bank indexes moved by ``offset``; -1 (no bank) stays -1."""
+    return codes if offset == 0 else np.where(codes >= 0, codes + offset, codes)
 
 
 # --- one batch (the task body of every executor) ---------------------------------------------------
@@ -233,17 +272,13 @@ def run_batch(ctx: BatchContext, batch: int, runs: Sequence[RunSpec]) -> BatchRe
             )
         except Exception as exc:
             raise RunFailed(f"run {run.run_id} [{cell.label}] seed={run.seed}: {type(exc).__name__}: {exc}") from exc
-    # One chunk per column, not one per run: the copy is made here, in parallel workers, and saves
-    # the one driver more (Ray rebuilds every chunk of every column, and Parquet encodes them one by
-    # one) on the same bytes (docs/performance.md#runner).
+    # One conversion per table and batch, in the parallel workers, with one chunk per column: the
+    # one driver gets columns Ray rebuilds and Parquet encodes whole (docs/performance.md#runner).
     tables: dict[str, pa.Table] = {}
-    if ctx.ticks:
-        tables["ticks"] = pa.concat_tables([o.ticks for o in outputs if o.ticks is not None]).combine_chunks()
-    if ctx.transactions:
-        tables["transactions"] = pa.concat_tables(
-            [o.transactions for o in outputs if o.transactions is not None]
-        ).combine_chunks()
-    tables["events"] = pa.concat_tables([o.events for o in outputs]).combine_chunks()
+    for table in _COLUMNS:  # ticks, transactions, events: the order write_batch writes them
+        built = log_table(table, outputs)
+        if built is not None:
+            tables[table] = built
     tables["runs"] = pa.Table.from_pylist([o.row for o in outputs], schema=runs_schema(ctx.axes))
     summary = BatchSummary(
         batch=batch,

@@ -16,9 +16,11 @@ import pytest
 from rich.console import Console
 
 from paysim_runner import _core, storage
+from paysim_runner.config import load_config
 from paysim_runner.driver import run_sweep
-from paysim_runner.run import BatchContext, liquidity_bounds, run_batch, run_one, with_liquidity
+from paysim_runner.run import BatchContext, liquidity_bounds, log_table, run_batch, run_one, with_liquidity
 from paysim_runner.sweep import build_plan
+from tests.helpers import REPO
 from tests.helpers.runner import file_bytes, hydra_config, small_sweep
 
 
@@ -279,3 +281,26 @@ def test_stale_temporaries_are_swept(tmp_path: Path) -> None:
     keep.write_bytes(b"data")
     assert storage.remove_stale_temp_files(tmp_path) == [stale]
     assert sorted(os.listdir(folder)) == ["part.parquet"]
+
+
+def test_a_batch_converts_its_logs_once_as_each_run_alone_would(tmp_path: Path) -> None:
+    """log_table joins runs' numpy logs before converting (docs/performance.md#runner); the rows
+    are those of each run converted alone, in run order, also when the runs' banks differ (their
+    bank indexes are shifted into one id list) and for events naming a bank or none (-1)."""
+    stress = (REPO / "conf" / "scenario" / "ten_bank.yaml").read_text() + (
+        "events:\n  - {type: outage, bank: BANK_3, start_tick: 10, end_tick: 60}\n"
+        "  - {type: transfer, to: BANK_5, amount: 9000, tick: 8}\n"
+        "  - {type: arrival_surge, start_tick: 20, end_tick: 30, factor: 2.5}\n"
+    )
+    (tmp_path / "stress.yaml").write_text(stress)
+    plan = build_plan(hydra_config("scenario=two_bank", "seeds=2", f"output_dir={tmp_path}"))
+    engines = [load_config(tmp_path / "stress.yaml").to_rust_dict(), plan.engine_configs[0]]
+    outputs = [run_one(engine, run, plan.cells[0], sweep=plan.name) for engine in engines for run in plan.runs]
+    assert outputs[0].bank_ids != outputs[-1].bank_ids
+    for table in ("ticks", "transactions", "events"):
+        joined = log_table(table, outputs)
+        alone = pa.concat_tables([log_table(table, [o]) for o in outputs])
+        assert joined is not None
+        assert joined.equals(alone), table
+        assert joined.num_rows > 0, table
+    assert log_table("events", outputs)["counterparty"].null_count > 0  # the transfer from nobody
