@@ -90,7 +90,7 @@ def latencies(call: Callable[[], httpx.Response], count: int, budget_s: float) -
     return out
 
 
-def p(values: list[float], q: float) -> float:
+def p(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
@@ -185,9 +185,10 @@ def main() -> None:
             seconds = time.perf_counter() - start
         end = server.rss_mib()
         growth = end / start_rss - 1
+        verdict = "met" if abs(growth) <= 0.10 else "MISSED"
         console.print(
-            f"server RSS after {cycles:,} create/tick(100)/delete cycles ({seconds:.1f} s): {end:.1f} MiB, at the start "
-            f"{start_rss:.1f} MiB -> {growth:+.1%} (budget within 10 %: {'met' if abs(growth) <= 0.10 else 'MISSED'}); "
+            f"server RSS after {cycles:,} create/tick(100)/delete cycles ({seconds:.1f} s): {end:.1f} MiB, "
+            f"at the start {start_rss:.1f} MiB -> {growth:+.1%} (budget within 10 %: {verdict}); "
             f"before the first cycle {idle_rss:.1f} MiB"
         )
     finally:
