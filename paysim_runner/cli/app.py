@@ -12,9 +12,27 @@ from rich.console import Console
 app = typer.Typer(
     name="paysim",
     help="Step RTGS payment simulations by hand, serve them over HTTP, and query sweep results.",
-    add_completion=False,
+    add_completion=True,  # typer's --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's help layout: a flag is `--json`, an option shows its type (`--port INTEGER`)
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from paysim_runner._core import ENGINE_VERSION
+        from paysim_runner.storage import package_version
+
+        out.print(f"paysim {package_version()} (engine {ENGINE_VERSION})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print paysim's and the engine's versions and exit.")] = False,
+) -> None:
+    """Step RTGS payment simulations by hand, serve them over HTTP, and query sweep results."""
 # No rich markup in our own output: state paths, bank ids and SQL values are the user's text, and a
 # "[1]" or "[b]" in them must be printed, not swallowed as a style tag.
 out = Console(markup=False)
