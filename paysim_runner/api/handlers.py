@@ -48,7 +48,7 @@ MAX_ECHO = 200
 
 def _message(code: int) -> Callable[[Request, Exception], JSONResponse]:
     def handler(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(status_code=code, content={"detail": str(exc)})
+        return JSONResponse(status_code=code, content={"detail": _clip(str(exc))})  # an id may be long
 
     return handler
 

@@ -45,7 +45,8 @@ class ScenarioTooLarge(ValueError):
 
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body over this server's limit of {limit} bytes (--max-body-bytes)")
+        super().__init__(413, f"request body over this server's limit of {limit} bytes"
+                         " (paysim serve --max-body-bytes, PAYSIM_MAX_BODY_BYTES)")
 
 
 class BodyLimit:
@@ -65,7 +66,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await _too_large(self.max_bytes, send)
             return
         received = 0

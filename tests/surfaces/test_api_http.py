@@ -262,3 +262,17 @@ def test_docs_are_served_offline(client: httpx.Client) -> None:
         expected = {"js": "javascript", "css": "text/css", "png": "image/png"}[kind]
         assert expected in served.headers["content-type"], (asset, served.headers["content-type"])
     assert "url: '/openapi.json'" in page.text
+
+
+def test_a_wrong_method_lists_every_method_of_the_path(client: httpx.Client) -> None:
+    """Starlette's 405 named only the first route that matched the path (``Allow: POST`` on
+    /simulations): schemathesis' ST205."""
+    for method, path, allowed in [
+        ("OPTIONS", "/simulations", "GET, HEAD, POST"),
+        ("PUT", "/simulations/abc/transactions", "GET, HEAD, POST"),
+        ("PATCH", "/simulations/abc", "DELETE"),
+        ("OPTIONS", "/simulations/abc/tick", "POST"),
+    ]:
+        response = client.request(method, path)
+        assert response.status_code == 405, (method, path)
+        assert response.headers["allow"] == allowed, (method, path)

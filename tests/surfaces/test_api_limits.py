@@ -5,7 +5,11 @@ Each test is one of the issue's reproductions, against a real uvicorn on 127.0.0
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.helpers.surfaces import LiveServer
+from tests.helpers.surfaces import PAYSIM, LiveServer
 
 Scenario = Callable[..., dict[str, Any]]
 CreateSim = Callable[..., str]
@@ -174,3 +178,38 @@ def test_a_chunked_body_is_stopped_while_it_streams(small_server: LiveServer) ->
             sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+
+
+def test_a_long_unknown_id_is_not_echoed_whole(client: httpx.Client) -> None:
+    response = client.get(f"/simulations/{'z' * 50_000}/state")
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith("no simulation with id 'zzz")
+    assert len(response.content) < 1_000
+
+
+def test_paysim_serve_takes_the_body_limit(two_banks: Scenario) -> None:
+    """``paysim serve --max-body-bytes`` sets the limit of the server it starts."""
+    with socket.socket() as probe:  # a free port; the server binds it right after
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [str(PAYSIM), "serve", "--port", str(port), "--max-body-bytes", "2000", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=dict(os.environ),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert httpx.post(f"{url}/simulations", json=two_banks()).status_code == 200
+        scenario = two_banks()
+        scenario["agents"][0]["id"] = "A" * 2_000
+        response = httpx.post(f"{url}/simulations", json=scenario)
+        assert response.status_code == 413
+        assert "2000 bytes" in response.json()["detail"]
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.communicate(timeout=30)
