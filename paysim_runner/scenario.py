@@ -21,16 +21,17 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from paysim_runner import _core, errors
 from paysim_runner.engine_keys import GroupOrigins, scenario_loc, to_engine
-from paysim_runner.scenario_events import ScenarioEvent
+from paysim_runner.scenario_events import ScenarioEvent, StrictCount
 
 #: A payment's T2 class (docs/semantics.md#t2-settlement-rules); absent, its priority decides.
 RtgsClass = Literal["highly_urgent", "urgent", "normal"]
 
 
 class _Strict(BaseModel):
-    """Unknown keys are errors: a typo must never silently fall back to a default."""
+    """Unknown keys are errors: a typo must never silently fall back to a default. NaN and the
+    infinities are no rate, amount or cost (and 1e400 parses as infinity)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 # --- cash-manager policies (docs/semantics.md#policies) -------------------------------------------------
@@ -100,7 +101,7 @@ class ArrivalConfig(_Strict):
     counterparty_weights: dict[str, float] | None = None
     #: Every other bank weighted by its ``size`` (what ``agent_groups`` expand to).
     receivers_by_size: bool | None = None
-    deadline_offset: int | None = None
+    deadline_offset: StrictCount | None = None
     priority: int | None = None
     rtgs_class: RtgsClass | None = None
     divisible: bool | None = None
@@ -145,7 +146,7 @@ class GroupArrivals(_Strict):
 
     rate_per_tick: float
     distribution: AmountDistribution
-    deadline_offset: int | None = None
+    deadline_offset: StrictCount | None = None
     priority: int | None = None
     rtgs_class: RtgsClass | None = None
     divisible: bool | None = None
@@ -160,7 +161,7 @@ class AgentGroup(_Strict):
     """
 
     id_prefix: str = Field(min_length=1)
-    count: int = Field(ge=1, le=100_000)
+    count: StrictCount = Field(ge=1, le=100_000)
     balance: int
     credit_limit: int = 0
     size: float = Field(default=1.0, gt=0, allow_inf_nan=False)
@@ -177,8 +178,8 @@ class AgentGroup(_Strict):
 # --- system-wide settings -------------------------------------------------------------------------
 
 class SimulationParams(_Strict):
-    ticks_per_day: int
-    num_days: int = 1
+    ticks_per_day: StrictCount
+    num_days: StrictCount = 1
     seed: int = 0
 
 
@@ -198,13 +199,13 @@ class LsmOptimalConfig(_Strict):
     """The solver's budget per LSM pass for ``mode: optimal`` and ``measure_optimum``
     (docs/semantics.md#the-optimal-lsm)."""
 
-    time_limit_ms: int | None = None
-    max_queue: int | None = None
+    time_limit_ms: StrictCount | None = None
+    max_queue: StrictCount | None = None
 
 
 class LsmConfig(_Strict):
     mode: Literal["none", "bilateral", "cycles", "multilateral", "t2", "t2_classic", "optimal"] | None = None
-    max_cycle_length: int | None = None
+    max_cycle_length: StrictCount | None = None
     include_urgent: bool | None = None
     optimal: LsmOptimalConfig | None = None
     measure_optimum: bool | None = None
@@ -224,7 +225,7 @@ class TickLogConfig(_Strict):
     ``every``-th tick of each day, or only ``at: day_end``; the day's last tick always. Unset: every
     tick. Flows are summed over the ticks a row covers; nothing else of the run changes."""
 
-    every: int | None = None
+    every: StrictCount | None = None
     at: Literal["day_end"] | None = None
 
 
@@ -234,8 +235,8 @@ class ScheduledPayment(_Strict):
     sender: str
     receiver: str
     amount: int
-    arrival_tick: int
-    deadline_tick: int | None = None
+    arrival_tick: StrictCount
+    deadline_tick: StrictCount | None = None
     priority: int | None = None
     rtgs_class: RtgsClass | None = None
     divisible: bool | None = None

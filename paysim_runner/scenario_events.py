@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
+
+#: Counts, sizes and ticks of the scenario schema (here, as ``scenario`` imports this module) take a
+#: JSON integer and nothing else: lax parsing also took "1500" and 1001.0, and such a count slipped
+#: past the API's bound on banks, which reads the raw counts before parsing.
+StrictCount = Annotated[int, Strict()]
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Outage(_Event):
@@ -18,8 +23,8 @@ class Outage(_Event):
 
     type: Literal["outage"]
     bank: str
-    start_tick: int
-    end_tick: int
+    start_tick: StrictCount
+    end_tick: StrictCount
 
 
 class CreditLimitChange(_Event):
@@ -27,20 +32,22 @@ class CreditLimitChange(_Event):
 
     type: Literal["credit_limit"]
     bank: str
-    tick: int
+    tick: StrictCount
     credit_limit: int
 
 
 class Transfer(_Event):
     """``amount`` moves from ``from`` to ``to`` at ``tick``; without ``from``, a central-bank injection."""
 
-    model_config = ConfigDict(extra="forbid", validate_by_alias=True, validate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, validate_by_alias=True, validate_by_name=True, serialize_by_alias=True
+    )
 
     type: Literal["transfer"]
     from_: str | None = Field(default=None, alias="from")
     to: str
     amount: int
-    tick: int
+    tick: StrictCount
 
 
 class ArrivalSurge(_Event):
@@ -48,8 +55,8 @@ class ArrivalSurge(_Event):
 
     type: Literal["arrival_surge"]
     bank: str | None = None
-    start_tick: int
-    end_tick: int
+    start_tick: StrictCount
+    end_tick: StrictCount
     factor: float
 
 

@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from paysim_runner import _core
 from paysim_runner.scenario import RtgsClass, SimulationConfig
+from paysim_runner.scenario_events import StrictCount
 from paysim_runner.schema import PYTHON_TYPES
 from paysim_runner.storage import BANK_COLUMNS, EVENT_BANK_COLUMNS
 
@@ -70,7 +71,7 @@ class PaymentRequest(BaseModel):
     sender: str = Field(min_length=1, description="Paying bank id")
     receiver: str = Field(min_length=1, description="Receiving bank id, not the sender")
     amount: int = Field(gt=0, le=I64_MAX, description="Minor units (cents)")
-    deadline_offset: int = Field(50, ge=0, le=2**31 - 1, description="Ticks from now to the deadline tick")
+    deadline_offset: StrictCount = Field(50, ge=0, le=2**31 - 1, description="Ticks from now to the deadline tick")
     priority: int = Field(5, ge=0, le=10, description="0-10; 8 and above is urgent")
     rtgs_class: RtgsClass | None = Field(
         None,

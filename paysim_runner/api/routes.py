@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from paysim_runner._core import ENGINE_VERSION
+from paysim_runner.api.limits import Limits, ScenarioTooLarge, check_scenario_cost
 from paysim_runner.api.models import (
     I64_MAX,
     ErrorMessage,
@@ -41,7 +42,13 @@ async def _manager(request: Request) -> SimulationManager:
     return manager
 
 
+async def _limits(request: Request) -> Limits:
+    limits: Limits = request.app.state.limits
+    return limits
+
+
 Manager = Annotated[SimulationManager, Depends(_manager)]
+RequestLimits = Annotated[Limits, Depends(_limits)]
 
 router = APIRouter()
 
@@ -53,8 +60,12 @@ def health(manager: Manager) -> Health:
 
 
 @router.post("/simulations", response_model=SimulationSummary, responses=_FULL)
-def create_simulation(config: Scenario, manager: Manager) -> SimulationSummary:
-    """Build a simulation at tick 0 from a scenario (the YAML schema, as JSON)."""
+def create_simulation(config: Scenario, manager: Manager, limits: RequestLimits) -> SimulationSummary:
+    """Build a simulation at tick 0 from a scenario (the YAML schema, as JSON); 422 when its logs
+    would pass the server's bound on rows by the end of its run."""
+    too_large = check_scenario_cost(config, limits.max_scenario_rows)
+    if too_large is not None:
+        raise ScenarioTooLarge(too_large)
     return SimulationSummary(**manager.summary(manager.create(config)))
 
 

@@ -127,7 +127,7 @@ def test_bad_values_are_named_by_field_path(patch: Any, path: str, problem: str)
         (lambda d: d.update(tick_log={"every": 4, "at": "day_end"}), "tick_log", "give either every or at, not both"),
         (lambda d: d["agents"][0].update(arrival_config={"rate_per_tick": float("nan"),
                                                          "distribution": {"type": "Exponential", "mean": 5}}),
-         "agents[0].arrival_config.rate_per_tick", "expected a finite number"),
+         "agents[0].arrival_config.rate_per_tick", "finite number"),
         # a bank expanded from a group is blamed on the group, naming the bank
         (lambda d: d.update(agent_groups=[{"id_prefix": "G", "count": 3, "balance": 5, "policy": {"type": "Fifo"}},
                                           {"id_prefix": "H", "count": 2, "balance": -4, "policy": {"type": "Fifo"}}]),

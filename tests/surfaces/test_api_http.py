@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -242,3 +243,36 @@ def test_openapi_describes_every_endpoint(client: httpx.Client) -> None:
     n = next(p for p in tick["parameters"] if p["name"] == "n")
     assert (n["schema"]["minimum"], n["schema"]["maximum"]) == (1, 100_000)
     assert "MetricsResponse" in schema["components"]["schemas"]
+
+
+def test_docs_are_served_offline(client: httpx.Client) -> None:
+    """/docs loaded Swagger UI from a CDN, a blank page on an offline network: every asset it names
+    is now a path on this server, and is served."""
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "SwaggerUIBundle" in page.text
+    assert "http:" not in page.text
+    assert "https:" not in page.text
+    assets = dict(re.findall(r'(?:src|href)="(/[^/"][^"]*\.(js|css|png))"', page.text))
+    assert sorted(assets.values()) == ["css", "js", "png"], page.text  # the script, the stylesheet, the icon
+    for asset, kind in assets.items():
+        served = client.get(asset)
+        assert served.status_code == 200, asset
+        # .js is text/javascript or application/javascript, as the machine's MIME table says
+        expected = {"js": "javascript", "css": "text/css", "png": "image/png"}[kind]
+        assert expected in served.headers["content-type"], (asset, served.headers["content-type"])
+    assert "url: '/openapi.json'" in page.text
+
+
+def test_a_wrong_method_lists_every_method_of_the_path(client: httpx.Client) -> None:
+    """Starlette's 405 named only the first route that matched the path (``Allow: POST`` on
+    /simulations): schemathesis' ST205."""
+    for method, path, allowed in [
+        ("OPTIONS", "/simulations", "GET, HEAD, POST"),
+        ("PUT", "/simulations/abc/transactions", "GET, HEAD, POST"),
+        ("PATCH", "/simulations/abc", "DELETE"),
+        ("OPTIONS", "/simulations/abc/tick", "POST"),
+    ]:
+        response = client.request(method, path)
+        assert response.status_code == 405, (method, path)
+        assert response.headers["allow"] == allowed, (method, path)
