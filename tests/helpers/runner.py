@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,24 @@ def run_runner(
         runner_cmd(*overrides), cwd=cwd, env={**runner_env(), **(env or {})}, capture_output=True, text=True,
         timeout=timeout,
     )
+
+
+@contextmanager
+def runner_process(
+    *overrides: str, env: dict[str, str] | None = None, cwd: Path = REPO
+) -> Iterator[subprocess.Popen[str]]:
+    """``python -m paysim_runner <overrides>`` running in a subprocess (output piped) while the block
+    does something else; killed if it still runs when the block ends."""
+    proc = subprocess.Popen(
+        runner_cmd(*overrides), cwd=cwd, env={**runner_env(), **(env or {})}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
 
 
 def read_table(sweep_dir: Path, table: str, drop: Sequence[str] = ()) -> Any:

@@ -2,82 +2,28 @@
 ``python -m paysim_runner ray.address=127.0.0.1:PORT``.
 
 The driver runs as a subprocess: a process already connected to the session's Ray cannot join a
-second cluster. The head runs with ``--block`` in its own process group and its own ``--temp-dir``,
-so stopping it ends exactly the processes this test started (``ray stop`` would end every Ray on
-the machine) and no other ``ray.init()`` on the machine mistakes it for "the current cluster".
+second cluster. The head is started and stopped by tests/helpers/ray_cluster.py (its own process
+group, ``--temp-dir`` and ports).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.helpers import REPO
-from tests.helpers.runner import run_runner, runner_env
-
-RAY = Path(shutil.which("ray", path=str(Path(os.sys.executable).parent)) or "ray")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"ray start exited with {proc.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.25)
-    raise TimeoutError(f"Ray head did not listen on {port}")
-
-
-#: The cluster's token (Ray ≥ 2.59 enables token authentication for `ray start`): given to the head
-#: and to the driver explicitly, so neither depends on ~/.ray/auth_token, which `ray start` writes on
-#: a fresh machine while the driver may already be looking for it.
-CLUSTER_AUTH = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+from tests.helpers.ray_cluster import CLUSTER_AUTH, head_node
+from tests.helpers.runner import run_runner
 
 
 @pytest.fixture
 def ray_head() -> Iterator[str]:
-    port = _free_port()
-    temp_dir = tempfile.mkdtemp(prefix="psr", dir="/tmp")  # short: Ray's socket paths have a length limit
-    proc = subprocess.Popen(
-        [str(RAY), "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=1",
-         "--include-dashboard=false", f"--temp-dir={temp_dir}", "--block", "--disable-usage-stats"],
-        cwd=REPO, env={**runner_env(), **CLUSTER_AUTH}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        _wait_for_port(port, proc)
-        yield f"127.0.0.1:{port}"
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)  # --block: the launcher stops the head's processes
-            proc.wait(timeout=3)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # anything of this head that outlived the launcher
-        proc.wait(timeout=30)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+    with head_node(num_cpus=1) as address:
+        yield address
 
 
 @pytest.mark.slow  # a `ray start --head` cluster up and down: 15-20 s
