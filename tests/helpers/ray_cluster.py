@@ -23,7 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.helpers import REPO
@@ -40,13 +41,8 @@ CLUSTER_AUTH = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32
 #: tell that folder as the node sees it from the folder as the driver sees it.
 NODE_MARKER = ".written-by-a-worker-node"
 
-#: Run by :func:`wait_for_nodes` in a child Python (a process can be connected to one Ray only).
-_COUNT_NODES = """
-import sys, time, ray
-ray.init(address=sys.argv[1], logging_level="ERROR", log_to_driver=False)
-while sum(node["Alive"] for node in ray.nodes()) < int(sys.argv[2]):
-    time.sleep(0.2)
-"""
+#: What ``ray start`` prints once its node has registered with the cluster.
+STARTED = b"Ray runtime started."
 
 
 def free_port() -> int:
@@ -55,26 +51,46 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"ray start exited with {proc.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.25)
-    raise TimeoutError(f"Ray head did not listen on {port}")
+@dataclass
+class RayNode:
+    proc: subprocess.Popen[bytes]  # the `ray start` launcher, leader of the node's process group
+    log: Path  # its output
+
+    def wait_until_up(self, timeout: float = 180) -> None:
+        """Until the node has joined the cluster (a busy 2-core machine can take 30 s and more)."""
+        deadline = time.monotonic() + timeout
+        while STARTED not in self.log.read_bytes():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ray start exited with {self.proc.returncode}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"ray start did not start its node in {timeout} s")
+            time.sleep(0.1)
+
+    def running(self, task: str) -> int:
+        """How many processes of this node run the Ray task ``task`` (Ray titles such a worker
+        ``ray::<task>``). Only for a node in its own mount namespace, which tells its processes apart,
+        workers included (Ray gives each a process group of its own)."""
+        namespace = os.readlink(f"/proc/{self.proc.pid}/ns/mnt")
+        count = 0
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                title = Path(f"/proc/{pid}/cmdline").read_bytes()
+                theirs = os.readlink(f"/proc/{pid}/ns/mnt")
+            except OSError:  # a process that ended meanwhile
+                continue
+            if title.startswith(f"ray::{task}".encode()) and theirs == namespace:
+                count += 1
+        return count
 
 
 @contextlib.contextmanager
 def ray_node(
     num_cpus: int, *role: str, hidden: Path | None = None, env: Mapping[str, str] | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
+) -> Iterator[RayNode]:
     """``ray start <role> --block`` as its own process group, stopped with every process of that
     group on leaving the block. With ``hidden``, in a mount namespace of its own with an empty tmpfs
-    over that folder, holding only :data:`NODE_MARKER` (root only). Yields at once: the caller
-    waits for the node (:func:`head_node`, :func:`wait_for_nodes`)."""
+    over that folder, holding only :data:`NODE_MARKER` (root only). Yields at once, before the node
+    is up (:meth:`RayNode.wait_until_up`)."""
     temp_dir = tempfile.mkdtemp(prefix="psr", dir="/tmp")  # short: Ray's socket paths have a length limit
     ports = ("node-manager", "object-manager", "dashboard-agent-listen", "dashboard-agent-grpc", "runtime-env-agent",
              "metrics-export")
@@ -93,46 +109,26 @@ def ray_node(
             cmd, cwd=REPO, env={**runner_env(), **CLUSTER_AUTH, **(env or {})}, stdout=output,
             stderr=subprocess.STDOUT, start_new_session=True,
         )
+    node = RayNode(proc, log)
     try:
-        yield proc
+        yield node
     except BaseException:  # a node that did not come up: its own words, in the failure's captured stderr
-        print(f"{shlex.join(cmd)}\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
+        print(f"{shlex.join(cmd)}\n{node.log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
         raise
     finally:
         with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGTERM)  # --block: the launcher stops the node's processes
-            proc.wait(timeout=3)
+            os.killpg(node.proc.pid, signal.SIGTERM)  # --block: the launcher stops the node's processes
+            node.proc.wait(timeout=3)
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # anything of this node that outlived the launcher
-        proc.wait(timeout=30)
+            os.killpg(node.proc.pid, signal.SIGKILL)  # anything of this group that outlived the launcher
+        node.proc.wait(timeout=30)
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def head_node(num_cpus: int, env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """A head node without a dashboard, once it listens; yields its address, ``127.0.0.1:PORT``."""
+    """A head node without a dashboard, once it is up; yields its address, ``127.0.0.1:PORT``."""
     port = free_port()
-    with ray_node(num_cpus, "--head", f"--port={port}", "--include-dashboard=false", env=env) as proc:
-        wait_for_port(port, proc)
+    with ray_node(num_cpus, "--head", f"--port={port}", "--include-dashboard=false", env=env) as node:
+        node.wait_until_up()
         yield f"127.0.0.1:{port}"
-
-
-def wait_for_nodes(address: str, workers: Sequence[subprocess.Popen[bytes]], timeout: float = 180) -> None:
-    """Until the head at ``address`` and every worker node in ``workers`` are alive in the cluster."""
-    counter = subprocess.Popen(
-        [sys.executable, "-c", _COUNT_NODES, address, str(len(workers) + 1)], cwd=REPO,
-        env={**runner_env(), **CLUSTER_AUTH}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + timeout
-    try:
-        while counter.poll() is None:
-            if any(w.poll() is not None for w in workers):
-                raise RuntimeError("a worker node's ray start exited")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"fewer than {len(workers)} worker nodes joined {address}")
-            time.sleep(0.25)
-    finally:
-        counter.kill()
-        counter.wait(timeout=30)
-    if counter.returncode != 0:
-        raise RuntimeError(f"could not count the nodes of {address} (exit {counter.returncode})")
