@@ -78,7 +78,7 @@ def runner_process(
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate(timeout=30)
+        proc.communicate(timeout=30)  # closes the pipes (a no-op once the block has read them)
 
 
 def read_table(sweep_dir: Path, table: str, drop: Sequence[str] = ()) -> Any:
