@@ -27,7 +27,7 @@ from paysim_runner import storage
 from tests.helpers.ray_cluster import CLUSTER_AUTH, NODE_MARKER, RayNode, head_node, ray_node
 from tests.helpers.runner import file_bytes, read_table, run_runner, runner_process
 
-pytestmark = [pytest.mark.slow, pytest.mark.ray]  # three nodes up and down, four sweeps: 100-150 s
+pytestmark = [pytest.mark.slow, pytest.mark.ray]  # three nodes up and down, four sweeps: 80-150 s
 
 SWEEP = ("+sweep=lsm_vs_fifo", "sweep.axes.policy=[fifo]", "report=false", "progress=false")
 #: 2 cells x 3 seeds in 3 batches.
