@@ -9,8 +9,10 @@ instead.
 
 from __future__ import annotations
 
+import difflib
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, cast
 
 import hydra
@@ -75,18 +77,57 @@ def check_overrides(args: Sequence[str]) -> None:
     for override in overrides:
         if override.key_or_group == "scenario.simulation.seed":
             raise ConfigError("scenario.simulation.seed", SEED_PROBLEM)
+    # The config groups chosen, without the values: what an unknown key is looked up against.
+    groups = [arg for arg, o in zip(args, overrides, strict=True) if o.key_or_group in GROUPS]
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             compose(config_name="config", overrides=list(args))
     except (ConfigCompositionException, MissingConfigException, OmegaConfBaseException) as exc:
-        raise composition_error(exc) from None
+        raise composition_error(exc, lambda: _known_keys(groups)) from None
 
 
-def composition_error(exc: Exception) -> ConfigError:
-    """Hydra's composition error as one line naming the key or config group."""
+#: The config groups of conf/ (``scenario=…``, ``policy=…``, ``+sweep=…``).
+GROUPS = ("scenario", "policy", "sweep")
+
+
+def _known_keys(groups: Sequence[str]) -> Any:
+    """The config composed from the chosen groups alone: the keys a typo is matched against."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return OmegaConf.to_container(compose(config_name="config", overrides=list(groups)), resolve=False)
+
+
+def did_you_mean(key: str, config: Any) -> str | None:
+    """The existing key closest to the dotted ``key`` among its siblings (difflib), if one is close."""
+    parent, _, last = key.rpartition(".")
+    node = config
+    for part in re.findall(r"[^.\[\]]+", parent):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        return None
+    match = difflib.get_close_matches(last, [str(k) for k in node], n=1, cutoff=0.6)
+    return f"{parent}.{match[0]}" if match and parent else (match[0] if match else None)
+
+
+def composition_error(exc: Exception, known: Callable[[], Any] | None = None) -> ConfigError:
+    """Hydra's composition error as one line naming the key or config group; an unknown key that is
+    a near miss of an existing one says which (``known`` gives the config to look in)."""
     cause = exc.__cause__
     key = getattr(cause, "full_key", None) or getattr(exc, "full_key", None)
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and key:
+        config = known() if known is not None else None
+        scenario = config.get("scenario") if isinstance(config, dict) else None
+        if key == "scenario.agents" and isinstance(scenario, dict) and "agent_groups" in scenario:
+            return ConfigError(key, "this scenario builds its banks from agent_groups: set "
+                                    "scenario.agent_groups[i].<field> for every bank of group i, or a sweep "
+                                    "setting agents.<n>.<field> (or agents.*.<field>) for single banks")
+        guess = did_you_mean(key, config) if config is not None else None
+        if guess is not None:
+            return ConfigError(key, f"unknown key; did you mean {guess}?")
         return ConfigError(key, f"unknown key (to add a new key use +{key}=...)")
     if isinstance(exc, MissingConfigException) and exc.missing_cfg_file:
         group, _, name = exc.missing_cfg_file.rpartition("/")

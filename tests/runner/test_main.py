@@ -84,9 +84,17 @@ def test_an_unusable_output_dir_is_one_line_before_ray_starts(tmp_path: Path, ou
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (("seedz=3",), "error: seedz: unknown key (to add a new key use +seedz=...)"),
-        (("+sweep=lsm_vs_fifo", "scenario.lsm.mod=t2"),
-         "error: scenario.lsm.mod: unknown key (to add a new key use +scenario.lsm.mod=...)"),
+        # a near miss names the key it misses (issue 14); anything else says how to add a key
+        (("seedz=3",), "error: seedz: unknown key; did you mean seeds?"),
+        (("+sweep=lsm_vs_fifo", "scenario.lsm.mod=t2"), "error: scenario.lsm.mod: unknown key; did you mean "
+                                                        "scenario.lsm.mode?"),
+        (("scenario.agents.0.balanse=4",), "error: scenario.agents[0].balanse: unknown key; did you mean "
+                                           "scenario.agents[0].balance?"),
+        (("xyzzy=1",), "error: xyzzy: unknown key (to add a new key use +xyzzy=...)"),
+        (("scenario=ten_bank", "scenario.agents.0.balance=4"),
+         "error: scenario.agents: this scenario builds its banks from agent_groups: set "
+         "scenario.agent_groups[i].<field> for every bank of group i, or a sweep setting agents.<n>.<field> "
+         "(or agents.*.<field>) for single banks"),
         (("+sweep=nope",),
          "error: sweep: no config 'nope' (conf/sweep has credit_limits, liquidity_delay, lsm_vs_fifo)"),
         (("seeds=[",), "error: seeds: cannot parse 'seeds=[': no viable alternative at input '['"),
