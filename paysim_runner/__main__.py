@@ -63,12 +63,15 @@ SEED_PROBLEM = (
 def check_overrides(args: Sequence[str]) -> None:
     """Compose the config the way ``hydra.main`` will, so that a misspelt key, a missing config or an
     unparsable override is one line naming the key (``ConfigError``), not Hydra's multi-line
-    message. Hydra's own flags (``--help``, ``--cfg``, ``-m``) are left to Hydra."""
+    message. Under ``-m`` (multirun) every value of every swept key is composed once (the other
+    swept keys at their first value). Hydra's other flags (``--help``, ``--cfg``, …) are left to Hydra."""
     from hydra import compose, initialize_config_dir
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    if any(arg.startswith("-") for arg in args):
+    flags = [arg for arg in args if arg.startswith("-")]
+    if any(flag not in MULTIRUN_FLAGS for flag in flags):
         return
+    args = [arg for arg in args if arg not in MULTIRUN_FLAGS]
     try:
         overrides = OverridesParser.create().parse_overrides(list(args))
     except OverrideParseException as exc:
@@ -81,9 +84,26 @@ def check_overrides(args: Sequence[str]) -> None:
     groups = [arg for arg, o in zip(args, overrides, strict=True) if o.key_or_group in GROUPS]
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            compose(config_name="config", overrides=list(args))
+            for job in _jobs(args, overrides):
+                compose(config_name="config", overrides=job)
     except (ConfigCompositionException, MissingConfigException, OmegaConfBaseException) as exc:
         raise composition_error(exc, lambda: _known_keys(groups)) from None
+
+
+#: Hydra's multirun flag: each combination of the swept values is a job (a sweep of its own).
+MULTIRUN_FLAGS = ("-m", "--multirun")
+
+
+def _jobs(args: Sequence[str], overrides: Sequence[Any]) -> list[list[str]]:
+    """Override lists to compose: ``args`` itself, or with swept keys (``seeds=1,2``) one per value."""
+    swept = {i: list(o.sweep_string_iterator()) for i, o in enumerate(overrides) if o.is_sweep_override()}
+    base = [f"{o.get_key_element()}={values[0]}" if (values := swept.get(i)) else arg
+            for i, (arg, o) in enumerate(zip(args, overrides, strict=True))]
+    jobs = [base]
+    for i, values in swept.items():
+        for value in values[1:]:
+            jobs.append([*base[:i], f"{overrides[i].get_key_element()}={value}", *base[i + 1:]])
+    return jobs
 
 
 #: The config groups of conf/ (``scenario=…``, ``policy=…``, ``+sweep=…``).

@@ -121,3 +121,38 @@ def test_the_embedded_ray_starts_without_token_authentication_noise(tmp_path: Pa
     assert proc.returncode == 0, proc.stderr
     assert "Token authentication" not in proc.stdout + proc.stderr
     assert "WARNING" not in proc.stderr, proc.stderr
+
+
+def test_the_help_is_the_runners_own(tmp_path: Path) -> None:
+    proc = run_runner("--help", cwd=tmp_path, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("python -m paysim_runner [+sweep=NAME] [key=value ...] [-m]: run RTGS")
+    assert "powered by Hydra" not in proc.stdout
+    assert "sweep: credit_limits, liquidity_delay, lsm_vs_fifo" in proc.stdout
+    assert os.listdir(tmp_path) == []
+
+
+def test_multirun_jobs_get_their_own_folders_and_write_nothing_where_they_run(tmp_path: Path) -> None:
+    """Hydra's -m (issue 14): jobs differing only in seeds do not collide, and the working directory
+    (a checkout, say) gets no multirun/ folder: Hydra's multirun.yaml goes beside the results."""
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = run_runner("-m", "seeds=1,2", "executor=inline", "report=false", "progress=false",
+                      f"output_dir={tmp_path / 'out'}", cwd=work, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert os.listdir(work) == []
+    folders = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert len(folders) == 4, folders  # two results folders, the link to the latest, .multirun
+    assert folders[:2] == [".multirun", "single"]
+    assert all(name.startswith("single-") for name in folders[2:])
+    assert [p.name for p in (tmp_path / "out" / ".multirun").glob("*/multirun.yaml")] == ["multirun.yaml"]
+
+
+def test_multirun_errors_are_one_line(tmp_path: Path) -> None:
+    proc = run_runner("-m", "seedz=1,2", "output_dir=out", cwd=tmp_path, timeout=60)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.strip() == "error: seedz: unknown key; did you mean seeds?"
+    later = run_runner("-m", "scenario=two_bank,nope", "output_dir=out", cwd=tmp_path, timeout=60)
+    assert later.returncode == 2
+    assert later.stderr.strip().startswith("error: scenario: no config 'nope' (conf/scenario has ")
+    assert os.listdir(tmp_path) == []
