@@ -33,6 +33,7 @@ RATE_METRICS: tuple[str, ...] = ("settlement_rate", "value_settlement_rate", "de
 CELLS_CSV = "report_cells.csv"
 PAIRED_CSV = "report_paired.csv"
 REPORT_MD = "report.md"
+REPORT_HTML = "report.html"
 COST_PNG = "cost_breakdown.png"
 LIQUIDITY_DELAY_PNG = "liquidity_delay.png"
 

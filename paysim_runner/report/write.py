@@ -1,4 +1,4 @@
-"""Writing a report's files beside its results: the CSVs, the PNGs and report.md.
+"""Writing a report's files beside its results: the CSVs, the PNGs, report.md and report.html.
 
 Every file is rendered in memory first and then written atomically (storage's writer), so a reader
 never sees a half-written file and a failure while drawing leaves the previous report in place.
@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from paysim_runner.report.figures import render_figures
+from paysim_runner.report.html import render_html
 from paysim_runner.report.markdown import render_markdown
-from paysim_runner.report.model import CELLS_CSV, PAIRED_CSV, REPORT_MD, Report
+from paysim_runner.report.model import CELLS_CSV, PAIRED_CSV, REPORT_HTML, REPORT_MD, Report
 from paysim_runner.report.tables import cells_csv, paired_csv
 from paysim_runner.storage import atomic_write_bytes
 
@@ -23,7 +24,9 @@ def render_files(report: Report, manifest: dict[str, Any]) -> dict[str, bytes]:
         files[PAIRED_CSV] = paired_csv(report)
     figures = render_figures(report)
     files.update({f.name: f.png for f in figures})
-    files[REPORT_MD] = render_markdown(report, manifest, {f.caption: f.name for f in figures}).encode()
+    markdown = render_markdown(report, manifest, {f.caption: f.name for f in figures})
+    files[REPORT_HTML] = render_html(markdown, {f.name: f.png for f in figures}, f"paysim report: {report.sweep}")
+    files[REPORT_MD] = markdown.encode()
     return files
 
 
