@@ -263,7 +263,7 @@ def test_every_output_file_is_0644_and_fsynced_through_one_helper(tmp_path: Path
     finally:
         os.umask(old_umask)
     files = [p for p in result.sweep_dir.rglob("*") if p.is_file()]
-    assert {p.suffix for p in files} == {".json", ".parquet", ".md", ".csv", ".png", ".lock"}
+    assert {p.suffix for p in files} == {".json", ".parquet", ".md", ".html", ".csv", ".png", ".lock"}
     assert set(result.report.files) <= set(files)
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {p.name: "0o644" for p in files}
     # every data file was fsynced under its temporary name, which was then renamed to the final one
