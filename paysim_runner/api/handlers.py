@@ -10,6 +10,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from paysim_runner.budget import MemoryBudgetExceeded, StepCancelled
 from paysim_runner.errors import RunFinished
 from paysim_runner.manager import (
     InvalidPayment,
@@ -25,6 +26,9 @@ def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _unreadable_body)
     app.add_exception_handler(SimulationNotFound, _message(status.HTTP_404_NOT_FOUND))
     app.add_exception_handler(RunFinished, _message(status.HTTP_409_CONFLICT))
+    app.add_exception_handler(MemoryBudgetExceeded, _message(status.HTTP_409_CONFLICT))
+    # Nobody reads this answer: the client has gone. 499 is nginx's "client closed request".
+    app.add_exception_handler(StepCancelled, _message(499))
     app.add_exception_handler(SimulationLimitReached, _message(status.HTTP_429_TOO_MANY_REQUESTS))
     app.add_exception_handler(InvalidPayment, _invalid_payment)
     app.add_exception_handler(RequestTooLarge, _request_too_large)
