@@ -120,6 +120,13 @@ class Orchestrator:
         tick that fails, raised as :meth:`tick` raises it, the ticks before it kept. Ctrl-C raises
         KeyboardInterrupt between ticks, as in :meth:`run`. An ``n`` that is not an integer from 0
         to 2**64 - 1 (a bool neither) raises ``ConfigError`` with ``.loc == ("n",)``."""
+    def step(self, n: int, after: dict[str, int | float] | None = None) -> dict[str, int | float]:
+        """Run up to ``n`` ticks in Rust with the GIL released, as :meth:`tick_n` does (it stops
+        after the run's last tick, raises as it does), and report the whole step: the fields of
+        ``SCHEMAS["tick_result"]``, flows summed over the ticks and positions after the last one,
+        plus ``ticks_run``. Given ``after``, an earlier call's dict, the step continues it (flows
+        and ``ticks_run`` keep adding up in the same order), so a step run in chunks gives exactly
+        the figures of one call. Summing matches :func:`paysim_runner.manager.run_ticks` bit for bit."""
     def run(self) -> None:
         """Run all remaining ticks in Rust with the GIL released; Ctrl-C raises KeyboardInterrupt
         between ticks, leaving the engine consistent."""
@@ -154,6 +161,13 @@ class Orchestrator:
         """One row per tick and bank; the columns of ``SCHEMAS["tick_log"]``."""
     def transaction_log(self) -> dict[str, npt.NDArray[Any]]:
         """One row per payment; the columns of ``SCHEMAS["transaction_log"]`` (-1 for null)."""
+    def transaction_page(self, offset: int, limit: int) -> dict[str, npt.NDArray[Any]]:
+        """Rows ``offset .. offset + limit`` of :meth:`transaction_log` (clipped to it; ``tx_id``
+        their places in the whole log); only they are exported, so a page costs its own size."""
+    def num_transactions(self) -> int:
+        """Rows of :meth:`transaction_log`, without exporting it."""
+    def log_bytes(self) -> dict[str, int]:
+        """Bytes the rows of each log hold: ``transactions``, ``ticks`` and ``events``."""
     def event_log(self) -> dict[str, npt.NDArray[Any]]:
         """One row per scenario event taking effect or ending and per central-bank loan at a close;
         the columns of ``SCHEMAS["event_log"]`` (-1 for null)."""

@@ -3,6 +3,9 @@
 Each simulation is an independent engine behind its own lock, so concurrent requests on one
 simulation are serialized while different simulations proceed in parallel. The engine object must
 only ever be touched under its lock: a second call into it while a tick runs would be refused.
+
+Ticks run in the engine without the GIL, in chunks (``budget.run_step``), within the server's
+``Budgets``: a time budget per request and a memory budget per simulation and in all.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +23,7 @@ import pyarrow as pa
 
 from paysim_runner import _core, storage
 from paysim_runner._core import Orchestrator
+from paysim_runner.budget import Budgets, MemoryBudgetExceeded, StepCancelled, log_bytes, run_step, show_bytes
 from paysim_runner.errors import (
     ConfigError,
     InvalidPaymentError,
@@ -26,7 +31,7 @@ from paysim_runner.errors import (
     RunFinished,
     UnknownBankError,
 )
-from paysim_runner.scenario import SimulationConfig
+from paysim_runner.scenario import SimulationConfig, TickLogConfig
 
 DEFAULT_MAX_SIMULATIONS = 64
 MAX_TICKS_PER_CALL = 100_000
@@ -85,6 +90,7 @@ class _Simulation:
     expected_arrivals_per_tick: float
     created_at: float
     current_tick: int = 0  # cached after every tick, so listing never waits on a running tick
+    log_bytes: int = 0  # bytes its logs hold, cached after every change, read without the lock
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -96,6 +102,7 @@ class SimulationManager:
         max_simulations: int = DEFAULT_MAX_SIMULATIONS,
         max_ticks_per_call: int = MAX_TICKS_PER_CALL,
         max_work_per_call: int = MAX_WORK_PER_CALL,
+        budgets: Budgets | None = None,
     ) -> None:
         for name, value in [
             ("max_simulations", max_simulations),
@@ -107,14 +114,22 @@ class SimulationManager:
         self.max_simulations = max_simulations
         self.max_ticks_per_call = max_ticks_per_call
         self.max_work_per_call = max_work_per_call
+        self.budgets = budgets or Budgets()
         self._simulations: dict[str, _Simulation] = {}
         self._registry_lock = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def create(self, config: SimulationConfig) -> str:
-        """Build an engine at tick 0 from a validated scenario and return its new simulation id."""
+        """Build an engine at tick 0 from a validated scenario and return its new simulation id.
+
+        A scenario without ``tick_log`` logs day ends only: no endpoint serves the tick log, so its
+        rows would only take memory (its sampling changes nothing else, docs/semantics.md).
+        """
         self._check_capacity()  # fail fast, before paying for engine construction
+        self._check_server_memory()
+        if config.tick_log is None:
+            config = config.model_copy(update={"tick_log": TickLogConfig(at="day_end")})
         arrivals = sum(a.arrival_config.rate_per_tick for a in config.agents if a.arrival_config is not None)
         if len(config.agents) + arrivals > self.max_work_per_call:
             raise InvalidScenario(
@@ -162,11 +177,14 @@ class SimulationManager:
 
     # -- stepping and injecting ----------------------------------------------------------------
 
-    def tick(self, sim_id: str, n: int = 1) -> dict[str, Any]:
+    def tick(self, sim_id: str, n: int = 1, cancelled: Callable[[], bool] = lambda: False) -> dict[str, Any]:
         """Run n ticks; flows are summed over them, positions are those after the last one.
 
         All-or-nothing with respect to the end of the run: if fewer than n ticks remain, nothing
-        runs and ``RunFinished`` says how many do.
+        runs and ``RunFinished`` says how many do. Within the budgets it may stop early, after at
+        least one tick: ``truncated`` and ``stop_reason`` say so. With the memory budget already
+        reached, nothing runs (``MemoryBudgetExceeded``). Once ``cancelled()`` (the client has
+        gone) it stops at the next chunk, or gives up waiting for the lock (``StepCancelled``).
         """
         if not 1 <= n <= self.max_ticks_per_call:
             raise ValueError(f"n: must be between 1 and {self.max_ticks_per_call}, got {n}")
@@ -178,13 +196,32 @@ class SimulationManager:
                 f"n: {n} ticks would log about {work:.3g} rows, over this server's bound of"
                 f" {self.max_work_per_call} per request; use n <= {int(self.max_work_per_call // per_tick)}"
             )
-        with sim.lock:
+        with self._locked(sim, cancelled):
             remaining = sim.total_ticks - sim.engine.current_tick()
             if n > remaining:
                 raise RunFinished(too_few_ticks_left(n, remaining, sim.total_ticks))
-            result = run_ticks(sim.engine, n)
-            sim.current_tick = result["current_tick"]
-        return result
+            self._check_memory(sim)
+            start = sim.engine.current_tick()
+
+            def publish() -> None:
+                sim.current_tick = sim.engine.current_tick()
+                sim.log_bytes = log_bytes(sim.engine)
+
+            try:
+                totals, stopped = run_step(
+                    sim.engine, n, self.budgets.tick_time_budget, lambda: self._memory_left(sim), cancelled, publish
+                )
+            finally:
+                publish()  # also after an engine error: the ticks before it stay run
+        return {
+            **totals,
+            "first_tick": start,
+            "current_tick": sim.current_tick,
+            "is_finished": sim.current_tick >= sim.total_ticks,
+            "ticks_requested": n,
+            "truncated": stopped is not None,
+            "stop_reason": stopped,
+        }
 
     def submit_transaction(self, sim_id: str, payment: dict[str, Any]) -> dict[str, Any]:
         """Enter a payment in the sender's Queue 1 now; returns its ``transaction_id`` and arrival tick.
@@ -196,12 +233,14 @@ class SimulationManager:
         with sim.lock:
             if sim.engine.is_finished():
                 raise RunFinished(f"the run ended at tick {sim.total_ticks}; no payment can enter it")
+            self._check_memory(sim)
             try:
                 tx_id = sim.engine.submit_transaction(payment)
             except UnknownBankError as exc:
                 raise InvalidPayment(_field(exc.loc), f"{exc.problem} (banks: {_bank_list(sim.bank_ids)})") from exc
             except InvalidPaymentError as exc:
                 raise InvalidPayment(_field(exc.loc), exc.problem) from exc
+            sim.log_bytes = log_bytes(sim.engine)
             return {"transaction_id": tx_id, "arrival_tick": sim.engine.current_tick()}
 
     # -- reading -------------------------------------------------------------------------------
@@ -219,16 +258,17 @@ class SimulationManager:
             return dict(sim.engine.metrics())
 
     def transactions(self, sim_id: str, offset: int = 0, limit: int = 100) -> dict[str, Any]:
-        """A page of the transaction log in tx order, with banks, codes and -1 sentinels decoded."""
+        """A page of the transaction log in tx order, with banks, codes and -1 sentinels decoded.
+
+        Only the page's rows leave the engine, so a page costs its size, not the log's."""
         if offset < 0:
             raise ValueError(f"offset: must be at least 0, got {offset}")
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValueError(f"limit: must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
         sim = self._get(sim_id)
         with sim.lock:
-            log = sim.engine.transaction_log()
-        total = len(log["tx_id"])
-        page = {name: column[offset : offset + limit] for name, column in log.items()}
+            total = sim.engine.num_transactions()
+            page = sim.engine.transaction_page(offset, limit)
         return {
             "total": total,
             "offset": offset,
@@ -245,7 +285,46 @@ class SimulationManager:
         rows: list[dict[str, Any]] = pa.table(storage.event_columns(log, sim.bank_ids)).to_pylist()
         return {"total": len(rows), "items": rows}
 
+    def memory_used(self) -> int:
+        """Bytes the live simulations' logs hold in all, without waiting on a running tick."""
+        with self._registry_lock:
+            return sum(sim.log_bytes for sim in self._simulations.values())
+
     # -- internals -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self, sim: _Simulation, cancelled: Callable[[], bool]) -> Iterator[None]:
+        """Hold the simulation's lock, waiting for it in short turns so a gone client stops waiting."""
+        while not sim.lock.acquire(timeout=0.1):
+            if cancelled():
+                raise StepCancelled("the client went away while the simulation was busy")
+        try:
+            yield
+        finally:
+            sim.lock.release()
+
+    def _memory_left(self, sim: _Simulation) -> int:
+        """Bytes this simulation may still add: what both its budget and the server's leave."""
+        mine = self.budgets.max_simulation_memory - sim.log_bytes
+        return min(mine, self.budgets.max_memory - self.memory_used())
+
+    def _check_memory(self, sim: _Simulation) -> None:
+        if sim.log_bytes >= self.budgets.max_simulation_memory:
+            raise MemoryBudgetExceeded(
+                f"this simulation's logs hold {show_bytes(sim.log_bytes)}, its memory budget of"
+                f" {show_bytes(self.budgets.max_simulation_memory)} (PAYSIM_MAX_SIMULATION_MEMORY) is reached;"
+                " read what you need and delete it"
+            )
+        self._check_server_memory()
+
+    def _check_server_memory(self) -> None:
+        used = self.memory_used()
+        if used >= self.budgets.max_memory:
+            raise MemoryBudgetExceeded(
+                f"the simulations' logs hold {show_bytes(used)}, this server's memory budget of"
+                f" {show_bytes(self.budgets.max_memory)} (PAYSIM_MAX_MEMORY) is reached; delete simulations first"
+            )
+
 
     def _get(self, sim_id: str) -> _Simulation:
         with self._registry_lock:

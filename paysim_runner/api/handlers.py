@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from paysim_runner.api.limits import ScenarioTooLarge
+from paysim_runner.budget import MemoryBudgetExceeded, StepCancelled
 from paysim_runner.errors import RunFinished
 from paysim_runner.manager import (
     InvalidPayment,
@@ -36,6 +37,9 @@ def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ScenarioTooLarge, _scenario_too_large)
     app.add_exception_handler(SimulationNotFound, _message(status.HTTP_404_NOT_FOUND))
     app.add_exception_handler(RunFinished, _message(status.HTTP_409_CONFLICT))
+    app.add_exception_handler(MemoryBudgetExceeded, _message(status.HTTP_409_CONFLICT))
+    # Nobody reads this answer: the client has gone. 499 is nginx's "client closed request".
+    app.add_exception_handler(StepCancelled, _message(499))
     app.add_exception_handler(SimulationLimitReached, _message(status.HTTP_429_TOO_MANY_REQUESTS))
     app.add_exception_handler(InvalidPayment, _invalid_payment)
     app.add_exception_handler(RequestTooLarge, _request_too_large)

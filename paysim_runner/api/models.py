@@ -161,7 +161,17 @@ else:
         "Flows are summed over the ticks run by this call; positions are those after its last tick.",
         "tick_result",
         {"tick": "Last tick run", "day": "Day of the last tick run"},
-        ticks_run=(int, ...),
+        ticks_run=(int, Field(description="Ticks run by this call: n, or fewer if truncated")),
+        ticks_requested=(int, Field(description="n")),
+        truncated=(bool, Field(description="Whether the call stopped before n ticks (stop_reason says why)")),
+        stop_reason=(
+            Literal["time_budget", "memory_budget", "cancelled"] | None,
+            Field(
+                description="time_budget: the request ran for the server's time budget; memory_budget: the"
+                " simulation's or the server's memory budget was reached (the next tick request gets a 409);"
+                " null when all n ran (cancelled: the client went away, so nobody sees it)"
+            ),
+        ),
         first_tick=(int, Field(description="First tick run by this call")),
         current_tick=(int, Field(description="Next tick to run")),
         is_finished=(bool, ...),
@@ -234,6 +244,8 @@ class Health(BaseModel):
     engine_version: str
     simulations: int
     max_simulations: int
+    memory_used: int = Field(description="Bytes the live simulations' logs hold")
+    max_memory: int = Field(description="This server's memory budget for them, in bytes (PAYSIM_MAX_MEMORY)")
 
 
 class ErrorMessage(BaseModel):

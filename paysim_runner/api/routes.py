@@ -1,12 +1,18 @@
-"""The endpoints. Each is a plain ``def``, so engine work runs in the server's thread pool and never
-stalls the event loop; the manager's per-simulation lock serializes requests on one simulation."""
+"""The endpoints. Most are plain ``def``, so engine work runs in the server's thread pool and never
+stalls the event loop; the manager's per-simulation lock serializes requests on one simulation.
+``/health`` is ``async``, so it answers even when every pool thread is busy, and ``tick`` is
+``async`` so that it can watch its client while the ticks run in a thread, and stop them once it
+has gone."""
 
 from __future__ import annotations
 
+import asyncio
 import math
+import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from paysim_runner._core import ENGINE_VERSION
 from paysim_runner.api.limits import Limits, ScenarioTooLarge, check_scenario_cost
@@ -34,6 +40,9 @@ Responses = dict[int | str, dict[str, Any]]
 _NOT_FOUND: Responses = {404: {"model": ErrorMessage, "description": "Unknown simulation id"}}
 _FINISHED: Responses = {409: {"model": ErrorMessage, "description": "The run has too few ticks left"}}
 _FULL: Responses = {429: {"model": ErrorMessage, "description": "Too many live simulations"}}
+_BUDGET = "; or a memory budget is reached (the message names it)"
+#: Seconds between two looks at whether a tick request's client is still there.
+DISCONNECT_POLL = 0.05
 
 
 async def _manager(request: Request) -> SimulationManager:
@@ -54,12 +63,22 @@ router = APIRouter()
 
 
 @router.get("/health", response_model=Health)
-def health(manager: Manager) -> Health:
-    """Liveness, engine version and how many simulations are live."""
-    return Health(engine_version=ENGINE_VERSION, simulations=len(manager), max_simulations=manager.max_simulations)
+async def health(manager: Manager) -> Health:
+    """Liveness, engine version, how many simulations are live and the memory their logs hold."""
+    return Health(
+        engine_version=ENGINE_VERSION,
+        simulations=len(manager),
+        max_simulations=manager.max_simulations,
+        memory_used=manager.memory_used(),
+        max_memory=manager.budgets.max_memory,
+    )
 
 
-@router.post("/simulations", response_model=SimulationSummary, responses=_FULL)
+@router.post(
+    "/simulations",
+    response_model=SimulationSummary,
+    responses={**_FULL, 409: {"model": ErrorMessage, "description": "The server's memory budget is reached"}},
+)
 def create_simulation(config: Scenario, manager: Manager, limits: RequestLimits) -> SimulationSummary:
     """Build a simulation at tick 0 from a scenario (the YAML schema, as JSON); 422 when its logs
     would pass the server's bound on rows by the end of its run."""
@@ -78,14 +97,30 @@ def list_simulations(manager: Manager) -> SimulationList:
     )
 
 
-@router.post("/simulations/{simulation_id}/tick", response_model=TickResponse, responses={**_NOT_FOUND, **_FINISHED})
-def tick(
+_TICK_CONFLICT: Responses = {409: {"model": ErrorMessage, "description": _FINISHED[409]["description"] + _BUDGET}}
+
+
+@router.post(
+    "/simulations/{simulation_id}/tick", response_model=TickResponse, responses={**_NOT_FOUND, **_TICK_CONFLICT}
+)
+async def tick(
     simulation_id: SimulationId,
+    request: Request,
     manager: Manager,
     n: Annotated[int, Query(ge=1, le=MAX_TICKS_PER_CALL, description="Ticks to run")] = 1,
 ) -> TickResponse:
-    """Run n ticks (all or none: 409 if fewer remain)."""
-    return TickResponse(**manager.tick(simulation_id, n))
+    """Run n ticks (none and 409 if fewer remain); past the server's time or memory budget it
+    stops early, with ``truncated`` and ``stop_reason`` saying so."""
+    gone = threading.Event()
+    work = asyncio.ensure_future(run_in_threadpool(manager.tick, simulation_id, n, gone.is_set))
+    try:
+        while not work.done():
+            await asyncio.wait({work}, timeout=DISCONNECT_POLL)
+            if not work.done() and await request.is_disconnected():
+                gone.set()
+        return TickResponse(**work.result())
+    finally:
+        gone.set()  # also when this request is cancelled: the worker stops at its next chunk
 
 
 @router.get("/simulations/{simulation_id}/state", response_model=StateResponse, responses=_NOT_FOUND)
@@ -97,7 +132,7 @@ def get_state(simulation_id: SimulationId, manager: Manager) -> StateResponse:
 @router.post(
     "/simulations/{simulation_id}/transactions",
     response_model=PaymentAccepted,
-    responses={**_NOT_FOUND, **_FINISHED},
+    responses={**_NOT_FOUND, **_TICK_CONFLICT},
 )
 def submit_transaction(simulation_id: SimulationId, payment: PaymentRequest, manager: Manager) -> PaymentAccepted:
     """Enter a payment in the sender's Queue 1 now; the next tick processes it. 422 for an unknown bank."""

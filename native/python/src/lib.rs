@@ -6,6 +6,7 @@
 
 mod convert;
 mod errors;
+mod steps;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict};
@@ -22,6 +23,7 @@ use paysim_engine::{AgentState, EngineError, Orchestrator, TickResult, ENGINE_VE
 
 use convert::{columns_dict, record_dict, schema_list, to_json, ArrowLoader, RecordDicts};
 use errors::{panic_to_py, to_py};
+use steps::StepTotals;
 
 /// Run engine work so that a Rust panic (always a bug) reaches Python as `InvariantViolation`, an
 /// ordinary exception, rather than pyo3's `PanicException`, which `except Exception` misses.
@@ -76,6 +78,45 @@ impl PyOrchestrator {
             guarded(|| inner.tick_n(n, || Python::attach(|py| py.check_signals().is_ok())).map_err(to_py))
         })?;
         last.map(|r| TICK_DICTS.dict(py, &r)).transpose()
+    }
+
+    /// Up to `n` ticks in Rust without the GIL, like `tick_n`, but reporting the whole step: flows
+    /// summed over its ticks, positions after the last, `ticks_run`. Given `after` (an earlier
+    /// call's dict), the step continues it, so a step run in chunks sums exactly as in one call.
+    #[pyo3(signature = (n, after = None))]
+    fn step<'py>(
+        &mut self,
+        py: Python<'py>,
+        n: &Bound<'py, PyAny>,
+        after: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let n = tick_count(n)?;
+        let mut totals = after.map(StepTotals::resume).transpose()?.unwrap_or_default();
+        let inner = &mut self.inner;
+        py.detach(|| {
+            guarded(|| totals.run(inner, n, || Python::attach(|py| py.check_signals().is_ok())).map_err(to_py))
+        })?;
+        totals.dict(py)
+    }
+
+    /// Payments `offset .. offset + limit` of `transaction_log()`, clipped to it; only they are
+    /// exported, so a page costs its own size, not the log's.
+    #[pyo3(signature = (offset, limit))]
+    fn transaction_page<'py>(&self, py: Python<'py>, offset: usize, limit: usize) -> PyResult<Bound<'py, PyDict>> {
+        columns_dict(py, steps::transaction_page(self.inner.payments(), offset, limit))
+    }
+
+    fn num_transactions(&self) -> usize {
+        self.inner.payments().len()
+    }
+
+    /// Bytes the rows of each log hold: `{"transactions", "ticks", "events"}`.
+    fn log_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("transactions", std::mem::size_of_val(self.inner.payments()))?;
+        d.set_item("ticks", steps::tick_log_bytes(self.inner.tick_log()))?;
+        d.set_item("events", steps::event_log_bytes(self.inner.event_log()))?;
+        Ok(d)
     }
 
     /// All remaining ticks, in Rust, without the GIL; Ctrl-C stops between ticks.
