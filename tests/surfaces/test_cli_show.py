@@ -55,6 +55,16 @@ def test_every_run_sums_its_banks_liquidity(paysim: Run, sweep_dir: Path, run_id
     assert sum(b["liquidity_used"] for b in shown["banks"]) == shown["run"]["liquidity_used"]
 
 
+def test_tick_0_transfers_do_not_move_the_opening_balance(paysim: Run, transfer_dir: Path) -> None:
+    """A transfer and an injection at tick 0 change tick 0's balances before any payment; the opening
+    balance is the scenario's all the same, and the banks' shares still sum to the run's figure."""
+    moved = ok_json(paysim("sql", transfer_dir, "SELECT event_type, tick FROM events ORDER BY ALL", "--json"))
+    assert {(e["event_type"], e["tick"]) for e in moved} == {("transfer", 0), ("injection", 0)}
+    shown = ok_json(paysim("show", transfer_dir, "c0000-r0000", "--json", "--png", "t.png"))
+    assert sorted((b["bank"], b["opening_balance"]) for b in shown["banks"]) == [("BANK_A", 30_000), ("BANK_B", 30_000)]
+    assert sum(b["liquidity_used"] for b in shown["banks"]) == shown["run"]["liquidity_used"]
+
+
 def test_chosen_banks_and_path(paysim: Run, sweep_dir: Path, tmp_path: Path) -> None:
     shown = ok_json(paysim("show", sweep_dir, "c0000-r0001", "--bank", "BANK_B", "--png", "b.png", "--json"))
     assert [b["bank"] for b in shown["banks"]] == ["BANK_B"]
@@ -86,4 +96,19 @@ def no_ticks_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = {"scenario": two_banks(ticks_per_day=20, arrivals=True), "output_dir": str(tmp_path_factory.mktemp("r")),
               "seeds": 1, "root_seed": 3, "batch_size": 1, "progress": False, "report": False,
               "sweep": {"name": "no_ticks", "axes": {}, "fixed": {}}, "logs": {"ticks": False, "transactions": True}}
+    return run_sweep(config, executor="inline", console=Console(quiet=True)).sweep_dir
+
+
+@pytest.fixture(scope="module")
+def transfer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-run sweep whose tick 0 moves 7,000 from BANK_A to BANK_B and injects 2,000 into BANK_A."""
+    from rich.console import Console
+
+    from paysim_runner.driver import run_sweep
+
+    scenario = two_banks(ticks_per_day=40, balance=30_000, arrivals=True)
+    scenario["events"] = [{"type": "transfer", "from": "BANK_A", "to": "BANK_B", "amount": 7000, "tick": 0},
+                          {"type": "transfer", "to": "BANK_A", "amount": 2000, "tick": 0}]
+    config = {"scenario": scenario, "output_dir": str(tmp_path_factory.mktemp("r")), "seeds": 1, "root_seed": 5,
+              "batch_size": 1, "progress": False, "report": False, "sweep": {"name": "moved", "axes": {}, "fixed": {}}}
     return run_sweep(config, executor="inline", console=Console(quiet=True)).sweep_dir
