@@ -7,7 +7,8 @@ a one-line ``error:`` on stderr and a non-zero exit, never a traceback.
 
 Modules by job: ``app`` (the typer app, consoles, options, ``CliError``), ``state_file`` (atomic,
 locked state files), ``output`` (JSON and tables), ``simulation`` (create, tick, submit, state,
-stats, events), ``results`` (report, sql) and ``serve``; this module puts them on the app in help order.
+stats, events), ``results`` (report, sql; ``formats`` prints a query's result), ``show``
+(one run's figures and curves) and ``serve``; this module puts them on the app in help order.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 
 import typer
 
-from paysim_runner.cli import results, serve, simulation
+from paysim_runner.cli import results, serve, show, simulation
 from paysim_runner.cli.app import CliError, app, err, one_line
 from paysim_runner.cli.state_file import read_state, write_state
 from paysim_runner.config import ConfigError
@@ -33,6 +34,7 @@ app.command()(simulation.events)
 app.command()(serve.serve)
 app.command()(results.report)
 app.command()(results.sql)
+app.command()(show.show)
 
 
 def main(argv: list[str] | None = None) -> None:

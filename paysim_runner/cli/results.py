@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from paysim_runner.cli.app import CliError, JsonOpt, one_line, out
-from paysim_runner.cli.output import emit_json, fmt, print_whole
+from paysim_runner.cli.formats import Format, print_result
+from paysim_runner.cli.output import emit_json
 
 
 def report(
@@ -36,7 +36,10 @@ def report(
 def sql(
     results_dir: Annotated[Path, typer.Argument(help="A sweep's output folder.")],
     query: Annotated[str, typer.Argument(help="DuckDB SQL over the views runs, ticks, transactions, events.")],
-    as_json: JsonOpt = False,
+    form: Annotated[Format | None, typer.Option(
+        "--format", help="table (the default), csv, json or markdown (a pipe table). An explicit table stays a "
+        "table when it is wider than the terminal; by default such a result prints one row at a time.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
     read_only: Annotated[bool, typer.Option(
         "--read-only", help="Run queries only (SELECT, EXPLAIN), reading the sweep's tables and nothing else: "
         "no writes, no other files, no network, no extensions.")] = False,
@@ -50,6 +53,9 @@ def sql(
 
     from paysim_runner.report import ReportError, open_views
     from paysim_runner.report.sql import ReadOnlyRefused, refuse_writes
+
+    if as_json and form not in (None, Format.json):
+        raise CliError(f"--json and --format {form.value} disagree: give one of them")
 
     try:
         views = open_views(results_dir, read_only=read_only)
@@ -69,13 +75,4 @@ def sql(
         else:
             names = [d[0] for d in cursor.description]
             rows = cursor.fetchall()
-    if as_json:
-        emit_json([dict(zip(names, row, strict=True)) for row in rows])
-        return
-    table = Table(caption=f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
-    for i, name in enumerate(names):
-        numeric = bool(rows) and all(isinstance(row[i], int | float) or row[i] is None for row in rows)
-        table.add_column(name, justify="right" if numeric else "left")
-    for row in rows:
-        table.add_row(*(fmt(v) for v in row))
-    print_whole(table, [dict(zip(names, row, strict=True)) for row in rows], "row")
+    print_result(names, rows, Format.json if as_json else form or Format.table, explicit=form is Format.table)
