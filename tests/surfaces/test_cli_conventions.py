@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 from paysim_runner._core import ENGINE_VERSION
 from paysim_runner.storage import package_version
+from tests.helpers.surfaces import PAYSIM
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -18,8 +20,10 @@ def test_version(paysim: Run) -> None:
         0, f"paysim {package_version()} (engine {ENGINE_VERSION})\n", "")
 
 
-def test_shell_completion_is_typers(paysim: Run) -> None:
-    result = paysim("--show-completion", "bash", env={"SHELL": "/bin/bash"})
+def test_shell_completion_is_typers(tmp_path: Path) -> None:
+    """Typer detects the shell from the process tree (shellingham): run from bash, as a user would."""
+    result = subprocess.run(["bash", "-c", f"'{PAYSIM}' --show-completion"], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "_paysim_completion()" in result.stdout
     assert "complete " in result.stdout
