@@ -25,6 +25,7 @@ from rich.markup import escape
 
 from paysim_runner.config import CONF_DIR, ConfigError
 from paysim_runner.scenario_files import register_scenario_paths, resolve_scenario_data_file
+from paysim_runner.sweep.settings import shadowed_overrides
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
@@ -41,6 +42,8 @@ def main(cfg: DictConfig) -> None:
         config, list(hydra_cfg.runtime.config_sources), hydra_cfg.runtime.choices.get("scenario"),
         list(hydra_cfg.overrides.task),
     )
+    for warning in shadowed_overrides(hydra_cfg.overrides.task, (config.get("sweep") or {}).get("axes") or {}):
+        err.print(f"[yellow]warning[/]: {escape(warning)}", highlight=False, soft_wrap=True)
     try:
         result = run_sweep(config, console=console)
     except ConfigError as exc:

@@ -172,3 +172,32 @@ def cell_scenario(base: dict[str, Any], settings: Iterable[tuple[str, Any, str]]
                 shown = "" if isinstance(value, dict) else f"value {value!r} makes "
                 raise ConfigError(where, f"{shown}{exc.path} invalid: {exc.problem}") from None
         raise ConfigError(f"scenario.{exc.path}" if exc.path else "scenario", exc.problem) from None
+
+
+def shadowed_overrides(overrides: Iterable[str], axes: Mapping[str, Any]) -> list[str]:
+    """Command-line overrides that a sweep axis replaces in every cell, each as a warning line:
+    ``policy=deadline`` under a ``policy`` axis, ``scenario.lsm.mode=t2`` under ``lsm.mode``,
+    ``scenario.agents.0.balance=…`` under ``liquidity_fraction``. (Scaling axes multiply the
+    overridden value instead, so they do not shadow it.)"""
+    replaced_by = {k: _TRANSFORM_TARGETS[k] for k in ("policy", "liquidity_fraction")}
+    axis_keys = list(flatten(axes, keep=lambda v: not isinstance(v, dict)))
+    warnings = []
+    for override in overrides:
+        key, sep, value = override.lstrip("+~").partition("=")
+        if key == "policy":
+            key = "scenario.agents.*.policy"  # given to every bank before the axes apply
+        if not sep or not key.startswith("scenario."):
+            continue
+        path = _dotted(key.removeprefix("scenario."))
+        for axis in axis_keys:
+            if axis not in ("credit_scale", "balance_scale") and _covers(replaced_by.get(axis, axis), path):
+                warnings.append(f"{override} is replaced in every cell by the sweep axis {axis}; "
+                                f"set the axis instead, e.g. sweep.axes.{axis}=[{value}]")
+                break
+    return warnings
+
+
+def _covers(pattern: str, path: str) -> bool:
+    """Does the axis target ``pattern`` write ``path`` (both dotted, ``*`` on either side a wildcard)?"""
+    pp, ep = pattern.split("."), path.split(".")
+    return len(ep) >= len(pp) and all("*" in (p, e) or p == e for p, e in zip(pp, ep, strict=False))

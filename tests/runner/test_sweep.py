@@ -25,6 +25,7 @@ from paysim_runner.sweep import (
     parse_axes,
     plan_runs,
 )
+from paysim_runner.sweep.settings import shadowed_overrides
 from tests.helpers.runner import hydra_config, small_sweep
 
 # --- grid expansion --------------------------------------------------------------------------------
@@ -314,3 +315,27 @@ def test_validation_builds_every_cell_engine() -> None:
     assert a["lsm"] == b["lsm"]
     assert a["agent_configs"][0]["policy"] != b["agent_configs"][0]["policy"]
     assert np.unique([r.seed for r in plan.runs]).size == 2
+
+
+@pytest.mark.parametrize(
+    ("overrides", "axes", "expected"),
+    [
+        (["policy=deadline"], {"policy": ["fifo", "deadline"]},
+         ["policy=deadline is replaced in every cell by the sweep axis policy; set the axis instead, e.g. "
+          "sweep.axes.policy=[deadline]"]),
+        (["scenario.lsm.mode=t2", "seeds=3"], {"lsm": {"mode": ["none", "t2"]}},
+         ["scenario.lsm.mode=t2 is replaced in every cell by the sweep axis lsm.mode; set the axis instead, e.g. "
+          "sweep.axes.lsm.mode=[t2]"]),
+        (["+scenario.agents.0.balance=5"], {"liquidity_fraction": [0.1, 0.5]},
+         ["+scenario.agents.0.balance=5 is replaced in every cell by the sweep axis liquidity_fraction; set the axis "
+          "instead, e.g. sweep.axes.liquidity_fraction=[5]"]),
+        (["scenario.agents.0.balance=5"], {"balance_scale": [0.5, 1.0]}, []),  # scaled, not replaced
+        (["scenario.costs.delay_cost_per_tick=0.1"], {"lsm": {"mode": ["none", "t2"]}}, []),
+        (["policy=deadline"], {}, []),
+    ],
+)
+def test_an_override_a_sweep_axis_shadows_is_warned_about(
+    overrides: list[str], axes: dict, expected: list[str]
+) -> None:
+    """Issue 14: an override the grid replaces in every cell would silently do nothing."""
+    assert shadowed_overrides(overrides, axes) == expected
