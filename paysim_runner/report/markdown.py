@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from paysim_runner.report.model import CELLS_CSV, COST_COMPONENTS, HEADLINE_METRICS, PAIRED_CSV, Estimate, Report
+from paysim_runner.report.provenance import what_was_run
 
 
 def fmt_number(x: float | None, digits: int = 4) -> str:
@@ -75,10 +76,7 @@ def _header(report: Report, manifest: Mapping[str, Any]) -> list[str]:
     total_runs = sum(c.n_runs for c in report.cells)
     total_planned = sum(c.n_planned for c in report.cells)
     meta = [
-        ("runs", f"{total_runs} of {total_planned} planned in {len(report.cells)} cells"),
-        ("grid axes", ", ".join(f"`{a}`" for a in report.grid_axes) or "none"),
-        ("replications", str(manifest.get("replications", "–"))),
-        ("root seed", str(manifest.get("root_seed", "–"))),
+        ("runs done", f"{total_runs} of {total_planned} planned"),
         ("baselines", ", ".join(f"`{c['axis']}` = `{c['baseline']}`" for c in report.compare) or "none"),
         ("created by", str(manifest.get("created_by", "–"))),
         ("git commit", f"`{manifest.get('git_commit', '–')}`"
@@ -87,7 +85,8 @@ def _header(report: Report, manifest: Mapping[str, Any]) -> list[str]:
     ]
     if report.events:  # scenario events and central-bank loans (docs/semantics.md#scenario-events)
         meta.append(("event log", ", ".join(f"`{kind}` × {n}" for kind, n in report.events.items())))
-    return [f"# Report: sweep `{report.sweep}`", "", md_table(["", ""], meta), "",
+    run = what_was_run(manifest, total_planned, len(report.cells))
+    return [f"# Report: sweep `{report.sweep}`", "", "## What was run", "", md_table(["", ""], run + meta), "",
             "## How to read this", "", HOW_TO_READ, ""]
 
 
