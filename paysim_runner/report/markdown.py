@@ -134,14 +134,16 @@ def _files_section(report: Report, figures: Mapping[str, str]) -> list[str]:
     return out + [f"- `{name}`" for name in figures.values()]
 
 
-def render_markdown(report: Report, manifest: Mapping[str, Any], figures: Mapping[str, str]) -> str:
+def render_markdown(report: Report, manifest: Mapping[str, Any], figures: Mapping[str, str],
+                    figure_sql: Mapping[str, str] | None = None) -> str:
     """report.md of ``report``; ``manifest`` supplies the provenance rows (seeds, git commit, engine
-    version) and ``figures`` maps each figure's caption to its file name."""
+    version), ``figures`` maps each figure's caption to its file name and ``figure_sql`` names the
+    queries behind the intraday and per-bank figures."""
     out = _header(report, manifest) + _cells_section(report)
     for compare in report.compare:
         out += _paired_section(report, compare)
     out += _files_section(report, figures)
     out += ["", "## SQL used", ""]
-    for name, sql in report.sql.items():
+    for name, sql in {**report.sql, **(figure_sql or {})}.items():
         out += [f"### {name}", "", "```sql", sql, "```", ""]
     return "\n".join(out)
