@@ -309,7 +309,8 @@ def test_terminal_figures_are_never_folded_at_80_columns(sweep: Path) -> None:
     for estimates, metrics in shown:
         for metric in metrics:
             e = estimates[metric]
-            expected |= {_terminal_number(e.mean, metric), "±" + _terminal_number(e.half_width, metric)}
+            mark = "*" if metrics is HEADLINE_METRICS and e.excludes_zero else ""  # paired rows mark significance
+            expected |= {_terminal_number(e.mean, metric) + mark, "±" + _terminal_number(e.half_width, metric)}
     assert expected <= fragments, sorted(expected - fragments)
 
 
