@@ -83,7 +83,7 @@ def _mean(cell: CellSummary, metric: str) -> float:
 
 #: Axis labels of the liquidity axes the runner defines (docs/runner.md#sweeps).
 AXIS_LABELS = {
-    "liquidity_fraction": "liquidity f: each bank opens with lower + f × (upper − lower bound)",
+    "liquidity_fraction": "liquidity f (opening = LB + f·(UB − LB))",
     "balance_scale": "opening balances × balance_scale",
     "credit_scale": "credit limits × credit_scale",
 }
