@@ -45,7 +45,8 @@ def main(cfg: DictConfig) -> None:
     for warning in shadowed_overrides(hydra_cfg.overrides.task, (config.get("sweep") or {}).get("axes") or {}):
         err.print(f"[yellow]warning[/]: {escape(warning)}", highlight=False, soft_wrap=True)
     try:
-        result = run_sweep(config, console=console)
+        result = run_sweep(config, console=console, command=invocation(sys.argv, list(hydra_cfg.overrides.task),
+                                                                         dict(hydra_cfg.runtime.choices)))
     except ConfigError as exc:
         _fail(err, "error", exc, 2)
     except RunFailed as exc:
@@ -54,6 +55,14 @@ def main(cfg: DictConfig) -> None:
         sys.exit(130)
     if result.report_error:
         sys.exit(1)
+
+
+def invocation(argv: Sequence[str], overrides: Sequence[str], choices: dict[str, Any]) -> dict[str, Any]:
+    """What the manifest records as ``command``, so the report can say how to run the sweep again:
+    the command line, this job's overrides (under ``-m`` each job has its own) and the config
+    group chosen for each of conf/'s groups (the scenario's name or file)."""
+    return {"argv": list(argv), "overrides": list(overrides),
+            "config_groups": {g: choices.get(g) for g in GROUPS}}
 
 
 #: Why ``scenario.simulation.seed`` is refused on the command line: the runner never uses it.

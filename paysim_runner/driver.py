@@ -44,13 +44,15 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 # --- validation and the output folder -------------------------------------------------------------
 
-def prepare(config: Mapping[str, Any], conf_dir: Path = CONF_DIR) -> tuple[SweepPlan, Path, dict[str, Any]]:
-    """Validate everything and decide the output folder; writes nothing (ConfigError on any problem)."""
+def prepare(config: Mapping[str, Any], conf_dir: Path = CONF_DIR, command: Mapping[str, Any] | None = None,
+            ) -> tuple[SweepPlan, Path, dict[str, Any]]:
+    """Validate everything and decide the output folder; writes nothing (ConfigError on any problem).
+    ``command`` is how the sweep was started (the manifest's ``command``; None from Python)."""
     plan = build_plan(config, conf_dir)
     check_memory(plan)
     sweep_dir = results_folder(config, plan.name)
     check_output_dir(sweep_dir)
-    manifest = storage.build_manifest(plan, config, PACKAGE_DIR)
+    manifest = storage.build_manifest(plan, config, PACKAGE_DIR, command)
     check_folder_holds(sweep_dir, manifest)
     return plan, sweep_dir, manifest
 
@@ -194,19 +196,22 @@ def run_sweep(
     conf_dir: Path = CONF_DIR,
     console: Console | None = None,
     executor: Executor | None = None,
+    command: Mapping[str, Any] | None = None,
 ) -> SweepResult:
     """The main job: validate, start the executor, write the manifest, run missing batches, report.
 
     ``executor`` overrides the config's ``executor`` key ("ray" unless set) and is recorded in the
     manifest like it; it says how the sweep runs, not what, so a sweep started on one executor
-    resumes on the other. Nothing is created on disk until the sweep is valid and Ray (if used) is
-    reachable, so a bad config or an unreachable cluster leaves no half-made output folder behind.
+    resumes on the other. ``command`` (the Hydra app's command line, overrides and config groups)
+    goes into the manifest for the report; a resume records its own. Nothing is created on disk
+    until the sweep is valid and Ray (if used) is reachable, so a bad config or an unreachable
+    cluster leaves no half-made output folder behind.
     """
     if executor is not None:
         config = {**config, "executor": executor}
     console = console or Console()
     started = time.perf_counter()
-    plan, sweep_dir, manifest = prepare(config, conf_dir)
+    plan, sweep_dir, manifest = prepare(config, conf_dir, command)
     todo = missing_batches(plan, sweep_dir)
     total = len(plan.runs)
     skipped = total - sum(len(runs) for runs in todo.values())

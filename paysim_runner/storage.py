@@ -302,8 +302,11 @@ def git_dirty(repo: Path) -> bool | None:
     return None if out is None else bool(out.strip())
 
 
-def build_manifest(plan: SweepPlan, config: Mapping[str, Any], repo: Path) -> dict[str, Any]:
-    """manifest.json (keys: docs/runner.md#manifest): what was run, with which code, and every run's seed."""
+def build_manifest(plan: SweepPlan, config: Mapping[str, Any], repo: Path,
+                   command: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """manifest.json (keys: docs/runner.md#manifest): what was run, with which code, and every run's seed.
+    ``command`` says how it was started (None from Python); it is not part of the plan's fingerprint,
+    so a resume under another spelling of the same sweep is still a resume."""
     return {
         "sweep": plan.name,
         "created_by": f"paysim_runner {package_version()}",
@@ -330,6 +333,7 @@ def build_manifest(plan: SweepPlan, config: Mapping[str, Any], repo: Path) -> di
             for r in plan.runs
         ],
         "config": dict(config),
+        "command": dict(command) if command is not None else None,
     }
 
 

@@ -6,8 +6,10 @@ reads ``manifest.json`` (axes, cells, which cell is the baseline), lays out tabl
 
 One module per job: :mod:`.stats` (t-intervals), :mod:`.source` (the results directory),
 :mod:`.sql` (views and queries), :mod:`.pairing` (which cells compare), :mod:`.build` (results in,
-:class:`Report` out, nothing written), :mod:`.terminal`, :mod:`.markdown` and :mod:`.tables` (the
-views of a report), :mod:`.figures` and :mod:`.plots` (PNGs), :mod:`.write` (the files).
+:class:`Report` out, nothing written), :mod:`.terminal`, :mod:`.markdown`, :mod:`.provenance` and
+:mod:`.tables` (the views of a report), :mod:`.curves` (the intraday and per-bank figures' SQL),
+:mod:`.figures` (which PNGs, by the sweep's shape), :mod:`.plots` and :mod:`.charts` (drawing them),
+:mod:`.write` (the files).
 :func:`build_report` runs them in order.
 """
 

@@ -37,10 +37,9 @@ def _query(results_dir: Path, pairing: Sequence[tuple[int, int]]) -> tuple[Rows,
     """(run counts, cell statistics, paired statistics), after checking that no run is counted
     twice and that paired runs ran on the same seed."""
     runs = results_dir / "runs"
-    # Read-only: the report's own SQL needs nothing beyond the sweep. One thread: parallel
-    # aggregation sums floats in a different order each time, which moves the last digits of means
-    # and sds between builds; the runs table has one row per run, so this costs little.
-    with open_views(results_dir, tables=("runs",), read_only=True, threads=1) as con:  # only the view it needs
+    # Read-only: the report's own SQL needs nothing beyond the sweep. Its sums run over lists in
+    # run_id order (sql._unpivot_stats), so any thread count gives the same digits.
+    with open_views(results_dir, tables=("runs",), read_only=True) as con:  # only the view it needs
         counts = _fetch_dicts(con, RUN_COUNTS_SQL)
         for c in counts:
             if c["n_runs"] != c["n_distinct"]:

@@ -9,7 +9,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from paysim_runner.report.columns import Format, column_format
 from paysim_runner.report.model import CELLS_CSV, COST_COMPONENTS, HEADLINE_METRICS, PAIRED_CSV, Estimate, Report
+from paysim_runner.report.provenance import what_was_run
 
 
 def fmt_number(x: float | None, digits: int = 4) -> str:
@@ -23,15 +25,36 @@ def fmt_number(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 
 
-def fmt_estimate(e: Estimate | None, style: str = "ci") -> str:
-    """'mean [low, high]' (style 'ci') or 'mean ± half' (style 'pm'); mean alone when n < 2."""
+def fmt_estimate(e: Estimate | None, style: str = "ci", fmt: Format = fmt_number) -> str:
+    """'mean [low, high]' (style 'ci') or 'mean ± half' (style 'pm'); mean alone when n < 2.
+    ``fmt`` formats each figure: the column's format (:func:`.columns.column_format`) in tables."""
     if e is None:
         return "–"
     if e.ci_low is None or e.ci_high is None:
-        return f"{fmt_number(e.mean)} (n={e.n}, no CI)"
+        return f"{fmt(e.mean)} (n={e.n}, no CI)"
     if style == "pm":
-        return f"{fmt_number(e.mean)} ± {fmt_number(e.half_width)}"
-    return f"{fmt_number(e.mean)} [{fmt_number(e.ci_low)}, {fmt_number(e.ci_high)}]"
+        return f"{fmt(e.mean)} ± {fmt(e.half_width)}"
+    return f"{fmt(e.mean)} [{fmt(e.ci_low)}, {fmt(e.ci_high)}]"
+
+
+#: Marks a paired difference whose 95% CI excludes 0; a symbol, not only bold, so it survives
+#: `cat`, pipes and plain-text viewers.
+SIGNIFICANT_MARK = "*"
+
+
+def _column(metric: str, estimates: Sequence[Estimate | None], marked: bool = False) -> list[str]:
+    """A table column of ``metric``: one format for all its figures; with ``marked``, an interval
+    that excludes 0 is bold and followed by SIGNIFICANT_MARK."""
+    fmt = column_format(metric, estimates)
+    out = []
+    for e in estimates:
+        text = fmt_estimate(e, fmt=fmt)
+        out.append(f"**{text}** {SIGNIFICANT_MARK}" if marked and e is not None and e.excludes_zero else text)
+    return out
+
+
+def _rows(labels: Sequence[Sequence[str]], columns: Sequence[list[str]]) -> list[list[str]]:
+    return [[*label, *(col[i] for col in columns)] for i, label in enumerate(labels)]
 
 
 def _md_escape(text: str) -> str:
@@ -64,7 +87,11 @@ HOW_TO_READ = """\
 - **Paired differences** subtract, run by run, the baseline cell's figure from the cell's figure for
   the same replication (same seed), then average. Their interval is narrower than comparing two cell
   means because the common random arrivals cancel. An interval that excludes 0 is a difference the runs
-  can distinguish from none at the 5% level.
+  can distinguish from none at the 5% level: it is **bold** and followed by `*` (the mark survives
+  plain text; in the terminal tables too).
+- Within a column every figure has the same format: shares 4 decimals; money with thousands
+  separators and no decimals once the column's largest figure reaches 10,000, otherwise the decimals
+  that give that figure 4 significant digits. The CSVs keep full precision.
 - Every figure here comes from the SQL at the end of this file, run with DuckDB over the Parquet files;
   run it yourself with `paysim sql <results dir> "<query>"` (views `runs`, `ticks`, `transactions`,
   `events` and the function `t_quantile(p, dof)` are predefined)."""
@@ -75,10 +102,7 @@ def _header(report: Report, manifest: Mapping[str, Any]) -> list[str]:
     total_runs = sum(c.n_runs for c in report.cells)
     total_planned = sum(c.n_planned for c in report.cells)
     meta = [
-        ("runs", f"{total_runs} of {total_planned} planned in {len(report.cells)} cells"),
-        ("grid axes", ", ".join(f"`{a}`" for a in report.grid_axes) or "none"),
-        ("replications", str(manifest.get("replications", "–"))),
-        ("root seed", str(manifest.get("root_seed", "–"))),
+        ("runs done", f"{total_runs} of {total_planned} planned"),
         ("baselines", ", ".join(f"`{c['axis']}` = `{c['baseline']}`" for c in report.compare) or "none"),
         ("created by", str(manifest.get("created_by", "–"))),
         ("git commit", f"`{manifest.get('git_commit', '–')}`"
@@ -87,16 +111,21 @@ def _header(report: Report, manifest: Mapping[str, Any]) -> list[str]:
     ]
     if report.events:  # scenario events and central-bank loans (docs/semantics.md#scenario-events)
         meta.append(("event log", ", ".join(f"`{kind}` × {n}" for kind, n in report.events.items())))
-    return [f"# Report: sweep `{report.sweep}`", "", md_table(["", ""], meta), "",
+    run = what_was_run(manifest, total_planned, len(report.cells))
+    return [f"# Report: sweep `{report.sweep}`", "", "## What was run", "", md_table(["", ""], run + meta), "",
             "## How to read this", "", HOW_TO_READ, ""]
 
 
 def _cells_section(report: Report) -> list[str]:
     header = ["cell", "runs", *HEADLINE_METRICS]
-    rows = [[c.cell, str(c.n_runs), *(fmt_estimate(c.stats.get(m)) for m in HEADLINE_METRICS)] for c in report.cells]
+
+    def columns(metrics: Sequence[str]) -> list[list[str]]:
+        return [_column(m, [c.stats.get(m) for c in report.cells]) for m in metrics]
+
+    rows = _rows([[c.cell, str(c.n_runs)] for c in report.cells], columns(HEADLINE_METRICS))
     out = ["## Per cell: mean [95% CI]", "", md_table(header, rows), ""]
     out += ["### Cost components: mean [95% CI], cents per run", ""]
-    rows = [[c.cell, *(fmt_estimate(c.stats.get(m)) for m in COST_COMPONENTS)] for c in report.cells]
+    rows = _rows([[c.cell] for c in report.cells], columns(COST_COMPONENTS))
     return [*out, md_table(["cell", *COST_COMPONENTS], rows), ""]
 
 
@@ -108,19 +137,14 @@ def _paired_section(report: Report, compare: Mapping[str, Any]) -> list[str]:
         return [*out, "No cell has a baseline counterpart on the other axes.", ""]
     out += [
         "Mean of (cell − baseline) over runs with the same replication number and seed, [95% CI]. "
-        "**Bold**: the interval excludes 0.",
+        f"**Bold** and `{SIGNIFICANT_MARK}`: the interval excludes 0.",
         "",
     ]
+    labels = [[f"{p.cell} − {p.baseline_cell}", str(p.n_pairs)] for p in pairs]
     for group, metrics in (("Headline figures", HEADLINE_METRICS), ("Cost components", COST_COMPONENTS)):
-        rows = []
-        for p in pairs:
-            row = [f"{p.cell} − {p.baseline_cell}", str(p.n_pairs)]
-            for m in metrics:
-                e = p.diffs.get(m)
-                text = fmt_estimate(e)
-                row.append(f"**{text}**" if e is not None and e.excludes_zero else text)
-            rows.append(row)
-        out += [f"### {group} (`{axis}`)", "", md_table(["cell − baseline", "pairs", *metrics], rows), ""]
+        columns = [_column(m, [p.diffs.get(m) for p in pairs], marked=True) for m in metrics]
+        out += [f"### {group} (`{axis}`)", "", md_table(["cell − baseline", "pairs", *metrics], _rows(labels, columns)),
+                ""]
     return out
 
 
@@ -135,14 +159,16 @@ def _files_section(report: Report, figures: Mapping[str, str]) -> list[str]:
     return out + [f"- `{name}`" for name in figures.values()]
 
 
-def render_markdown(report: Report, manifest: Mapping[str, Any], figures: Mapping[str, str]) -> str:
+def render_markdown(report: Report, manifest: Mapping[str, Any], figures: Mapping[str, str],
+                    figure_sql: Mapping[str, str] | None = None) -> str:
     """report.md of ``report``; ``manifest`` supplies the provenance rows (seeds, git commit, engine
-    version) and ``figures`` maps each figure's caption to its file name."""
+    version), ``figures`` maps each figure's caption to its file name and ``figure_sql`` names the
+    queries behind the intraday and per-bank figures."""
     out = _header(report, manifest) + _cells_section(report)
     for compare in report.compare:
         out += _paired_section(report, compare)
     out += _files_section(report, figures)
     out += ["", "## SQL used", ""]
-    for name, sql in report.sql.items():
+    for name, sql in {**report.sql, **(figure_sql or {})}.items():
         out += [f"### {name}", "", "```sql", sql, "```", ""]
     return "\n".join(out)

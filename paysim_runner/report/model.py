@@ -36,6 +36,19 @@ REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 COST_PNG = "cost_breakdown.png"
 LIQUIDITY_DELAY_PNG = "liquidity_delay.png"
+CELL_MEANS_PNG = "cell_means.png"
+INTRADAY_PNG = "intraday.png"
+BANKS_PNG = "banks.png"
+
+
+def forest_png_name(axis: str) -> str:
+    """The forest plot of the paired differences along ``axis`` (a column name: no path characters)."""
+    return f"paired_{axis}.png"
+
+
+def tradeoff_png_name(axis: str) -> str:
+    """The cost trade-off curve over the numeric axis ``axis``."""
+    return f"cost_vs_{axis}.png"
 
 
 class ReportError(PaysimError, ValueError):

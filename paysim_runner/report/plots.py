@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 #: Colours of the cost components by position in the engine's cost order, stable across figures:
 #: matplotlib's tab10 colours (red and purple swapped, so deadline penalties are red); an eleventh
 #: cost would reuse the cycle.
-_TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#d62728", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#d62728", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
           "#17becf")
 
 
@@ -35,7 +35,7 @@ class Interval(Protocol):
     def ci_high(self) -> float | None: ...
 
 
-def _png(fig: Figure) -> bytes:
+def png_bytes(fig: Figure) -> bytes:
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
@@ -55,7 +55,7 @@ def cost_breakdown_png(
     positions = list(range(len(cells)))
     left = [0.0] * len(cells)
     for k, (name, values) in enumerate(components.items()):
-        ax.barh(positions, values, left=left, color=_TAB10[k % len(_TAB10)], label=name.removeprefix("cost_"))
+        ax.barh(positions, values, left=left, color=TAB10[k % len(TAB10)], label=name.removeprefix("cost_"))
         left = [a + b for a, b in zip(left, values, strict=True)]
     for y, total in zip(positions, totals, strict=False):  # totals may be empty
         if total is not None and total.mean is not None and total.ci_low is not None and total.ci_high is not None:
@@ -68,7 +68,7 @@ def cost_breakdown_png(
     ax.set_title("Cost breakdown by cell")
     ax.grid(axis="x", alpha=0.3)
     fig.legend(loc="outside lower center", ncols=len(components), fontsize=8, frameon=False)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _errorbar(ax: Axes, points: Sequence[tuple[float, Interval | None]], label: str, marker: str,
@@ -110,12 +110,13 @@ def liquidity_delay_png(
         _errorbar(delay_ax, [(x, d) for x, d, _ in points], name, marker, dodge)
         _errorbar(settled_ax, [(x, v) for x, _, v in points], name, marker, dodge)
     delay_ax.set_ylabel("delay indicator (0 = none, 1 = all to end of day)")
-    delay_ax.set_ylim(bottom=0.0)
     settled_ax.set_ylabel("value settlement rate")
-    settled_ax.set_ylim(top=1.02)
+    for ax in (delay_ax, settled_ax):  # shares: an axis beyond [0, 1] would show values no run can have
+        low, high = ax.get_ylim()
+        ax.set_ylim(max(low, 0.0), min(high, 1.0))
     for ax in (delay_ax, settled_ax):
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    return _png(fig)
+    return png_bytes(fig)

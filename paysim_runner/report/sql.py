@@ -91,17 +91,23 @@ class ReadOnlyRefused(ValueError):
 
 def _unpivot_stats(source: str, keys: Sequence[str], rate_floor: int) -> str:
     """n, mean, sd and t-based CI of every report metric, grouped by ``keys``, over ``source``; the
-    intervals of RATE_METRICS are clipped to [rate_floor, 1] (0 for shares, -1 for differences)."""
+    intervals of RATE_METRICS are clipped to [rate_floor, 1] (0 for shares, -1 for differences).
+
+    Mean and sd are taken over each group's values listed in ``run_id`` order: a float sum depends
+    on the order of its terms, and ``avg``/``stddev_samp`` add them in whatever order DuckDB's
+    threads scan the files, so the last digits moved between builds. Over an ordered list the same
+    runs give the same bits with any thread count, in the report and in ``paysim sql`` alike.
+    UNPIVOT drops NULLs, so ``n`` counts the runs where the metric is defined."""
     key_list = ", ".join(keys)
     metrics = ", ".join(REPORT_METRICS)
     rates = ", ".join(f"'{m}'" for m in RATE_METRICS)
     return f"""long AS (
-  UNPIVOT (SELECT {key_list}, {metrics} FROM {source})
+  UNPIVOT (SELECT {key_list}, run_id, {metrics} FROM {source})
   ON {metrics} INTO NAME metric VALUE value
 ),
 stats AS (
-  SELECT {key_list}, metric, count(value) AS n, avg(value) AS mean, stddev_samp(value) AS sd
-  FROM long GROUP BY {key_list}, metric
+  SELECT {key_list}, metric, len(v) AS n, list_avg(v) AS mean, list_stddev_samp(v) AS sd
+  FROM (SELECT {key_list}, metric, list(value ORDER BY run_id) AS v FROM long GROUP BY {key_list}, metric)
 )
 SELECT *,
        t_quantile({(1 + CONFIDENCE) / 2}, n - 1) * sd / sqrt(n) AS half_width,
@@ -122,7 +128,7 @@ def _as_double(prefix: str = "", minus: str | None = None, indent: str = "    ")
 
 #: Per cell: n runs, mean, sample sd and t-based 95% CI of every report metric.
 CELL_STATS_SQL = f"""WITH run_metrics AS (
-  SELECT cell_id,
+  SELECT cell_id, run_id,
     {_as_double()}
   FROM runs
 ),

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from paysim_runner.report.markdown import SIGNIFICANT_MARK
 from paysim_runner.report.model import (
     COST_COMPONENTS,
     HEADLINE_METRICS,
@@ -64,13 +65,15 @@ def _terminal_number(x: float | None, metric: str) -> str:
 
 
 def _terminal_estimate(e: Estimate | None, metric: str, bold_if_nonzero: bool = False) -> Text:
-    """'mean' over '±half-width' (two lines keep columns narrow), bold when the interval excludes 0."""
+    """'mean' over '±half-width' (two lines keep columns narrow); when the interval excludes 0, bold
+    and marked with SIGNIFICANT_MARK after the mean, which a pipe or a colourless terminal keeps."""
     if e is None:
         return Text("–")
     if e.half_width is None:
         return Text(_terminal_number(e.mean, metric))
-    return Text(f"{_terminal_number(e.mean, metric)}\n±{_terminal_number(e.half_width, metric)}",
-                style="bold" if bold_if_nonzero and e.excludes_zero else "")
+    marked = bold_if_nonzero and e.excludes_zero
+    return Text(f"{_terminal_number(e.mean, metric)}{SIGNIFICANT_MARK if marked else ''}\n"
+                f"±{_terminal_number(e.half_width, metric)}", style="bold" if marked else "")
 
 
 def _number_column(table: Table, header: str) -> None:
@@ -116,7 +119,7 @@ def _paired_table(report: Report, compare: dict[str, Any]) -> Table | None:
     pairs = report.paired_along(axis)
     if not pairs:
         return None
-    t = Table(title=f"paired differences vs {axis}={baseline}, same seeds (bold: 95% CI excludes 0)",
+    t = Table(title=f"paired differences vs {axis}={baseline}, same seeds (*: 95% CI excludes 0)",
               title_justify="left")
     axes = _axis_columns(report, t, skip=axis)
     t.add_column(axis, overflow="fold")

@@ -170,13 +170,15 @@ def test_one_run_gives_a_mean_and_no_interval(hand: Path) -> None:
     assert pair.diffs["cost_total"].mean == pytest.approx(-2.5)
     assert pair.diffs["cost_total"].ci_low is None
     text = (hand / "report.md").read_text()
-    assert "20 (n=1, no CI)" in text
+    assert "| 20.00 (n=1, no CI) |" in text  # the cost_total column has 2 decimals (its largest figure < 100)
 
 
 def test_files_are_written_complete_and_loadable(hand: Path) -> None:
     report = build_report(hand, console=QUIET)
     names = {p.name for p in report.files}
-    assert names == {"report_cells.csv", "report_paired.csv", "cost_breakdown.png", "report.md"}
+    # no ticks or transactions with their columns here: no intraday or per-bank figure
+    assert names == {"report_cells.csv", "report_paired.csv", "cell_means.png", "paired_lsm_mode.png",
+                     "cost_breakdown.png", "report.md"}
     assert not list(hand.glob(".*.tmp"))
     with (hand / "report_cells.csv").open(newline="") as f:
         reader = csv.DictReader(f)

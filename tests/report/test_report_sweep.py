@@ -258,7 +258,9 @@ def test_views_answer_the_readme_queries(sweep: Path) -> None:
 
 def test_report_files_over_a_real_sweep(sweep: Path, report: Report) -> None:
     names = {p.name for p in report.files}
-    assert names == {"report_cells.csv", "report_paired.csv", "cost_breakdown.png", "report.md"}
+    # two categorical axes: stacked cost bars, no trade-off curve; both compared axes get a forest plot
+    assert names == {"report_cells.csv", "report_paired.csv", "cell_means.png", "paired_lsm_mode.png",
+                     "paired_policy.png", "cost_breakdown.png", "intraday.png", "banks.png", "report.md"}
     image = matplotlib.image.imread(sweep / "cost_breakdown.png")
     assert image.shape[0] > 100
     assert image[..., :3].std() > 0
@@ -307,7 +309,8 @@ def test_terminal_figures_are_never_folded_at_80_columns(sweep: Path) -> None:
     for estimates, metrics in shown:
         for metric in metrics:
             e = estimates[metric]
-            expected |= {_terminal_number(e.mean, metric), "±" + _terminal_number(e.half_width, metric)}
+            mark = "*" if metrics is HEADLINE_METRICS and e.excludes_zero else ""  # paired rows mark significance
+            expected |= {_terminal_number(e.mean, metric) + mark, "±" + _terminal_number(e.half_width, metric)}
     assert expected <= fragments, sorted(expected - fragments)
 
 

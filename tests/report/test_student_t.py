@@ -149,7 +149,8 @@ def test_estimate_agrees_with_the_report_sql(shares: list[float], costs: st.Data
     columns = {m: [0.0] * len(shares) for m in REPORT_METRICS} | {"settlement_rate": shares, "cost_total": cost}
     with duckdb.connect() as con:
         register_sql_functions(con)
-        con.execute(f"CREATE TABLE runs AS SELECT 0 AS cell_id, * FROM "
+        con.execute("CREATE TABLE runs AS SELECT 0 AS cell_id, printf('r%05d', row_number() OVER ()) AS run_id, * "
+                    f"FROM "
                     f"(SELECT {', '.join(f'unnest(${m}) AS {m}' for m in REPORT_METRICS)})", columns)
         rows = {r[1]: r for r in con.execute(CELL_STATS_SQL).fetchall()}
     for metric, values, clip in (("settlement_rate", shares, (0.0, 1.0)), ("cost_total", cost, None)):
