@@ -14,13 +14,15 @@ from collections.abc import Mapping
 from markdown_it import MarkdownIt
 
 #: Sort a table by the clicked column: numerically when every cell of the column reads as a number
-#: (the report's "0.8123 [0.80, 0.83]" reads as 0.8123), else as text; a second click reverses.
+#: (the report's "0.8123 [0.80, 0.83]" reads as 0.8123, "78,333 [..]" as 78333), else as text; a
+#: second click reverses.
 #: ``data-sortable`` marks each table the script has prepared, which the HTML test checks.
 SORT_SCRIPT = """
 document.addEventListener("DOMContentLoaded", () => {
   const key = (cell) => {
     const text = cell.textContent.trim();
-    const number = parseFloat(text.replace(/[^0-9eE+\\-.]/g, " ").trim().split(" ")[0]);
+    const plain = text.replace(/(\\d),(?=\\d{3}\\b)/g, "$1");  // 78,333 -> 78333
+    const number = parseFloat(plain.replace(/[^0-9eE+\\-.]/g, " ").trim().split(" ")[0]);
     return { text, number };
   };
   for (const table of document.querySelectorAll("table")) {

@@ -177,7 +177,7 @@ def test_files_are_written_complete_and_loadable(hand: Path) -> None:
     report = build_report(hand, console=QUIET)
     names = {p.name for p in report.files}
     # no ticks or transactions with their columns here: no intraday or per-bank figure
-    assert names == {"report_cells.csv", "report_paired.csv", "cell_means.png", "paired_lsm_mode.png",
+    assert names == {"report_cells.csv", "report_paired.csv", "report.html", "cell_means.png", "paired_lsm_mode.png",
                      "cost_breakdown.png", "report.md"}
     assert not list(hand.glob(".*.tmp"))
     with (hand / "report_cells.csv").open(newline="") as f:

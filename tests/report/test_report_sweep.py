@@ -259,7 +259,7 @@ def test_views_answer_the_readme_queries(sweep: Path) -> None:
 def test_report_files_over_a_real_sweep(sweep: Path, report: Report) -> None:
     names = {p.name for p in report.files}
     # two categorical axes: stacked cost bars, no trade-off curve; both compared axes get a forest plot
-    assert names == {"report_cells.csv", "report_paired.csv", "cell_means.png", "paired_lsm_mode.png",
+    assert names == {"report_cells.csv", "report_paired.csv", "report.html", "cell_means.png", "paired_lsm_mode.png",
                      "paired_policy.png", "cost_breakdown.png", "intraday.png", "banks.png", "report.md"}
     image = matplotlib.image.imread(sweep / "cost_breakdown.png")
     assert image.shape[0] > 100
