@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 SWEEP  ?= lsm_vs_fifo
 
-.PHONY: run test test-fast lint install system-deps rust-test py-test bench clean
+.PHONY: run test test-fast lint install system-deps rust-test py-test bench docs-figure clean
 
 # Debian packages the build needs beyond the machine's Rust and C toolchain: the engine's MIP
 # solver (HiGHS, vendored by the highs-sys crate) is C++ built by cmake, and its bindings are
@@ -55,6 +55,11 @@ lint: install
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+
+# The README's figure: the main job's per-cell means with 95% CIs, copied into docs/.
+docs-figure: install
+	$(PY) -m paysim_runner +sweep=$(SWEEP) progress=false
+	cp results/$(SWEEP)/cell_means.png docs/$(SWEEP).png
 
 bench: install
 	$(PY) benchmarks/engine.py
